@@ -1,0 +1,41 @@
+/*
+ * Typed calls on the Temporal WorkflowService, on top of worker/rpc.h.
+ *
+ * Each returns the decoded response, owned by the caller (free it with
+ * protobuf_c_message_free_unpacked(&resp->base, NULL)), and maps errors onto
+ * messages that name the namespace and the address.
+ */
+#ifndef TLW_WORKER_SERVICE_H
+#define TLW_WORKER_SERVICE_H
+
+#include <stdbool.h>
+
+#include "temporal/api/workflowservice/v1/request_response.pb-c.h"
+#include "worker/rpc.h"
+
+#define TLW_WORKFLOW_SERVICE "/temporal.api.workflowservice.v1.WorkflowService/"
+
+typedef Temporal__Api__Workflowservice__V1__GetSystemInfoResponse tlw_system_info;
+typedef Temporal__Api__Workflowservice__V1__DescribeNamespaceResponse tlw_namespace_description;
+
+/* GetSystemInfo: the server version and its capabilities. Retries UNAVAILABLE. */
+tlw_status tlw_service_get_system_info(tlw_rpc_client *client, const tlw_rpc_call_options *opts,
+                                       tlw_system_info **out, tlw_error *err);
+
+/* DescribeNamespace by name. A namespace that does not exist is
+ * TLW_ERR_NOT_FOUND with a message naming it and the address. */
+tlw_status tlw_service_describe_namespace(tlw_rpc_client *client, const char *namespace_name,
+                                          const tlw_rpc_call_options *opts,
+                                          tlw_namespace_description **out, tlw_error *err);
+
+/* What the worker needs to know of a namespace. */
+typedef struct tlw_namespace_capabilities {
+    /* The server completes polls that carry a worker_instance_key once
+     * ShutdownWorker is called with that key (graceful poll shutdown). */
+    bool worker_poll_complete_on_shutdown;
+} tlw_namespace_capabilities;
+
+void tlw_namespace_capabilities_read(const tlw_namespace_description *description,
+                                     tlw_namespace_capabilities *caps);
+
+#endif
