@@ -271,7 +271,7 @@ static const char *short_method(const char *method)
 
 static bool mentions_tls(const char *details)
 {
-    static const char *const words[] = {"ssl", "tls", "handshake", "certificate"};
+    static const char *const words[] = {"ssl", "tls", "handshake", "certificate", "verification"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcasestr(details, words[i]))
             return true;
@@ -331,8 +331,15 @@ tlw_status tlw_rpc_error_from_status(tlw_error *err, int grpc_code, const char *
                            m, address, details);
         break;
     default:
-        st = tlw_error_set(err, TLW_ERR_SERVER, "%s to %s: gRPC status %d: %s", m, address,
-                           grpc_code, details);
+        if (strstr(details, "http2 header with status"))
+            /* Not gRPC speaking: an HTTP proxy or load balancer refused us. */
+            st = tlw_error_set(err, TLW_ERR_SERVER,
+                               "%s to %s: an HTTP proxy in front of the server refused the call "
+                               "(%s); check the address, the client certificate and the API key",
+                               m, address, details);
+        else
+            st = tlw_error_set(err, TLW_ERR_SERVER, "%s to %s: gRPC status %d: %s", m, address,
+                               grpc_code, details);
         break;
     }
     if (err)
@@ -495,10 +502,12 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
         }
         if (a.response)
             grpc_byte_buffer_destroy(a.response);
-        gpr_free(a.details);
 
+        /* A TLS failure will not mend itself; a server that is starting may. */
         bool retry = st == TLW_ERR_UNAVAILABLE && opts->retry_unavailable &&
+                     !(client->tls && a.details && mentions_tls(a.details)) &&
                      now_ms() + tlw_rpc_backoff_ms(attempt) < deadline_ms;
+        gpr_free(a.details);
         if (!retry) {
             if (st == TLW_ERR_UNAVAILABLE && attempt > 1)
                 tlw_error_prefix(err, "after %d attempts in %lld ms: ", attempt,
