@@ -1,0 +1,1 @@
+# conf/conf.mk: Makefile fragment included by the top-level Makefile.am.

@@ -1,0 +1,1 @@
+# ipc/ipc.mk: Makefile fragment included by the top-level Makefile.am.

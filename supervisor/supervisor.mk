@@ -1,0 +1,1 @@
+# supervisor/supervisor.mk: Makefile fragment included by the top-level Makefile.am.
