@@ -1,0 +1,249 @@
+#include "config.h"
+
+#include "conf/config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+tlw_status tlw_config_load(tlw_config *cfg, const tlw_version *version, char *const *envp,
+                           tlw_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    tlw_status st = tlw_settings_load(&cfg->settings, envp, err);
+    if (st)
+        return st;
+    tlw_source code;
+    tlw_source_set(&code, TLW_SOURCE_CODE, "tlw_version");
+    if (version && version->deployment_name)
+        tlw_str_setting_set(&cfg->settings.worker.deployment_name, version->deployment_name,
+                            strlen(version->deployment_name), &code, NULL);
+    if (version && version->build_id)
+        tlw_str_setting_set(&cfg->settings.worker.build_id, version->build_id,
+                            strlen(version->build_id), &code, NULL);
+    return TLW_OK;
+}
+
+tlw_status tlw_config_apply(tlw_config *cfg, tlw_configure_fn configure, tlw_error *err)
+{
+    if (configure) {
+        int rc = configure(cfg);
+        if (cfg->failed) {
+            *err = cfg->error;
+            return tlw_error_prefix(err, "configure: ");
+        }
+        if (rc != 0)
+            return tlw_error_set(err, TLW_ERR_INVALID,
+                                 "configure returned %d without a message; call "
+                                 "tlw_config_fail(cfg, \"...\") to say why",
+                                 rc);
+    }
+    tlw_settings_finish(&cfg->settings);
+    return tlw_settings_validate(&cfg->settings, err);
+}
+
+void tlw_config_free(tlw_config *cfg)
+{
+    tlw_settings_free(&cfg->settings);
+    for (size_t i = 0; i < cfg->registration_count; i++)
+        free(cfg->registrations[i].name);
+    free(cfg->registrations);
+    cfg->registrations = NULL;
+    cfg->registration_count = 0;
+}
+
+/* Remembers the first error a setter reports; the worker fails with it. */
+static tlw_status config_error(tlw_config *cfg, tlw_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static tlw_status config_error(tlw_config *cfg, tlw_status st, const char *fmt, ...)
+{
+    if (!cfg->failed) {
+        cfg->failed = true;
+        cfg->error.status = st;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cfg->error.message, sizeof cfg->error.message, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+int tlw_config_fail(tlw_config *cfg, const char *fmt, ...)
+{
+    if (!cfg->failed) {
+        cfg->failed = true;
+        cfg->error.status = TLW_ERR_INVALID;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cfg->error.message, sizeof cfg->error.message, fmt, ap);
+        va_end(ap);
+    }
+    return 1;
+}
+
+static tlw_status set_str(tlw_config *cfg, tlw_str_setting *field, const char *fn,
+                          const char *value)
+{
+    if (!value || !*value)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: the value is empty", fn);
+    tlw_source code;
+    tlw_source_set(&code, TLW_SOURCE_CODE, "%s()", fn);
+    tlw_error err;
+    tlw_status st = tlw_str_setting_set(field, value, strlen(value), &code, &err);
+    return st ? config_error(cfg, st, "%s", err.message) : TLW_OK;
+}
+
+static tlw_status set_int(tlw_config *cfg, tlw_int_setting *field, const char *fn,
+                          long long value, long long lo, long long hi)
+{
+    if (value < lo || value > hi)
+        return config_error(cfg, TLW_ERR_INVALID, "%s(%lld): out of range; use %lld to %lld", fn,
+                            value, lo, hi);
+    field->value = value;
+    tlw_source_set(&field->source, TLW_SOURCE_CODE, "%s()", fn);
+    return TLW_OK;
+}
+
+tlw_status tlw_config_set_task_queue(tlw_config *cfg, const char *task_queue)
+{
+    return set_str(cfg, &cfg->settings.worker.task_queue, __func__, task_queue);
+}
+
+tlw_status tlw_config_set_address(tlw_config *cfg, const char *host_port)
+{
+    return set_str(cfg, &cfg->settings.client.address, __func__, host_port);
+}
+
+tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name)
+{
+    return set_str(cfg, &cfg->settings.client.namespace_name, __func__, namespace_name);
+}
+
+tlw_status tlw_config_set_api_key(tlw_config *cfg, const char *api_key)
+{
+    return set_str(cfg, &cfg->settings.client.api_key, __func__, api_key);
+}
+
+tlw_status tlw_config_set_identity(tlw_config *cfg, const char *identity)
+{
+    return set_str(cfg, &cfg->settings.worker.identity, __func__, identity);
+}
+
+tlw_status tlw_config_set_workflow_slots(tlw_config *cfg, int slots)
+{
+    return set_int(cfg, &cfg->settings.worker.workflow_slots, __func__, slots, 0, TLW_MAX_SLOTS);
+}
+
+tlw_status tlw_config_set_activity_slots(tlw_config *cfg, int slots)
+{
+    return set_int(cfg, &cfg->settings.worker.activity_slots, __func__, slots, 0, TLW_MAX_SLOTS);
+}
+
+tlw_status tlw_config_set_graceful_shutdown_timeout_ms(tlw_config *cfg, long long ms)
+{
+    return set_int(cfg, &cfg->settings.worker.graceful_shutdown_timeout_ms, __func__, ms, 0,
+                   TLW_LAMBDA_MAX_TIMEOUT_MS - 1);
+}
+
+tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long ms)
+{
+    return set_int(cfg, &cfg->settings.worker.shutdown_deadline_buffer_ms, __func__, ms, 1,
+                   TLW_LAMBDA_MAX_TIMEOUT_MS - 1);
+}
+
+static tlw_status add_registration(tlw_config *cfg, const char *fn_name, const char *name,
+                                   tlw_activity_fn activity, tlw_workflow_fn workflow)
+{
+    if (!name || !*name)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: the name is empty", fn_name);
+    if ((activity ? tlw_config_activity(cfg, name) != NULL : tlw_config_workflow(cfg, name) != NULL))
+        return config_error(cfg, TLW_ERR_INVALID, "%s: \"%s\" is registered twice", fn_name, name);
+    tlw_registration *grown =
+        realloc(cfg->registrations, (cfg->registration_count + 1) * sizeof *grown);
+    if (!grown)
+        return config_error(cfg, TLW_ERR_NOMEM, "%s: out of memory", fn_name);
+    cfg->registrations = grown;
+    tlw_registration *r = &grown[cfg->registration_count];
+    r->name = strdup(name);
+    if (!r->name)
+        return config_error(cfg, TLW_ERR_NOMEM, "%s: out of memory", fn_name);
+    r->activity = activity;
+    r->workflow = workflow;
+    cfg->registration_count++;
+    return TLW_OK;
+}
+
+tlw_status tlw_register_activity(tlw_config *cfg, const char *name, tlw_activity_fn fn)
+{
+    if (!fn)
+        return config_error(cfg, TLW_ERR_INVALID, "%s(\"%s\"): the function is NULL", __func__,
+                            name ? name : "");
+    return add_registration(cfg, __func__, name, fn, NULL);
+}
+
+tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow_fn fn)
+{
+    if (!fn)
+        return config_error(cfg, TLW_ERR_INVALID, "%s(\"%s\"): the function is NULL", __func__,
+                            name ? name : "");
+    return add_registration(cfg, __func__, name, NULL, fn);
+}
+
+static tlw_status add_hook(tlw_config *cfg, const char *fn_name, tlw_hook *hooks, size_t *count,
+                           tlw_hook_fn fn, void *arg)
+{
+    if (!fn)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: the hook is NULL", fn_name);
+    if (*count == TLW_MAX_HOOKS)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: more than %d hooks", fn_name,
+                            TLW_MAX_HOOKS);
+    hooks[(*count)++] = (tlw_hook){fn, arg};
+    return TLW_OK;
+}
+
+tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg)
+{
+    return add_hook(cfg, __func__, cfg->shutdown_hooks, &cfg->shutdown_hook_count, fn, arg);
+}
+
+tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg)
+{
+    return add_hook(cfg, __func__, cfg->start_hooks, &cfg->start_hook_count, fn, arg);
+}
+
+tlw_activity_fn tlw_config_activity(const tlw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->registration_count; i++)
+        if (cfg->registrations[i].activity && strcmp(cfg->registrations[i].name, name) == 0)
+            return cfg->registrations[i].activity;
+    return NULL;
+}
+
+tlw_workflow_fn tlw_config_workflow(const tlw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->registration_count; i++)
+        if (cfg->registrations[i].workflow && strcmp(cfg->registrations[i].name, name) == 0)
+            return cfg->registrations[i].workflow;
+    return NULL;
+}
+
+void tlw_config_list_names(const tlw_config *cfg, bool activities, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < cfg->registration_count && used < size; i++) {
+        const tlw_registration *r = &cfg->registrations[i];
+        if (activities ? !r->activity : !r->workflow)
+            continue;
+        int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "", r->name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    if (!out[0])
+        snprintf(out, size, "(none)");
+}

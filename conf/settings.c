@@ -1,0 +1,365 @@
+#include "config.h"
+
+#include "conf/settings.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/error.h"
+
+static const char *const log_level_names[] = {
+    [TLW_LOG_TRACE] = "TRACE", [TLW_LOG_DEBUG] = "DEBUG", [TLW_LOG_INFO] = "INFO",
+    [TLW_LOG_WARN] = "WARN",   [TLW_LOG_ERROR] = "ERROR", [TLW_LOG_FATAL] = "FATAL",
+};
+
+const char *tlw_log_level_name(tlw_log_level level)
+{
+    return (unsigned)level <= TLW_LOG_FATAL ? log_level_names[level] : "INFO";
+}
+
+bool tlw_log_level_parse(const char *text, tlw_log_level *out)
+{
+    for (int i = TLW_LOG_TRACE; i <= TLW_LOG_FATAL; i++) {
+        if (strcasecmp(text, log_level_names[i]) == 0) {
+            *out = (tlw_log_level)i;
+            return true;
+        }
+    }
+    if (strcasecmp(text, "warning") == 0) {
+        *out = TLW_LOG_WARN;
+        return true;
+    }
+    return false;
+}
+
+const char *tlw_isolation_name(tlw_isolation isolation)
+{
+    return isolation == TLW_ISOLATION_IN_PROCESS ? "in-process" : "fork";
+}
+
+static const char *versioning_name(int64_t v)
+{
+    switch (v) {
+    case TLW_VERSIONING_PINNED: return "pinned";
+    case TLW_VERSIONING_AUTO_UPGRADE: return "auto-upgrade";
+    default: return "unspecified";
+    }
+}
+
+void tlw_source_set(tlw_source *src, tlw_source_kind kind, const char *fmt, ...)
+{
+    src->kind = kind;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(src->where, sizeof src->where, fmt, ap);
+    va_end(ap);
+}
+
+tlw_status tlw_str_setting_set(tlw_str_setting *setting, const char *value, size_t len,
+                               const tlw_source *source, tlw_error *err)
+{
+    char *copy = NULL;
+    if (value) {
+        copy = malloc(len + 1);
+        if (!copy)
+            return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory storing a setting from %s",
+                                 source->where);
+        memcpy(copy, value, len);
+        copy[len] = '\0';
+    }
+    tlw_str_setting_clear(setting);
+    setting->value = copy;
+    setting->source = *source;
+    return TLW_OK;
+}
+
+void tlw_str_setting_clear(tlw_str_setting *setting)
+{
+    if (setting->value) {
+        /* Secrets live in some of these; do not leave them in freed memory. */
+        memset(setting->value, 0, strlen(setting->value));
+        free(setting->value);
+    }
+    setting->value = NULL;
+}
+
+void tlw_settings_warn(tlw_settings *s, const char *fmt, ...)
+{
+    if (s->warning_count == TLW_SETTINGS_MAX_WARNINGS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->warnings[s->warning_count++], sizeof s->warnings[0], fmt, ap);
+    va_end(ap);
+}
+
+const char *tlw_env_get(char *const *envp, const char *name)
+{
+    if (!envp)
+        return NULL;
+    size_t n = strlen(name);
+    for (char *const *e = envp; *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+static void int_default(tlw_int_setting *setting, int64_t value)
+{
+    setting->value = value;
+    tlw_source_set(&setting->source, TLW_SOURCE_DEFAULT, "default");
+}
+
+void tlw_settings_defaults(tlw_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    tlw_source def = {.kind = TLW_SOURCE_DEFAULT, .where = "default"};
+    tlw_str_setting_set(&s->client.address, TLW_DEFAULT_ADDRESS, strlen(TLW_DEFAULT_ADDRESS), &def,
+                        NULL);
+    tlw_str_setting_set(&s->client.namespace_name, TLW_DEFAULT_NAMESPACE,
+                        strlen(TLW_DEFAULT_NAMESPACE), &def, NULL);
+    tlw_str_setting_set(&s->client.profile, TLW_DEFAULT_PROFILE, strlen(TLW_DEFAULT_PROFILE), &def,
+                        NULL);
+    s->client.config_file.source = def;
+    s->client.api_key.source = def;
+    s->client.server_ca_pem.source = def;
+    s->client.client_cert_pem.source = def;
+    s->client.client_key_pem.source = def;
+    s->client.server_name.source = def;
+    int_default(&s->client.tls, 0);
+    int_default(&s->client.tls_explicit, -1);
+    int_default(&s->client.disable_host_verification, 0);
+
+    tlw_worker_settings *w = &s->worker;
+    w->tuning_file.source = def;
+    w->task_queue.source = def;
+    w->identity.source = def;
+    w->deployment_name.source = def;
+    w->build_id.source = def;
+    int_default(&w->workflow_slots, TLW_DEFAULT_WORKFLOW_SLOTS);
+    int_default(&w->activity_slots, TLW_DEFAULT_ACTIVITY_SLOTS);
+    int_default(&w->graceful_shutdown_timeout_ms, TLW_DEFAULT_GRACEFUL_SHUTDOWN_MS);
+    int_default(&w->shutdown_deadline_buffer_ms,
+                TLW_DEFAULT_GRACEFUL_SHUTDOWN_MS + TLW_DEFAULT_HOOK_BUFFER_MS);
+    int_default(&w->isolation, TLW_ISOLATION_FORK);
+    int_default(&w->executor_memory_limit_mb, 0);
+    int_default(&w->log_level, TLW_LOG_INFO);
+    int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
+    int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);
+}
+
+tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
+{
+    tlw_settings_defaults(s);
+    tlw_status st = tlw_tuning_load(s, envp, err);
+    if (st == TLW_OK)
+        st = tlw_envconfig_load(s, envp, err);
+    if (st == TLW_OK)
+        tlw_settings_finish(s);
+    return st;
+}
+
+void tlw_settings_finish(tlw_settings *s)
+{
+    tlw_client_settings *c = &s->client;
+    if (c->tls_explicit.value != -1) {
+        c->tls.value = c->tls_explicit.value;
+        c->tls.source = c->tls_explicit.source;
+    } else if (c->api_key.value) {
+        c->tls.value = 1;
+        tlw_source_set(&c->tls.source, c->api_key.source.kind, "implied by the API key (%.200s)",
+                       c->api_key.source.where);
+    } else {
+        const tlw_str_setting *items[] = {&c->server_ca_pem, &c->client_cert_pem,
+                                          &c->client_key_pem, &c->server_name};
+        c->tls.value = 0;
+        tlw_source_set(&c->tls.source, TLW_SOURCE_DEFAULT, "default");
+        for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+            if (items[i]->value) {
+                c->tls.value = 1;
+                tlw_source_set(&c->tls.source, items[i]->source.kind,
+                               "implied by a TLS setting (%.200s)", items[i]->source.where);
+                break;
+            }
+        }
+    }
+    tlw_int_setting *b = &s->worker.shutdown_deadline_buffer_ms;
+    if (b->source.kind == TLW_SOURCE_DEFAULT) {
+        b->value = s->worker.graceful_shutdown_timeout_ms.value + TLW_DEFAULT_HOOK_BUFFER_MS;
+        tlw_source_set(&b->source, TLW_SOURCE_DEFAULT,
+                       "default (graceful_shutdown_timeout_ms + %d)", TLW_DEFAULT_HOOK_BUFFER_MS);
+    }
+}
+
+void tlw_settings_free(tlw_settings *s)
+{
+    tlw_client_settings *c = &s->client;
+    tlw_str_setting *strs[] = {
+        &c->config_file,     &c->profile,         &c->address,
+        &c->namespace_name,  &c->api_key,         &c->server_ca_pem,
+        &c->client_cert_pem, &c->client_key_pem,  &c->server_name,
+        &s->worker.tuning_file, &s->worker.task_queue, &s->worker.identity,
+        &s->worker.deployment_name, &s->worker.build_id,
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        tlw_str_setting_clear(strs[i]);
+    for (size_t i = 0; i < c->meta_count; i++) {
+        free(c->meta[i].key);
+        if (c->meta[i].value) {
+            memset(c->meta[i].value, 0, strlen(c->meta[i].value));
+            free(c->meta[i].value);
+        }
+    }
+    free(c->meta);
+    c->meta = NULL;
+    c->meta_count = 0;
+}
+
+static const char *src(const tlw_source *s)
+{
+    return s->where[0] ? s->where : "default";
+}
+
+tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
+{
+    const tlw_worker_settings *w = &s->worker;
+    if (!w->task_queue.value || !*w->task_queue.value)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "no task queue: set the TEMPORAL_TASK_QUEUE environment variable, or "
+                             "call tlw_config_set_task_queue() in your configure function");
+    if (!w->deployment_name.value || !*w->deployment_name.value)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "the worker deployment version has no deployment name: set "
+                             "deployment_name in the tlw_version passed to tlw_run_worker()");
+    if (!w->build_id.value || !*w->build_id.value)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "the worker deployment version has no build id: set build_id in "
+                             "the tlw_version passed to tlw_run_worker()");
+
+    static const struct {
+        const char *name;
+        size_t offset;
+    } slots[] = {
+        {"workflow_slots", offsetof(tlw_worker_settings, workflow_slots)},
+        {"activity_slots", offsetof(tlw_worker_settings, activity_slots)},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        const tlw_int_setting *v = (const void *)((const char *)w + slots[i].offset);
+        if (v->value < 0 || v->value > TLW_MAX_SLOTS)
+            return tlw_error_set(err, TLW_ERR_INVALID,
+                                 "%s: %s = %lld is out of range; use 0 to %d", src(&v->source),
+                                 slots[i].name, (long long)v->value, TLW_MAX_SLOTS);
+    }
+    if (w->workflow_slots.value + w->activity_slots.value == 0)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "workflow_slots and activity_slots are both 0 (%s, %s): the worker "
+                             "would poll nothing; give at least one slot",
+                             src(&w->workflow_slots.source), src(&w->activity_slots.source));
+
+    const tlw_int_setting *g = &w->graceful_shutdown_timeout_ms;
+    if (g->value < 0 || g->value >= TLW_LAMBDA_MAX_TIMEOUT_MS)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: graceful_shutdown_timeout_ms = %lld is out of range; use 0 to "
+                             "%d (Lambda's 900 s maximum)",
+                             src(&g->source), (long long)g->value, TLW_LAMBDA_MAX_TIMEOUT_MS - 1);
+    const tlw_int_setting *b = &w->shutdown_deadline_buffer_ms;
+    if (b->value <= 0 || b->value >= TLW_LAMBDA_MAX_TIMEOUT_MS)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: shutdown_deadline_buffer_ms = %lld is out of range; it must be "
+                             "more than 0 and less than Lambda's 900 s maximum (%d)",
+                             src(&b->source), (long long)b->value, TLW_LAMBDA_MAX_TIMEOUT_MS);
+    if (b->value <= g->value)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "shutdown_deadline_buffer_ms (%lld, %s) must be longer than "
+                             "graceful_shutdown_timeout_ms (%lld, %s), or the drain would run "
+                             "past the invocation deadline",
+                             (long long)b->value, src(&b->source), (long long)g->value,
+                             src(&g->source));
+    const tlw_int_setting *m = &w->executor_memory_limit_mb;
+    if (m->value < 0 || m->value > 10240)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: executor_memory_limit_mb = %lld is out of range; use 0 (no "
+                             "limit) to 10240 (Lambda's largest function)",
+                             src(&m->source), (long long)m->value);
+    return TLW_OK;
+}
+
+static void print_row(FILE *out, const char *name, const char *value, const tlw_source *source)
+{
+    fprintf(out, "%-34s %-40s %s\n", name, value, src(source));
+}
+
+static void print_str(FILE *out, const char *name, const tlw_str_setting *s)
+{
+    print_row(out, name, s->value ? s->value : "(not set)", &s->source);
+}
+
+static void print_secret(FILE *out, const char *name, const tlw_str_setting *s)
+{
+    print_row(out, name, s->value ? "(set, redacted)" : "(not set)", &s->source);
+}
+
+static void print_pem(FILE *out, const char *name, const tlw_str_setting *s)
+{
+    char v[64];
+    if (s->value)
+        snprintf(v, sizeof v, "(PEM, %zu bytes)", strlen(s->value));
+    print_row(out, name, s->value ? v : "(not set)", &s->source);
+}
+
+static void print_int(FILE *out, const char *name, const tlw_int_setting *s)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)s->value);
+    print_row(out, name, v, &s->source);
+}
+
+void tlw_settings_print(const tlw_settings *s, FILE *out)
+{
+    const tlw_client_settings *c = &s->client;
+    const tlw_worker_settings *w = &s->worker;
+    fprintf(out, "%-34s %-40s %s\n", "setting", "value", "source");
+    print_str(out, "client.config_file", &c->config_file);
+    print_str(out, "client.profile", &c->profile);
+    print_str(out, "client.address", &c->address);
+    print_str(out, "client.namespace", &c->namespace_name);
+    print_secret(out, "client.api_key", &c->api_key);
+    print_row(out, "client.tls", c->tls.value ? "true" : "false", &c->tls.source);
+    print_pem(out, "client.tls.server_ca_cert", &c->server_ca_pem);
+    print_pem(out, "client.tls.client_cert", &c->client_cert_pem);
+    print_secret(out, "client.tls.client_key", &c->client_key_pem);
+    print_str(out, "client.tls.server_name", &c->server_name);
+    print_row(out, "client.tls.disable_host_verification",
+              c->disable_host_verification.value ? "true" : "false",
+              &c->disable_host_verification.source);
+    for (size_t i = 0; i < c->meta_count; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "client.grpc_meta.%s", c->meta[i].key);
+        /* Metadata often carries credentials (authorization headers). */
+        print_row(out, name, "(set, redacted)", &c->meta[i].source);
+    }
+    print_str(out, "worker.tuning_file", &w->tuning_file);
+    print_str(out, "worker.task_queue", &w->task_queue);
+    print_int(out, "worker.workflow_slots", &w->workflow_slots);
+    print_int(out, "worker.activity_slots", &w->activity_slots);
+    print_int(out, "worker.graceful_shutdown_timeout_ms", &w->graceful_shutdown_timeout_ms);
+    print_int(out, "worker.shutdown_deadline_buffer_ms", &w->shutdown_deadline_buffer_ms);
+    print_row(out, "worker.isolation", tlw_isolation_name((tlw_isolation)w->isolation.value),
+              &w->isolation.source);
+    print_int(out, "worker.executor_memory_limit_mb", &w->executor_memory_limit_mb);
+    print_row(out, "worker.log_level", tlw_log_level_name((tlw_log_level)w->log_level.value),
+              &w->log_level.source);
+    print_row(out, "worker.log_format", w->log_format.value == TLW_LOG_FORMAT_JSON ? "json" : "text",
+              &w->log_format.source);
+    print_str(out, "worker.identity", &w->identity);
+    print_str(out, "worker.deployment_name", &w->deployment_name);
+    print_str(out, "worker.build_id", &w->build_id);
+    print_row(out, "worker.default_versioning_behavior",
+              versioning_name(w->default_versioning_behavior.value),
+              &w->default_versioning_behavior.source);
+    for (size_t i = 0; i < s->warning_count; i++)
+        fprintf(out, "warning: %s\n", s->warnings[i]);
+}

@@ -1,0 +1,478 @@
+/*
+ * conf/settings: defaults, the tuning file, temporal.toml profiles, the
+ * environment, precedence, validation, --print-config, and secrets.
+ * Each test runs in a fresh temporary directory as the working directory.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/error.h"
+#include "conf/settings.h"
+
+static char dir[256];
+static char old_cwd[4096];
+
+static int enter_tmpdir(void **state)
+{
+    snprintf(dir, sizeof dir, "/tmp/tlw-settings-XXXXXX");
+    if (!mkdtemp(dir) || !getcwd(old_cwd, sizeof old_cwd) || chdir(dir) != 0)
+        return -1;
+    return 0;
+}
+
+static int leave_tmpdir(void **state)
+{
+    char cmd[512];
+    if (chdir(old_cwd) != 0)
+        return -1;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(name, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define ENV(...) ((char *const[]){__VA_ARGS__, NULL})
+
+static tlw_status load(tlw_settings *s, char *const *envp, tlw_error *err)
+{
+    tlw_error_clear(err);
+    return tlw_settings_load(s, envp, err);
+}
+
+static void has(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle))
+        fail_msg("\"%s\" does not contain \"%s\"", haystack, needle);
+}
+
+static void lacks(const char *haystack, const char *needle)
+{
+    if (strstr(haystack, needle))
+        fail_msg("\"%s\" contains \"%s\"", haystack, needle);
+}
+
+static void defaults_without_any_source(void **state)
+{
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    assert_string_equal(s.client.address.value, "localhost:7233");
+    assert_string_equal(s.client.namespace_name.value, "default");
+    assert_null(s.client.api_key.value);
+    assert_null(s.client.config_file.value);
+    assert_int_equal(s.client.tls.value, 0);
+    assert_int_equal(s.worker.workflow_slots.value, 2);
+    assert_int_equal(s.worker.activity_slots.value, 2);
+    assert_int_equal(s.worker.graceful_shutdown_timeout_ms.value, 5000);
+    assert_int_equal(s.worker.shutdown_deadline_buffer_ms.value, 7000);
+    assert_int_equal(s.worker.isolation.value, TLW_ISOLATION_FORK);
+    assert_int_equal(s.client.address.source.kind, TLW_SOURCE_DEFAULT);
+    assert_null(s.worker.task_queue.value);
+    tlw_settings_free(&s);
+}
+
+static const char profile_toml[] = "# connection profiles\n"
+                                   "[profile.default]\n"
+                                   "address = \"file-host:7233\"\n"
+                                   "namespace = \"file-ns\"\n"
+                                   "\n"
+                                   "[profile.prod]\n"
+                                   "address = \"prod.tmprl.cloud:7233\"\n"
+                                   "api_key = \"prod-secret-key\"\n"
+                                   "[profile.prod.grpc_meta]\n"
+                                   "X-Tenant = \"acme\"\n";
+
+static void default_profile_from_the_working_directory(void **state)
+{
+    write_file("temporal.toml", profile_toml);
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    assert_string_equal(s.client.address.value, "file-host:7233");
+    assert_string_equal(s.client.address.source.where, "temporal.toml:3");
+    assert_string_equal(s.client.namespace_name.value, "file-ns");
+    assert_string_equal(s.client.config_file.value, "temporal.toml");
+    assert_int_equal(s.client.tls.value, 0);
+    tlw_settings_free(&s);
+}
+
+static void environment_beats_the_file(void **state)
+{
+    write_file("temporal.toml", profile_toml);
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_ADDRESS=env-host:1234"), &err), TLW_OK);
+    assert_string_equal(s.client.address.value, "env-host:1234");
+    assert_int_equal(s.client.address.source.kind, TLW_SOURCE_ENV);
+    assert_string_equal(s.client.address.source.where, "TEMPORAL_ADDRESS");
+    assert_string_equal(s.client.namespace_name.value, "file-ns");
+    tlw_settings_free(&s);
+}
+
+static void named_profile_api_key_turns_tls_on(void **state)
+{
+    write_file("temporal.toml", profile_toml);
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_PROFILE=prod"), &err), TLW_OK);
+    assert_string_equal(s.client.address.value, "prod.tmprl.cloud:7233");
+    assert_string_equal(s.client.namespace_name.value, "default");
+    assert_int_equal(s.client.tls.value, 1);
+    has(s.client.tls.source.where, "API key");
+    assert_int_equal(s.client.meta_count, 1);
+    assert_string_equal(s.client.meta[0].key, "x-tenant");
+    assert_string_equal(s.client.meta[0].value, "acme");
+    tlw_settings_free(&s);
+
+    /* ... unless TLS is explicitly off. */
+    assert_int_equal(load(&s, ENV("TEMPORAL_PROFILE=prod", "TEMPORAL_TLS=false"), &err), TLW_OK);
+    assert_int_equal(s.client.tls.value, 0);
+    assert_string_equal(s.client.tls.source.where, "TEMPORAL_TLS");
+    tlw_settings_free(&s);
+}
+
+static void missing_named_profile_lists_the_profiles(void **state)
+{
+    write_file("temporal.toml", profile_toml);
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_PROFILE=staging"), &err), TLW_ERR_INVALID);
+    has(err.message, "\"staging\"");
+    has(err.message, "default, prod");
+    tlw_settings_free(&s);
+
+    unlink("temporal.toml");
+    assert_int_equal(load(&s, ENV("TEMPORAL_PROFILE=staging"), &err), TLW_ERR_INVALID);
+    has(err.message, "no config file");
+    tlw_settings_free(&s);
+}
+
+static void named_config_file_must_exist(void **state)
+{
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_CONFIG_FILE=/nonexistent/t.toml"), &err), TLW_ERR_IO);
+    has(err.message, "/nonexistent/t.toml");
+    has(err.message, "TEMPORAL_CONFIG_FILE");
+    tlw_settings_free(&s);
+}
+
+static void lambda_task_root_is_searched_first(void **state)
+{
+    mkdir("task", 0755);
+    write_file("task/temporal.toml", "[profile.default]\naddress = \"task-root:7233\"\n");
+    write_file("temporal.toml", "[profile.default]\naddress = \"cwd:7233\"\n");
+    char root[512];
+    snprintf(root, sizeof root, "LAMBDA_TASK_ROOT=%s/task", dir);
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV(root), &err), TLW_OK);
+    assert_string_equal(s.client.address.value, "task-root:7233");
+    tlw_settings_free(&s);
+}
+
+static void file_errors_point_at_line_and_column(void **state)
+{
+    static const struct {
+        const char *toml;
+        const char *says;
+    } cases[] = {
+        {"[profile.default]\nadress = \"x:1\"\n", "temporal.toml:2:10: unknown key \"adress\" in "
+                                                  "[profile.default]; did you mean \"address\"?"},
+        {"[profile.default]\naddress = 7233\n", "temporal.toml:2:11: address in [profile.default] "
+                                                "must be a string, not integer"},
+        {"[profile.default]\ntls = \"yes\"\n", "must be true, false or a table"},
+        {"[profile.default.tls]\nclient_cert_path = \"a.pem\"\nclient_cert_data = \"x\"\n",
+         "has both client_cert_path and client_cert_data"},
+        {"[profile.default.tls]\nserver_ca_cert_path = \"missing-ca.pem\"\n",
+         "temporal.toml:2: cannot open the server CA certificate missing-ca.pem"},
+        {"[profile.default.tls]\nserver_nam = \"x\"\n", "did you mean \"server_name\"?"},
+        {"[profile.default]\naddress = \"unterminated\n", "temporal.toml:2:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file("temporal.toml", cases[i].toml);
+        tlw_settings s;
+        tlw_error err;
+        if (load(&s, ENV("PATH=/bin"), &err) == TLW_OK)
+            fail_msg("case %zu loaded", i);
+        has(err.message, cases[i].says);
+        tlw_settings_free(&s);
+    }
+}
+
+static void pem_files_are_read_at_load_time(void **state)
+{
+    write_file("ca.pem", "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n");
+    write_file("temporal.toml", "[profile.default.tls]\nserver_ca_cert_path = \"ca.pem\"\n"
+                                "server_name = \"temporal.test\"\n");
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    has(s.client.server_ca_pem.value, "BEGIN CERTIFICATE");
+    has(s.client.server_ca_pem.source.where, "temporal.toml:2 (ca.pem)");
+    assert_int_equal(s.client.tls.value, 1); /* implied by the TLS settings */
+    tlw_settings_free(&s);
+
+    /* The environment's data replaces the file's path. */
+    assert_int_equal(load(&s, ENV("TEMPORAL_TLS_SERVER_CA_CERT_DATA=inline-ca"), &err), TLW_OK);
+    assert_string_equal(s.client.server_ca_pem.value, "inline-ca");
+    tlw_settings_free(&s);
+
+    assert_int_equal(load(&s, ENV("TEMPORAL_TLS_CLIENT_KEY_PATH=k.pem",
+                                  "TEMPORAL_TLS_CLIENT_KEY_DATA=secret-key-data"),
+                          &err),
+                     TLW_ERR_INVALID);
+    has(err.message, "both TEMPORAL_TLS_CLIENT_KEY_PATH and TEMPORAL_TLS_CLIENT_KEY_DATA");
+    lacks(err.message, "secret-key-data");
+    tlw_settings_free(&s);
+
+    assert_int_equal(load(&s, ENV("TEMPORAL_TLS_CLIENT_CERT_PATH=/nonexistent.pem"), &err),
+                     TLW_ERR_IO);
+    has(err.message, "TEMPORAL_TLS_CLIENT_CERT_PATH: cannot open the client certificate "
+                     "/nonexistent.pem");
+    tlw_settings_free(&s);
+}
+
+static void grpc_meta_from_the_environment(void **state)
+{
+    write_file("temporal.toml", "[profile.default.grpc_meta]\nx-drop = \"v\"\nx-keep = \"k\"\n");
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_GRPC_META_X_TENANT_ID=acme", "TEMPORAL_GRPC_META_X_DROP="),
+                          &err),
+                     TLW_OK);
+    assert_int_equal(s.client.meta_count, 2);
+    bool tenant = false, keep = false;
+    for (size_t i = 0; i < s.client.meta_count; i++) {
+        if (strcmp(s.client.meta[i].key, "x-tenant-id") == 0) {
+            tenant = strcmp(s.client.meta[i].value, "acme") == 0;
+            assert_string_equal(s.client.meta[i].source.where, "TEMPORAL_GRPC_META_X_TENANT_ID");
+        }
+        keep |= strcmp(s.client.meta[i].key, "x-keep") == 0;
+        assert_string_not_equal(s.client.meta[i].key, "x-drop");
+    }
+    assert_true(tenant && keep);
+    tlw_settings_free(&s);
+}
+
+static void bad_booleans_in_the_environment(void **state)
+{
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_TLS=yes please"), &err), TLW_ERR_INVALID);
+    has(err.message, "TEMPORAL_TLS=\"yes please\" is not a boolean");
+    tlw_settings_free(&s);
+}
+
+static void codec_is_accepted_with_a_warning(void **state)
+{
+    write_file("temporal.toml", "[profile.default.codec]\nendpoint = \"http://x\"\n");
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    assert_int_equal(s.warning_count, 1);
+    has(s.warnings[0], "codec is accepted but not used");
+    tlw_settings_free(&s);
+}
+
+static const char tuning_cfg[] = "# worker tuning\n"
+                                 "task_queue = \"from-file\";\n"
+                                 "workflow_slots = 3;\n"
+                                 "activity_slots = 5;\n"
+                                 "graceful_shutdown_timeout_ms = 8000;\n"
+                                 "isolation = \"in-process\";\n"
+                                 "log_level = \"debug\";\n";
+
+static void tuning_file_and_its_sources(void **state)
+{
+    write_file("lambda_worker.cfg", tuning_cfg);
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    assert_string_equal(s.worker.task_queue.value, "from-file");
+    assert_string_equal(s.worker.task_queue.source.where, "lambda_worker.cfg:2");
+    assert_int_equal(s.worker.workflow_slots.value, 3);
+    assert_int_equal(s.worker.activity_slots.value, 5);
+    assert_string_equal(s.worker.activity_slots.source.where, "lambda_worker.cfg:4");
+    assert_int_equal(s.worker.isolation.value, TLW_ISOLATION_IN_PROCESS);
+    assert_int_equal(s.worker.log_level.value, TLW_LOG_DEBUG);
+    /* The buffer follows the graceful timeout when not set itself. */
+    assert_int_equal(s.worker.shutdown_deadline_buffer_ms.value, 10000);
+    tlw_settings_free(&s);
+
+    /* The environment beats the file. */
+    assert_int_equal(load(&s, ENV("TEMPORAL_TASK_QUEUE=from-env", "AWS_LAMBDA_LOG_LEVEL=ERROR"),
+                          &err),
+                     TLW_OK);
+    assert_string_equal(s.worker.task_queue.value, "from-env");
+    assert_int_equal(s.worker.log_level.value, TLW_LOG_ERROR);
+    tlw_settings_free(&s);
+}
+
+static void tuning_file_errors_name_the_line(void **state)
+{
+    static const struct {
+        const char *cfg;
+        const char *says;
+    } cases[] = {
+        {"workflow_slots = 2;\nactivty_slots = 1;\n",
+         "lambda_worker.cfg:2: unknown key \"activty_slots\""},
+        {"workflow_slots = \"two\";\n", "lambda_worker.cfg:1: workflow_slots must be an integer, "
+                                        "not a string"},
+        {"task_queue = 5;\n", "task_queue must be a string, not an integer"},
+        {"isolation = \"thread\";\n", "isolation = \"thread\" is not known"},
+        {"workflow_slots = 2\nactivity_slots = ;\n", "lambda_worker.cfg:2:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file("lambda_worker.cfg", cases[i].cfg);
+        tlw_settings s;
+        tlw_error err;
+        if (load(&s, ENV("PATH=/bin"), &err) == TLW_OK)
+            fail_msg("case %zu loaded", i);
+        has(err.message, cases[i].says);
+        tlw_settings_free(&s);
+    }
+
+    unlink("lambda_worker.cfg");
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TLW_WORKER_CONFIG=/nonexistent.cfg"), &err), TLW_ERR_IO);
+    has(err.message, "TLW_WORKER_CONFIG names the tuning file /nonexistent.cfg");
+    tlw_settings_free(&s);
+
+    assert_int_equal(load(&s, ENV("AWS_LAMBDA_LOG_LEVEL=LOUD"), &err), TLW_ERR_INVALID);
+    has(err.message, "AWS_LAMBDA_LOG_LEVEL: log level \"LOUD\" is not known");
+    tlw_settings_free(&s);
+}
+
+/* Loads the defaults plus what validation needs, then applies `cfg`. */
+static tlw_status validate_with(const char *cfg, const char *task_queue, tlw_error *err)
+{
+    write_file("lambda_worker.cfg", cfg);
+    tlw_settings s;
+    assert_int_equal(load(&s, ENV("PATH=/bin"), err), TLW_OK);
+    tlw_source code = {.kind = TLW_SOURCE_CODE, .where = "code"};
+    if (task_queue)
+        tlw_str_setting_set(&s.worker.task_queue, task_queue, strlen(task_queue), &code, NULL);
+    tlw_str_setting_set(&s.worker.deployment_name, "dep", 3, &code, NULL);
+    tlw_str_setting_set(&s.worker.build_id, "b1", 2, &code, NULL);
+    tlw_settings_finish(&s);
+    tlw_status st = tlw_settings_validate(&s, err);
+    tlw_settings_free(&s);
+    return st;
+}
+
+static void validation_rules(void **state)
+{
+    tlw_error err;
+    assert_int_equal(validate_with("", "q", &err), TLW_OK);
+
+    assert_int_equal(validate_with("", NULL, &err), TLW_ERR_INVALID);
+    has(err.message, "TEMPORAL_TASK_QUEUE");
+    has(err.message, "tlw_config_set_task_queue");
+
+    static const struct {
+        const char *cfg;
+        const char *says;
+    } cases[] = {
+        {"workflow_slots = 0;\nactivity_slots = 0;\n", "both 0"},
+        {"activity_slots = -1;\n", "lambda_worker.cfg:1: activity_slots = -1 is out of range"},
+        {"workflow_slots = 1000;\n", "out of range; use 0 to 64"},
+        {"graceful_shutdown_timeout_ms = -5;\n", "graceful_shutdown_timeout_ms = -5"},
+        {"shutdown_deadline_buffer_ms = 901000;\n", "900 s"},
+        {"graceful_shutdown_timeout_ms = 9000;\nshutdown_deadline_buffer_ms = 3000;\n",
+         "must be longer than graceful_shutdown_timeout_ms"},
+        {"executor_memory_limit_mb = 99999;\n", "executor_memory_limit_mb"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (validate_with(cases[i].cfg, "q", &err) == TLW_OK)
+            fail_msg("case %zu validated", i);
+        has(err.message, cases[i].says);
+    }
+}
+
+static void deployment_version_is_required(void **state)
+{
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_TASK_QUEUE=q"), &err), TLW_OK);
+    assert_int_equal(tlw_settings_validate(&s, &err), TLW_ERR_INVALID);
+    has(err.message, "deployment name");
+    tlw_settings_free(&s);
+}
+
+static void print_config_redacts_secrets(void **state)
+{
+    write_file("key.pem", "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYBYTES\n-----END PRIVATE KEY-----\n");
+    write_file("cert.pem", "-----BEGIN CERTIFICATE-----\nCERT\n-----END CERTIFICATE-----\n");
+    write_file("temporal.toml", "[profile.default]\napi_key = \"file-api-key-SECRET\"\n"
+                                "[profile.default.tls]\nclient_key_path = \"key.pem\"\n"
+                                "client_cert_path = \"cert.pem\"\n"
+                                "[profile.default.grpc_meta]\nauthorization = \"Bearer META-SECRET\"\n");
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("TEMPORAL_TASK_QUEUE=q"), &err), TLW_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    tlw_settings_print(&s, out);
+    fclose(out);
+    has(buf, "client.api_key");
+    has(buf, "(set, redacted)");
+    has(buf, "worker.task_queue                  q");
+    has(buf, "TEMPORAL_TASK_QUEUE");
+    has(buf, "temporal.toml:2");
+    lacks(buf, "SECRET");
+    lacks(buf, "TOPSECRETKEYBYTES");
+    free(buf);
+    tlw_settings_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(defaults_without_any_source, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(default_profile_from_the_working_directory, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(environment_beats_the_file, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(named_profile_api_key_turns_tls_on, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(missing_named_profile_lists_the_profiles, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(named_config_file_must_exist, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(lambda_task_root_is_searched_first, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(file_errors_point_at_line_and_column, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(pem_files_are_read_at_load_time, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(grpc_meta_from_the_environment, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(bad_booleans_in_the_environment, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(codec_is_accepted_with_a_warning, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(tuning_file_and_its_sources, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(tuning_file_errors_name_the_line, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(validation_rules, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(deployment_version_is_required, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(print_config_redacts_secrets, enter_tmpdir, leave_tmpdir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
