@@ -1,1 +1,12 @@
 # ipc/ipc.mk: Makefile fragment included by the top-level Makefile.am.
+# Supervisor <-> worker child messages over a SOCK_SEQPACKET socketpair.
+libtlw_la_SOURCES += ipc/ipc.c ipc/ipc.h
+
+EXTRA_DIST += tests/fuzz/fuzz_ipc.c tests/fuzz/corpus/ipc
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_ipc
+tests_unit_test_ipc_SOURCES = tests/unit/test_ipc.c
+tests_unit_test_ipc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ipc_LDADD = $(UNIT_LDADD)
+endif
