@@ -13,6 +13,8 @@
 #ifndef TLW_LAMBDA_WORKER_H
 #define TLW_LAMBDA_WORKER_H
 
+#include <jansson.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -46,6 +48,82 @@ typedef struct tlw_error {
 
 /* The status's name, e.g. "unavailable". Never NULL. */
 const char *tlw_status_name(tlw_status status);
+
+/* ---- the worker --------------------------------------------------------
+ *
+ *   static int configure(tlw_config *cfg)
+ *   {
+ *       tlw_config_set_task_queue(cfg, "greetings");
+ *       tlw_register_activity(cfg, "compose_greeting", compose_greeting);
+ *       return 0;
+ *   }
+ *
+ *   int main(int argc, char **argv)
+ *   {
+ *       tlw_version v = {.deployment_name = "greetings", .build_id = "v1.0"};
+ *       return tlw_main(argc, argv, &v, configure);
+ *   }
+ */
+
+/* Worker deployment versioning is always on: both fields are required. */
+typedef struct tlw_version {
+    const char *deployment_name;
+    const char *build_id;
+} tlw_version;
+
+/* Everything configure() can set. Opaque; valid only during configure(). */
+typedef struct tlw_config tlw_config;
+
+/* Runs once per invocation, before the worker slots start (and once for
+ * --print-config). Return 0, or non-zero to fail with the message set by
+ * tlw_config_fail(). */
+typedef int (*tlw_configure_fn)(tlw_config *cfg);
+
+typedef struct tlw_activity tlw_activity;
+typedef struct tlw_workflow tlw_workflow;
+typedef tlw_status (*tlw_activity_fn)(tlw_activity *act, const json_t *args, json_t **result);
+typedef tlw_status (*tlw_workflow_fn)(tlw_workflow *wf, const json_t *args, json_t **result);
+
+/* A hook run after the workers stopped (shutdown hooks, in order; an error is
+ * logged, never fatal) or in each worker process after fork (start hooks). */
+typedef tlw_status (*tlw_hook_fn)(void *arg);
+
+/*
+ * The bootstrap's main. Handles the command line:
+ *   --print-config   print every setting, its value and its source (secrets
+ *                    redacted); exit 1 with the error if the settings are invalid
+ *   --help, --version
+ * and otherwise runs the worker: under Lambda (AWS_LAMBDA_RUNTIME_API set) it
+ * serves invocations; elsewhere it runs until SIGINT/SIGTERM, then drains.
+ * Returns the process exit status.
+ */
+int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn configure);
+
+/* tlw_main without a command line. */
+int tlw_run_worker(const tlw_version *version, tlw_configure_fn configure);
+
+/* Settings from code win over the tuning file and the environment. Each
+ * returns TLW_ERR_INVALID for a bad value (and remembers the error so that
+ * the worker fails with it), else TLW_OK. */
+tlw_status tlw_config_set_task_queue(tlw_config *cfg, const char *task_queue);
+tlw_status tlw_config_set_address(tlw_config *cfg, const char *host_port);
+tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name);
+tlw_status tlw_config_set_api_key(tlw_config *cfg, const char *api_key);
+tlw_status tlw_config_set_identity(tlw_config *cfg, const char *identity);
+tlw_status tlw_config_set_workflow_slots(tlw_config *cfg, int slots);
+tlw_status tlw_config_set_activity_slots(tlw_config *cfg, int slots);
+tlw_status tlw_config_set_graceful_shutdown_timeout_ms(tlw_config *cfg, long long ms);
+tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long ms);
+
+/* Makes configure() fail with this message (printf-style). Returns 1, so
+ * that `return tlw_config_fail(cfg, "...")` reads well. */
+int tlw_config_fail(tlw_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Registration. Names are the Temporal type names other SDKs call. */
+tlw_status tlw_register_activity(tlw_config *cfg, const char *name, tlw_activity_fn fn);
+tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow_fn fn);
+tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
+tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

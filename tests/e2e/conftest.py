@@ -129,5 +129,25 @@ def lambda_emulator(tmp_path):
         stop(proc)
 
 
+def invoke(url, payload, timeout=60):
+    """POSTs one invocation; returns (HTTP status, parsed body, seconds)."""
+    import json
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
+    t0 = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    elapsed = time.monotonic() - t0
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = raw.decode(errors="replace")
+    return status, body, elapsed
+
+
 def have_nginx() -> bool:
     return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()

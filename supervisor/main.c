@@ -1,0 +1,106 @@
+/* tlw_main: the bootstrap's command line, then the supervisor. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tlw/lambda_worker.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "conf/config.h"
+#include "supervisor/runtime_api.h"
+#include "supervisor/supervisor.h"
+
+extern char **environ;
+
+static void usage(FILE *out, const char *argv0)
+{
+    fprintf(out,
+            "usage: %s [--print-config | --help | --version]\n"
+            "Runs a Temporal worker. Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves\n"
+            "invocations; elsewhere it runs until SIGINT or SIGTERM, then drains.\n"
+            "  --print-config  print every setting, its value and where it came from\n"
+            "                  (secrets redacted); exit 1 if the settings are invalid\n",
+            argv0);
+}
+
+/* Loads everything as an invocation would, prints it, and says whether it
+ * would run. */
+static int print_config(const tlw_version *version, tlw_configure_fn configure)
+{
+    tlw_config cfg;
+    tlw_error err;
+    tlw_status st = tlw_config_load(&cfg, version, environ, &err);
+    if (st == TLW_OK) {
+        st = tlw_config_apply(&cfg, configure, &err);
+        tlw_settings_print(&cfg.settings, stdout);
+        char names[1024];
+        tlw_config_list_names(&cfg, false, names, sizeof names);
+        printf("%-34s %s\n", "workflows", names);
+        tlw_config_list_names(&cfg, true, names, sizeof names);
+        printf("%-34s %s\n", "activities", names);
+    }
+    tlw_config_free(&cfg);
+    fflush(stdout);
+    if (st != TLW_OK) {
+        fprintf(stderr, "error: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
+int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn configure)
+{
+    const char *argv0 = argc > 0 && argv && argv[0] ? argv[0] : "bootstrap";
+    static const struct option options[] = {
+        {"print-config", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    bool want_print = false;
+    if (argc > 1) {
+        optind = 1;
+        int c;
+        while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
+            switch (c) {
+            case 'p': want_print = true; break;
+            case 'h': usage(stdout, argv0); return 0;
+            case 'V': printf("tlw %s\n", TLW_VERSION_STRING); return 0;
+            default: usage(stderr, argv0); return 2;
+            }
+        }
+        if (optind < argc) {
+            fprintf(stderr, "%s: unexpected argument \"%s\"\n", argv0, argv[optind]);
+            usage(stderr, argv0);
+            return 2;
+        }
+    }
+    if (want_print)
+        return print_config(version, configure);
+
+    tlw_supervisor_ops ops;
+    const char *api_address = getenv(TLW_RUNTIME_API_ENV);
+    if (!api_address || !*api_address) {
+        tlw_supervisor_default_ops(&ops, NULL);
+        return tlw_supervisor_run_standalone(&ops, version, configure);
+    }
+    tlw_runtime_api *api;
+    tlw_error err;
+    if (tlw_runtime_api_open(api_address, &api, &err) != TLW_OK) {
+        tlw_log_error("%s", err.message);
+        return 1;
+    }
+    tlw_supervisor_default_ops(&ops, api);
+    int rc = tlw_supervisor_serve(&ops, version, configure);
+    tlw_runtime_api_close(api);
+    return rc;
+}
+
+int tlw_run_worker(const tlw_version *version, tlw_configure_fn configure)
+{
+    return tlw_main(0, NULL, version, configure);
+}

@@ -1,0 +1,624 @@
+#include "config.h"
+
+#include "supervisor/supervisor.h"
+
+#include <ev.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+
+extern char **environ;
+
+/* ---- the default ops ---------------------------------------------------- */
+
+static tlw_status api_next(void *ctx, tlw_invocation *inv, tlw_error *err)
+{
+    return tlw_runtime_api_next(ctx, inv, err);
+}
+
+static tlw_status api_respond(void *ctx, const char *request_id, const char *body, size_t len,
+                              tlw_error *err)
+{
+    return tlw_runtime_api_respond(ctx, request_id, body, len, err);
+}
+
+static tlw_status api_invocation_error(void *ctx, const char *request_id, const char *error_type,
+                                       const char *message, tlw_error *err)
+{
+    return tlw_runtime_api_invocation_error(ctx, request_id, error_type, message, err);
+}
+
+static tlw_status api_init_error(void *ctx, const char *error_type, const char *message,
+                                 tlw_error *err)
+{
+    return tlw_runtime_api_init_error(ctx, error_type, message, err);
+}
+
+static int64_t wall_now_ms(void *ctx)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The child starts clean: no inherited signal handling from the loop, and no
+ * descriptor of the supervisor's other channels. */
+static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
+                       tlw_error *err)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        tlw_error_set(err, TLW_ERR_IO, "cannot fork a %s slot: %s",
+                      tlw_ipc_slot_kind_name(spec->kind), strerror(errno));
+        return -1;
+    }
+    if (pid > 0)
+        return pid;
+    for (size_t i = 0; i < n; i++)
+        close(close_fds[i]);
+    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+        signal(reset[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int rc = tlw_slot_main(spec);
+    fflush(NULL);
+    _exit(rc);
+}
+
+/* Until the activity and workflow workers send the real failure for a token,
+ * the hand-off is logged so that nothing dies silently. */
+static void log_recovery(void *ctx, const tlw_config *cfg, const tlw_ipc_task_begin *task,
+                         const char *reason)
+{
+    tlw_log_error("recovery: %s task %s (attempt %u) was left by a worker that %s",
+                  tlw_ipc_task_kind_name(task->kind), task->type_name, task->attempt, reason);
+}
+
+void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api)
+{
+    *ops = (tlw_supervisor_ops){
+        .ctx = api,
+        .next = api_next,
+        .respond = api_respond,
+        .invocation_error = api_invocation_error,
+        .init_error = api_init_error,
+        .now_ms = wall_now_ms,
+        .spawn = fork_slot,
+        .recover_task = log_recovery,
+    };
+}
+
+/* ---- one invocation ------------------------------------------------------ */
+
+struct run;
+
+struct child {
+    struct run *run;
+    tlw_ipc_slot_kind kind;
+    unsigned index;
+    pid_t pid;
+    int fd; /* the supervisor's end; -1 when closed */
+    bool alive;
+    unsigned restarts;
+    bool has_task;
+    tlw_ipc_task_begin task;
+    ev_io io;
+    ev_child exit_watcher;
+};
+
+struct run {
+    struct ev_loop *loop;
+    const tlw_supervisor_ops *ops;
+    const tlw_config *cfg;
+    const tlw_invocation *inv;
+    char identity[512];
+    struct child *children;
+    size_t child_count;
+    size_t alive;
+    bool draining;
+    int64_t started_ms;
+    int64_t drain_at_ms;
+    int64_t drain_started_ms;
+    ev_timer drain_timer;
+    ev_timer hard_timer;
+    ev_signal sigint_watcher;
+    ev_signal sigterm_watcher;
+    tlw_invocation_summary *summary;
+};
+
+static void describe_exit(int status, char *out, size_t size)
+{
+    if (WIFEXITED(status))
+        snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, size, "was killed by SIG%s", sigabbrev_np(WTERMSIG(status))
+                                                      ? sigabbrev_np(WTERMSIG(status))
+                                                      : "UNKNOWN");
+    else
+        snprintf(out, size, "ended with wait status %d", status);
+}
+
+static void child_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents);
+
+/* Forks `c` (again, for a restart). */
+static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
+{
+    int fds[2];
+    tlw_status st = tlw_ipc_pair(fds, err);
+    if (st)
+        return st;
+    /* The child closes every supervisor end, its own included. */
+    int close_fds[2 * TLW_MAX_SLOTS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < run->child_count; i++)
+        if (run->children[i].fd >= 0)
+            close_fds[n++] = run->children[i].fd;
+    close_fds[n++] = fds[0];
+
+    tlw_slot_spec spec = {
+        .kind = c->kind,
+        .index = c->index,
+        .fd = fds[1],
+        .config = run->cfg,
+        .identity = run->identity,
+        .deadline_ms = run->inv->deadline_ms,
+    };
+    pid_t pid = run->ops->spawn(run->ops->ctx, &spec, close_fds, n, err);
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        return err ? err->status : TLW_ERR_IO;
+    }
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    c->pid = pid;
+    c->fd = fds[0];
+    c->alive = true;
+    c->has_task = false;
+    run->alive++;
+    ev_io_init(&c->io, child_io_cb, c->fd, EV_READ);
+    c->io.data = c;
+    ev_io_start(run->loop, &c->io);
+    ev_child_init(&c->exit_watcher, child_exit_cb, pid, 0);
+    c->exit_watcher.data = c;
+    ev_child_start(run->loop, &c->exit_watcher);
+    tlw_log_debug("started %s-%u (pid %d)", tlw_ipc_slot_kind_name(c->kind), c->index, (int)pid);
+    return TLW_OK;
+}
+
+static void handle_message(struct child *c, const tlw_ipc_msg *msg)
+{
+    tlw_invocation_summary *s = c->run->summary;
+    switch (msg->type) {
+    case TLW_IPC_READY:
+        if (++s->ready == c->run->child_count)
+            tlw_log_info("all %zu workers ready %lld ms after the invocation arrived",
+                         c->run->child_count,
+                         (long long)(c->run->ops->now_ms(c->run->ops->ctx) - c->run->started_ms));
+        break;
+    case TLW_IPC_TASK_BEGIN:
+        c->task = msg->task_begin;
+        c->has_task = true;
+        break;
+    case TLW_IPC_TASK_END:
+        c->has_task = false;
+        if ((unsigned)msg->task_end.kind < 3 && (unsigned)msg->task_end.outcome < 6)
+            s->tasks[msg->task_end.kind][msg->task_end.outcome]++;
+        break;
+    case TLW_IPC_FATAL:
+        tlw_log_error("%s-%u: %s", tlw_ipc_slot_kind_name(c->kind), c->index,
+                      msg->fatal.message);
+        break;
+    default:
+        break;
+    }
+}
+
+static void child_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct child *c = w->data;
+    for (;;) {
+        tlw_ipc_msg msg;
+        tlw_error err;
+        tlw_status st = tlw_ipc_recv(c->fd, &msg, &err);
+        if (st == TLW_OK && msg.type == TLW_IPC_NONE)
+            return;
+        if (st == TLW_OK) {
+            handle_message(c, &msg);
+            continue;
+        }
+        if (st == TLW_ERR_PROTOCOL) {
+            tlw_log_error("%s-%u sent a malformed message: %s", tlw_ipc_slot_kind_name(c->kind),
+                          c->index, err.message);
+            continue;
+        }
+        /* End of file or a broken socket: the exit watcher takes it from here. */
+        ev_io_stop(loop, w);
+        return;
+    }
+}
+
+static void send_drain(struct run *run, struct child *c, int64_t now, int64_t hard_stop)
+{
+    tlw_ipc_msg msg = {.type = TLW_IPC_DRAIN};
+    msg.drain.drain_deadline_ms = now;
+    msg.drain.hard_stop_deadline_ms = hard_stop;
+    tlw_error err;
+    if (tlw_ipc_send(c->fd, &msg, &err) != TLW_OK)
+        tlw_log_debug("DRAIN to %s-%u: %s", tlw_ipc_slot_kind_name(c->kind), c->index,
+                      err.message);
+}
+
+static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct run *run = w->data;
+    for (size_t i = 0; i < run->child_count; i++) {
+        struct child *c = &run->children[i];
+        if (!c->alive)
+            continue;
+        tlw_log_warn("%s-%u (pid %d) did not finish within the graceful shutdown timeout; "
+                     "killing it",
+                     tlw_ipc_slot_kind_name(c->kind), c->index, (int)c->pid);
+        kill(c->pid, SIGKILL);
+        run->summary->killed++;
+    }
+}
+
+static void start_drain(struct run *run, const char *why)
+{
+    if (run->draining)
+        return;
+    run->draining = true;
+    int64_t now = run->ops->now_ms(run->ops->ctx);
+    run->drain_started_ms = now;
+    int64_t graceful = run->cfg->settings.worker.graceful_shutdown_timeout_ms.value;
+    tlw_log_info("draining (%s): %zu worker(s), graceful timeout %lld ms", why, run->alive,
+                 (long long)graceful);
+    for (size_t i = 0; i < run->child_count; i++)
+        if (run->children[i].alive)
+            send_drain(run, &run->children[i], now, now + graceful);
+    ev_timer_stop(run->loop, &run->drain_timer);
+    ev_timer_init(&run->hard_timer, hard_stop_cb, (double)graceful / 1000.0, 0.);
+    run->hard_timer.data = run;
+    ev_timer_start(run->loop, &run->hard_timer);
+}
+
+static void drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    start_drain(w->data, "the invocation deadline approaches");
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct run *run = w->data;
+    run->summary->drained_by_signal = true;
+    start_drain(run, w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+    struct child *c = w->data;
+    struct run *run = c->run;
+    ev_child_stop(loop, w);
+    ev_io_stop(loop, &c->io);
+    /* Read what it said before it died (TASK_END, STATS). */
+    child_io_cb(loop, &c->io, EV_READ);
+    ev_io_stop(loop, &c->io);
+    close(c->fd);
+    c->fd = -1;
+    c->alive = false;
+    run->alive--;
+
+    char how[96];
+    describe_exit(w->rstatus, how, sizeof how);
+    bool clean = WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0;
+    if (c->has_task) {
+        run->ops->recover_task(run->ops->ctx, run->cfg, &c->task, how);
+        run->summary->recovered_tasks++;
+        if ((unsigned)c->task.kind < 3)
+            run->summary->tasks[c->task.kind][TLW_IPC_OUTCOME_CRASHED]++;
+        c->has_task = false;
+    }
+
+    if (!run->draining) {
+        run->summary->crashes++;
+        int64_t left = run->drain_at_ms - run->ops->now_ms(run->ops->ctx);
+        if (c->restarts < TLW_MAX_RESTARTS_PER_SLOT && left > TLW_MIN_WORK_WINDOW_MS) {
+            tlw_log_warn("%s-%u (pid %d) %s before the drain; restarting it",
+                         tlw_ipc_slot_kind_name(c->kind), c->index, (int)c->pid, how);
+            c->restarts++;
+            run->summary->restarts++;
+            tlw_error err;
+            if (start_child(run, c, &err) == TLW_OK)
+                return;
+            tlw_log_error("cannot restart %s-%u: %s", tlw_ipc_slot_kind_name(c->kind), c->index,
+                          err.message);
+        } else {
+            tlw_log_error("%s-%u (pid %d) %s; not restarting it (%u restarts, %lld ms left)",
+                          tlw_ipc_slot_kind_name(c->kind), c->index, (int)c->pid, how,
+                          c->restarts, (long long)left);
+        }
+    } else if (!clean) {
+        tlw_log_warn("%s-%u (pid %d) %s while draining", tlw_ipc_slot_kind_name(c->kind),
+                     c->index, (int)c->pid, how);
+    }
+    if (run->alive == 0)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+static void run_shutdown_hooks(const tlw_config *cfg)
+{
+    for (size_t i = 0; i < cfg->shutdown_hook_count; i++) {
+        const tlw_hook *hook = &cfg->shutdown_hooks[i];
+        tlw_status st = hook->fn(hook->arg);
+        if (st != TLW_OK)
+            tlw_log_error("shutdown hook %zu of %zu failed: %s (going on)", i + 1,
+                          cfg->shutdown_hook_count, tlw_status_name(st));
+    }
+}
+
+/* Loads the settings and runs configure(); the caller frees `cfg`. */
+static tlw_status prepare_config(tlw_config *cfg, const tlw_version *version,
+                                 tlw_configure_fn configure, tlw_error *err)
+{
+    tlw_status st = tlw_config_load(cfg, version, environ, err);
+    if (st == TLW_OK)
+        st = tlw_config_apply(cfg, configure, err);
+    for (size_t i = 0; i < cfg->settings.warning_count; i++)
+        tlw_log_warn("%s", cfg->settings.warnings[i]);
+    return st;
+}
+
+tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
+                                         const tlw_version *version, tlw_configure_fn configure,
+                                         const tlw_invocation *inv,
+                                         tlw_invocation_summary *summary,
+                                         const char **error_type, tlw_error *err)
+{
+    memset(summary, 0, sizeof *summary);
+    *error_type = NULL;
+    tlw_config cfg;
+    tlw_status st = prepare_config(&cfg, version, configure, err);
+    if (st) {
+        *error_type = "Tlw.ConfigError";
+        tlw_config_free(&cfg);
+        return st;
+    }
+    const tlw_worker_settings *w = &cfg.settings.worker;
+
+    struct run run = {.loop = ev_default_loop(0), .ops = ops, .cfg = &cfg, .inv = inv,
+                      .summary = summary};
+    int64_t now = ops->now_ms(ops->ctx);
+    run.started_ms = now;
+    if (inv->deadline_ms == TLW_NO_DEADLINE) {
+        run.drain_at_ms = TLW_NO_DEADLINE;
+        summary->work_window_ms = -1;
+    } else {
+        run.drain_at_ms = inv->deadline_ms - w->shutdown_deadline_buffer_ms.value;
+        summary->work_window_ms = run.drain_at_ms - now;
+        if (summary->work_window_ms <= TLW_MIN_WORK_WINDOW_MS) {
+            *error_type = "Tlw.DeadlineTooShort";
+            st = tlw_error_set(err, TLW_ERR_INVALID,
+                               "the invocation has %lld ms left, and the shutdown deadline buffer "
+                               "takes %lld ms of it, leaving %lld ms to work (at least %d needed); "
+                               "raise the function timeout or lower shutdown_deadline_buffer_ms",
+                               (long long)(inv->deadline_ms - now),
+                               (long long)w->shutdown_deadline_buffer_ms.value,
+                               (long long)summary->work_window_ms, TLW_MIN_WORK_WINDOW_MS);
+            tlw_config_free(&cfg);
+            return st;
+        }
+        if (summary->work_window_ms < TLW_WARN_WORK_WINDOW_MS)
+            tlw_log_warn("only %lld ms to work before the drain; consider a longer function "
+                         "timeout",
+                         (long long)summary->work_window_ms);
+    }
+    if (w->identity.value)
+        snprintf(run.identity, sizeof run.identity, "%s", w->identity.value);
+    else
+        snprintf(run.identity, sizeof run.identity, "%s@%s", inv->request_id,
+                 inv->function_arn && *inv->function_arn ? inv->function_arn : "unknown");
+
+    size_t n_wf = (size_t)w->workflow_slots.value, n_act = (size_t)w->activity_slots.value;
+    summary->slots[TLW_IPC_SLOT_WORKFLOW] = (unsigned)n_wf;
+    summary->slots[TLW_IPC_SLOT_ACTIVITY] = (unsigned)n_act;
+    run.child_count = n_wf + n_act;
+    run.children = calloc(run.child_count, sizeof *run.children);
+    if (!run.children) {
+        tlw_config_free(&cfg);
+        return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory for %zu workers",
+                             run.child_count);
+    }
+    for (size_t i = 0; i < run.child_count; i++) {
+        struct child *c = &run.children[i];
+        c->run = &run;
+        c->fd = -1;
+        c->kind = i < n_wf ? TLW_IPC_SLOT_WORKFLOW : TLW_IPC_SLOT_ACTIVITY;
+        c->index = (unsigned)(i < n_wf ? i : i - n_wf);
+    }
+
+    ev_signal_init(&run.sigint_watcher, signal_cb, SIGINT);
+    ev_signal_init(&run.sigterm_watcher, signal_cb, SIGTERM);
+    run.sigint_watcher.data = run.sigterm_watcher.data = &run;
+    ev_signal_start(run.loop, &run.sigint_watcher);
+    ev_signal_start(run.loop, &run.sigterm_watcher);
+    if (run.drain_at_ms != TLW_NO_DEADLINE) {
+        ev_timer_init(&run.drain_timer, drain_timer_cb, (double)(run.drain_at_ms - now) / 1000.0,
+                      0.);
+        run.drain_timer.data = &run;
+        ev_timer_start(run.loop, &run.drain_timer);
+    }
+    ev_init(&run.hard_timer, hard_stop_cb);
+
+    for (size_t i = 0; i < run.child_count; i++) {
+        if (start_child(&run, &run.children[i], err) != TLW_OK) {
+            tlw_log_error("%s", err->message);
+            *error_type = "Tlw.SpawnError";
+            st = err->status;
+            start_drain(&run, "a worker could not be started");
+            break;
+        }
+    }
+    tlw_log_info("%zu workflow and %zu activity worker(s); drain in %lld ms", n_wf, n_act,
+                 (long long)summary->work_window_ms);
+    if (run.alive > 0)
+        ev_run(run.loop, 0);
+    if (run.draining)
+        summary->drain_ms = ops->now_ms(ops->ctx) - run.drain_started_ms;
+
+    ev_timer_stop(run.loop, &run.drain_timer);
+    ev_timer_stop(run.loop, &run.hard_timer);
+    ev_signal_stop(run.loop, &run.sigint_watcher);
+    ev_signal_stop(run.loop, &run.sigterm_watcher);
+    free(run.children);
+
+    run_shutdown_hooks(&cfg);
+    tlw_config_free(&cfg);
+    return st;
+}
+
+char *tlw_invocation_summary_json(const tlw_invocation *inv, const tlw_invocation_summary *s)
+{
+    static const char *const outcomes[] = {NULL, "completed", "failed", "canceled", "crashed",
+                                           "timed_out"};
+    json_t *tasks = json_object();
+    for (int kind = TLW_IPC_TASK_WORKFLOW; kind <= TLW_IPC_TASK_ACTIVITY; kind++) {
+        json_t *by = json_object();
+        for (int o = TLW_IPC_OUTCOME_COMPLETED; o <= TLW_IPC_OUTCOME_TIMED_OUT; o++)
+            json_object_set_new(by, outcomes[o], json_integer((json_int_t)s->tasks[kind][o]));
+        json_object_set_new(tasks, tlw_ipc_task_kind_name((tlw_ipc_task_kind)kind), by);
+    }
+    json_t *doc = json_pack(
+        "{s:s, s:{s:i, s:i}, s:i, s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:b}", "request_id",
+        inv->request_id ? inv->request_id : "", "slots", "workflow",
+        (int)s->slots[TLW_IPC_SLOT_WORKFLOW], "activity", (int)s->slots[TLW_IPC_SLOT_ACTIVITY],
+        "ready", (int)s->ready, "tasks", tasks, "crashes", (int)s->crashes, "restarts",
+        (int)s->restarts, "recovered_tasks", (int)s->recovered_tasks, "killed", (int)s->killed,
+        "work_window_ms", (json_int_t)s->work_window_ms, "drain_ms", (json_int_t)s->drain_ms,
+        "drained_by_signal", s->drained_by_signal);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+/* ---- the loops ----------------------------------------------------------- */
+
+static void setup_logging(const tlw_config *cfg)
+{
+    tlw_log_setup((tlw_log_level)cfg->settings.worker.log_level.value,
+                  (tlw_log_format)cfg->settings.worker.log_format.value);
+}
+
+int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *version,
+                         tlw_configure_fn configure)
+{
+    tlw_config cfg;
+    tlw_error err;
+    tlw_status st = prepare_config(&cfg, version, configure, &err);
+    if (st) {
+        tlw_log_error("invalid settings: %s", err.message);
+        tlw_error post_err;
+        if (ops->init_error(ops->ctx, "Tlw.ConfigError", err.message, &post_err) != TLW_OK)
+            tlw_log_error("cannot report the init error: %s", post_err.message);
+        tlw_config_free(&cfg);
+        return 1;
+    }
+    setup_logging(&cfg);
+    tlw_config_free(&cfg);
+
+    unsigned malformed = 0;
+    for (;;) {
+        tlw_invocation inv = {0};
+        st = ops->next(ops->ctx, &inv, &err);
+        if (st == TLW_ERR_UNAVAILABLE) {
+            tlw_log_error("the Lambda Runtime API is gone, exiting: %s", err.message);
+            return 1;
+        }
+        if (st != TLW_OK) {
+            tlw_invocation_free(&inv);
+            tlw_log_error("bad answer from the Runtime API: %s", err.message);
+            if (++malformed >= 10) {
+                tlw_log_error("10 bad answers in a row from the Runtime API; exiting");
+                return 1;
+            }
+            continue;
+        }
+        malformed = 0;
+        tlw_log_set_request_id(inv.request_id);
+        if (inv.trace_id && *inv.trace_id)
+            setenv("_X_AMZN_TRACE_ID", inv.trace_id, 1);
+        else
+            unsetenv("_X_AMZN_TRACE_ID");
+
+        tlw_invocation_summary summary;
+        const char *error_type = NULL;
+        st = tlw_supervisor_run_invocation(ops, version, configure, &inv, &summary, &error_type,
+                                           &err);
+        tlw_error post_err;
+        if (st != TLW_OK) {
+            tlw_log_error("invocation failed: %s", err.message);
+            if (ops->invocation_error(ops->ctx, inv.request_id,
+                                      error_type ? error_type : "Tlw.Error", err.message,
+                                      &post_err) != TLW_OK)
+                tlw_log_error("cannot report the invocation error: %s", post_err.message);
+        } else {
+            char *body = tlw_invocation_summary_json(&inv, &summary);
+            const char *text = body ? body : "{}";
+            if (ops->respond(ops->ctx, inv.request_id, text, strlen(text), &post_err) != TLW_OK)
+                tlw_log_error("cannot post the response: %s", post_err.message);
+            else
+                tlw_log_info("done: %s", text);
+            free(body);
+        }
+        tlw_log_set_request_id(NULL);
+        tlw_invocation_free(&inv);
+    }
+}
+
+int tlw_supervisor_run_standalone(const tlw_supervisor_ops *ops, const tlw_version *version,
+                                  tlw_configure_fn configure)
+{
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    char request_id[64];
+    snprintf(request_id, sizeof request_id, "%d", (int)getpid());
+    tlw_invocation inv = {.request_id = request_id, .deadline_ms = TLW_NO_DEADLINE,
+                          .function_arn = host};
+
+    tlw_config cfg;
+    tlw_error err;
+    if (prepare_config(&cfg, version, configure, &err) != TLW_OK) {
+        tlw_log_error("invalid settings: %s", err.message);
+        tlw_config_free(&cfg);
+        return 1;
+    }
+    setup_logging(&cfg);
+    tlw_config_free(&cfg);
+
+    tlw_log_info("running outside Lambda until SIGINT or SIGTERM");
+    tlw_invocation_summary summary;
+    const char *error_type;
+    if (tlw_supervisor_run_invocation(ops, version, configure, &inv, &summary, &error_type,
+                                      &err) != TLW_OK) {
+        tlw_log_error("%s", err.message);
+        return 1;
+    }
+    char *body = tlw_invocation_summary_json(&inv, &summary);
+    tlw_log_info("stopped: %s", body ? body : "{}");
+    free(body);
+    return 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * supervisor: the bootstrap's main loop (DESIGN.md section 3).
+ *
+ * Per invocation, on a libev loop: load the settings and run configure(),
+ * check the work window, fork the workflow and activity slot children (one
+ * ipc channel each), send them DRAIN at deadline - shutdown_deadline_buffer,
+ * kill what is left at the hard stop (drain + graceful_shutdown_timeout),
+ * replace children that die unexpectedly (a bounded number of times), hand
+ * the task a dead child had announced to the recovery path, run the shutdown
+ * hooks, and post a JSON summary as the response, before the deadline.
+ *
+ * Every external effect is in tlw_supervisor_ops, so that the lifecycle is
+ * unit-tested with a scripted Runtime API, a chosen clock and fake children.
+ * The supervisor itself never calls into gRPC: forking it is always safe.
+ */
+#ifndef TLW_SUPERVISOR_SUPERVISOR_H
+#define TLW_SUPERVISOR_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <tlw/lambda_worker.h>
+
+#include "conf/config.h"
+#include "ipc/ipc.h"
+#include "supervisor/runtime_api.h"
+#include "worker/slot.h"
+
+/* A slot may be restarted this many times per invocation; after that it
+ * stays down (the others go on) so that a crash loop cannot spin. */
+#define TLW_MAX_RESTARTS_PER_SLOT 3
+/* The work window below which an invocation is refused, and below which a
+ * warning is logged. */
+#define TLW_MIN_WORK_WINDOW_MS 1000
+#define TLW_WARN_WORK_WINDOW_MS 5000
+/* No deadline: outside Lambda the worker runs until a signal. */
+#define TLW_NO_DEADLINE INT64_MAX
+
+typedef struct tlw_supervisor_ops {
+    void *ctx;
+    /* The Runtime API (see runtime_api.h for what each returns). */
+    tlw_status (*next)(void *ctx, tlw_invocation *inv, tlw_error *err);
+    tlw_status (*respond)(void *ctx, const char *request_id, const char *body, size_t len,
+                          tlw_error *err);
+    tlw_status (*invocation_error)(void *ctx, const char *request_id, const char *error_type,
+                                   const char *message, tlw_error *err);
+    tlw_status (*init_error)(void *ctx, const char *error_type, const char *message,
+                             tlw_error *err);
+    /* Wall clock, epoch ms: deadlines are in it. */
+    int64_t (*now_ms)(void *ctx);
+    /* Forks a child that runs `spec` (the default runs tlw_slot_main) and
+     * returns its pid, or -1 with `err` set. In the child, every descriptor
+     * in close_fds[0..n) must be closed first. */
+    pid_t (*spawn)(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
+                   tlw_error *err);
+    /* A task whose process died before it was reported: fail it now so it is
+     * retried without waiting for a server timeout. */
+    void (*recover_task)(void *ctx, const tlw_config *cfg, const tlw_ipc_task_begin *task,
+                         const char *reason);
+} tlw_supervisor_ops;
+
+/* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork. */
+void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api);
+
+/* What one invocation did, posted as the response body (JSON). */
+typedef struct tlw_invocation_summary {
+    unsigned slots[3];                   /* by tlw_ipc_slot_kind */
+    uint64_t tasks[3][6];                /* by task kind, by tlw_ipc_outcome */
+    unsigned crashes;                    /* children that died unexpectedly */
+    unsigned restarts;
+    unsigned recovered_tasks;            /* handed to recover_task */
+    unsigned killed;                     /* children killed at the hard stop */
+    unsigned ready;                      /* READY messages */
+    int64_t work_window_ms;
+    int64_t drain_ms;                    /* DRAIN sent -> last child gone */
+    bool drained_by_signal;
+} tlw_invocation_summary;
+
+/*
+ * Runs one invocation with `configure` and returns once every child is gone
+ * and the shutdown hooks ran. Under Lambda, the caller posts the response;
+ * `inv->deadline_ms` may be TLW_NO_DEADLINE (then SIGINT/SIGTERM drain).
+ * Fails (without forking) when configure() or the settings fail or the work
+ * window is too short; `err` then says why and *error_type names the kind
+ * ("Tlw.ConfigError", "Tlw.DeadlineTooShort", "Tlw.SpawnError").
+ */
+tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
+                                         const tlw_version *version, tlw_configure_fn configure,
+                                         const tlw_invocation *inv,
+                                         tlw_invocation_summary *summary,
+                                         const char **error_type, tlw_error *err);
+
+/* The summary as a JSON document (heap, caller frees). */
+char *tlw_invocation_summary_json(const tlw_invocation *inv, const tlw_invocation_summary *s);
+
+/*
+ * The Lambda loop: check the settings once (an error is posted as an init
+ * error, and the process exits 1), then GET next -> run -> POST response or
+ * error, until the Runtime API is gone. Returns the exit status.
+ */
+int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *version,
+                         tlw_configure_fn configure);
+
+/* Outside Lambda: one long "invocation" without a deadline, drained by
+ * SIGINT or SIGTERM. Returns the exit status. */
+int tlw_supervisor_run_standalone(const tlw_supervisor_ops *ops, const tlw_version *version,
+                                  tlw_configure_fn configure);
+
+#endif

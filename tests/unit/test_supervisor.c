@@ -1,0 +1,366 @@
+/*
+ * The supervisor's invocation lifecycle with its effects injected: a scripted
+ * Runtime API, and children that are real forked processes playing scripted
+ * parts (idle, crash after announcing a task, ignore DRAIN). The clock is the
+ * real one; deadlines are set a few seconds ahead.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+
+#include "common/error.h"
+#include "supervisor/supervisor.h"
+
+typedef enum { PART_IDLE, PART_CRASH_WITH_TASK, PART_IGNORE_DRAIN, PART_EXIT_AT_ONCE } part;
+
+struct fake {
+    part activity0_first;  /* what activity-0 does the first time */
+    part activity0_later;  /* ... and when restarted */
+    part workflow0;
+    unsigned spawns;
+    unsigned activity0_spawns;
+    /* recover_task */
+    unsigned recovered;
+    char recovered_token[64];
+    char recovered_reason[128];
+    /* Runtime API */
+    unsigned next_calls;
+    unsigned invocations_to_serve;
+    unsigned responses;
+    char last_response[2048];
+    unsigned errors;
+    char last_error_type[64];
+    char last_error[512];
+};
+
+static struct fake fake;
+static int hook_order[8];
+static int hook_calls;
+
+static int64_t now_ms(void *ctx)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void play(part p, const tlw_slot_spec *spec)
+{
+    tlw_ipc_msg msg = {.type = TLW_IPC_READY};
+    msg.ready.pid = (uint32_t)getpid();
+    msg.ready.slot_kind = spec->kind;
+    msg.ready.slot_index = spec->index;
+    switch (p) {
+    case PART_IDLE:
+        _exit(tlw_slot_main(spec));
+    case PART_CRASH_WITH_TASK:
+        tlw_ipc_send(spec->fd, &msg, NULL);
+        msg = (tlw_ipc_msg){.type = TLW_IPC_TASK_BEGIN};
+        msg.task_begin.kind = TLW_IPC_TASK_ACTIVITY;
+        msg.task_begin.attempt = 2;
+        memcpy(msg.task_begin.task_token, "tok-1", 5);
+        msg.task_begin.task_token_len = 5;
+        snprintf(msg.task_begin.type_name, sizeof msg.task_begin.type_name, "flaky");
+        tlw_ipc_send(spec->fd, &msg, NULL);
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    case PART_IGNORE_DRAIN:
+        tlw_ipc_send(spec->fd, &msg, NULL);
+        for (;;)
+            pause();
+    case PART_EXIT_AT_ONCE:
+        _exit(3);
+    }
+    _exit(99);
+}
+
+static pid_t spawn(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
+                   tlw_error *err)
+{
+    struct fake *f = ctx;
+    part p = PART_IDLE;
+    if (spec->kind == TLW_IPC_SLOT_ACTIVITY && spec->index == 0)
+        p = f->activity0_spawns++ == 0 ? f->activity0_first : f->activity0_later;
+    if (spec->kind == TLW_IPC_SLOT_WORKFLOW && spec->index == 0)
+        p = f->workflow0;
+    f->spawns++;
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (size_t i = 0; i < n; i++)
+            close(close_fds[i]);
+        signal(SIGCHLD, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        play(p, spec);
+    }
+    return pid;
+}
+
+static void recover(void *ctx, const tlw_config *cfg, const tlw_ipc_task_begin *task,
+                    const char *reason)
+{
+    struct fake *f = ctx;
+    f->recovered++;
+    snprintf(f->recovered_token, sizeof f->recovered_token, "%.*s", (int)task->task_token_len,
+             (const char *)task->task_token);
+    snprintf(f->recovered_reason, sizeof f->recovered_reason, "%s", reason);
+}
+
+static tlw_status next(void *ctx, tlw_invocation *inv, tlw_error *err)
+{
+    struct fake *f = ctx;
+    if (f->next_calls++ >= f->invocations_to_serve)
+        return tlw_error_set(err, TLW_ERR_UNAVAILABLE, "gone");
+    char id[32];
+    snprintf(id, sizeof id, "req-%u", f->next_calls);
+    inv->request_id = strdup(id);
+    inv->function_arn = strdup("arn:aws:lambda:test");
+    inv->trace_id = strdup("");
+    inv->client_context = strdup("");
+    inv->cognito_identity = strdup("");
+    inv->event = strdup("{}");
+    inv->event_len = 2;
+    inv->deadline_ms = now_ms(ctx) + 2500;
+    return TLW_OK;
+}
+
+static tlw_status respond(void *ctx, const char *request_id, const char *body, size_t len,
+                          tlw_error *err)
+{
+    struct fake *f = ctx;
+    f->responses++;
+    snprintf(f->last_response, sizeof f->last_response, "%.*s", (int)len, body);
+    return TLW_OK;
+}
+
+static tlw_status invocation_error(void *ctx, const char *request_id, const char *error_type,
+                                   const char *message, tlw_error *err)
+{
+    struct fake *f = ctx;
+    f->errors++;
+    snprintf(f->last_error_type, sizeof f->last_error_type, "%s", error_type);
+    snprintf(f->last_error, sizeof f->last_error, "%s", message);
+    return TLW_OK;
+}
+
+static tlw_status init_error(void *ctx, const char *error_type, const char *message,
+                             tlw_error *err)
+{
+    return invocation_error(ctx, "init", error_type, message, err);
+}
+
+static tlw_supervisor_ops ops = {
+    .ctx = &fake,
+    .next = next,
+    .respond = respond,
+    .invocation_error = invocation_error,
+    .init_error = init_error,
+    .now_ms = now_ms,
+    .spawn = spawn,
+    .recover_task = recover,
+};
+
+static tlw_status hook(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    hook_order[hook_calls++] = id;
+    return id == 1 ? TLW_ERR_IO : TLW_OK; /* the first one fails; the rest still run */
+}
+
+/* One workflow and one activity slot, a 400 ms graceful timeout and a
+ * 1000 ms buffer: with a deadline 2.5 s ahead, the drain comes at 1.5 s. */
+static int configure(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    tlw_config_set_workflow_slots(cfg, 1);
+    tlw_config_set_activity_slots(cfg, 1);
+    tlw_config_set_graceful_shutdown_timeout_ms(cfg, 400);
+    tlw_config_set_shutdown_deadline_buffer_ms(cfg, 1000);
+    tlw_config_add_shutdown_hook(cfg, hook, (void *)(intptr_t)1);
+    tlw_config_add_shutdown_hook(cfg, hook, (void *)(intptr_t)2);
+    return 0;
+}
+
+static int bad_configure(tlw_config *cfg)
+{
+    return tlw_config_fail(cfg, "no database URL");
+}
+
+static const tlw_version version = {.deployment_name = "dep", .build_id = "b1"};
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int setup(void **state)
+{
+    memset(&fake, 0, sizeof fake);
+    hook_calls = 0;
+    setenv("TLW_WORKER_CONFIG", "", 1);
+    unsetenv("TEMPORAL_CONFIG_FILE");
+    unsetenv("TEMPORAL_TASK_QUEUE");
+    return 0;
+}
+
+static tlw_status run(int64_t deadline_in_ms, tlw_configure_fn fn, tlw_invocation_summary *s,
+                      const char **error_type, tlw_error *err, int64_t *elapsed)
+{
+    tlw_invocation inv = {.request_id = "r1", .function_arn = "arn:x",
+                          .deadline_ms = now_ms(NULL) + deadline_in_ms};
+    int64_t t0 = now_ms(NULL);
+    tlw_status st = tlw_supervisor_run_invocation(&ops, &version, fn, &inv, s, error_type, err);
+    *elapsed = now_ms(NULL) - t0;
+    return st;
+}
+
+static void idle_workers_drain_at_the_drain_point(void **state)
+{
+    ev_default_loop(0); /* its own descriptors live as long as the process */
+    int fds_before = count_fds();
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure, &s, &type, &err, &elapsed), TLW_OK);
+    assert_int_equal(s.ready, 2);
+    assert_int_equal(s.crashes, 0);
+    assert_int_equal(s.killed, 0);
+    assert_true(s.work_window_ms > 1300 && s.work_window_ms <= 1500);
+    /* Drained at 1.5 s, done well before the 2.5 s deadline. */
+    assert_true(elapsed >= 1400);
+    assert_true(elapsed < 2300);
+    assert_true(s.drain_ms < 300);
+    /* The shutdown hooks ran in order, past the failing first one. */
+    assert_int_equal(hook_calls, 2);
+    assert_int_equal(hook_order[0], 1);
+    assert_int_equal(hook_order[1], 2);
+    assert_int_equal(count_fds(), fds_before);
+}
+
+static void a_child_that_ignores_drain_is_killed(void **state)
+{
+    fake.workflow0 = PART_IGNORE_DRAIN;
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure, &s, &type, &err, &elapsed), TLW_OK);
+    assert_int_equal(s.killed, 1);
+    /* The drain at 1.5 s, the kill 400 ms later, still before the deadline. */
+    assert_true(s.drain_ms >= 350);
+    assert_true(elapsed < 2450);
+}
+
+static void a_crashed_child_is_replaced_and_its_task_recovered(void **state)
+{
+    fake.activity0_first = PART_CRASH_WITH_TASK;
+    fake.activity0_later = PART_IDLE;
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure, &s, &type, &err, &elapsed), TLW_OK);
+    assert_int_equal(s.crashes, 1);
+    assert_int_equal(s.restarts, 1);
+    assert_int_equal(s.recovered_tasks, 1);
+    assert_int_equal(s.tasks[TLW_IPC_TASK_ACTIVITY][TLW_IPC_OUTCOME_CRASHED], 1);
+    assert_int_equal(fake.recovered, 1);
+    assert_string_equal(fake.recovered_token, "tok-1");
+    assert_non_null(strstr(fake.recovered_reason, "SIGABRT"));
+    assert_int_equal(s.ready, 3); /* two at the start, one from the replacement */
+}
+
+static void a_crash_loop_is_bounded(void **state)
+{
+    fake.activity0_first = PART_EXIT_AT_ONCE;
+    fake.activity0_later = PART_EXIT_AT_ONCE;
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure, &s, &type, &err, &elapsed), TLW_OK);
+    assert_int_equal(s.restarts, TLW_MAX_RESTARTS_PER_SLOT);
+    assert_int_equal(s.crashes, TLW_MAX_RESTARTS_PER_SLOT + 1);
+    assert_int_equal(fake.activity0_spawns, TLW_MAX_RESTARTS_PER_SLOT + 1);
+}
+
+static void too_short_a_window_is_refused_before_forking(void **state)
+{
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(1800, configure, &s, &type, &err, &elapsed), TLW_ERR_INVALID);
+    assert_string_equal(type, "Tlw.DeadlineTooShort");
+    assert_non_null(strstr(err.message, "raise the function timeout"));
+    assert_int_equal(fake.spawns, 0);
+}
+
+static void a_failing_configure_is_a_config_error(void **state)
+{
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, bad_configure, &s, &type, &err, &elapsed), TLW_ERR_INVALID);
+    assert_string_equal(type, "Tlw.ConfigError");
+    assert_non_null(strstr(err.message, "no database URL"));
+    assert_int_equal(fake.spawns, 0);
+}
+
+static void serve_answers_each_invocation_until_the_api_is_gone(void **state)
+{
+    fake.invocations_to_serve = 2;
+    assert_int_equal(tlw_supervisor_serve(&ops, &version, configure), 1);
+    assert_int_equal(fake.responses, 2);
+    assert_int_equal(fake.errors, 0);
+    assert_non_null(strstr(fake.last_response, "\"request_id\":\"req-2\""));
+    assert_non_null(strstr(fake.last_response, "\"ready\":2"));
+}
+
+static void serve_reports_bad_settings_as_an_init_error(void **state)
+{
+    fake.invocations_to_serve = 1;
+    assert_int_equal(tlw_supervisor_serve(&ops, &version, bad_configure), 1);
+    assert_int_equal(fake.next_calls, 0);
+    assert_int_equal(fake.errors, 1);
+    assert_string_equal(fake.last_error_type, "Tlw.ConfigError");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(idle_workers_drain_at_the_drain_point, setup),
+        cmocka_unit_test_setup(a_child_that_ignores_drain_is_killed, setup),
+        cmocka_unit_test_setup(a_crashed_child_is_replaced_and_its_task_recovered, setup),
+        cmocka_unit_test_setup(a_crash_loop_is_bounded, setup),
+        cmocka_unit_test_setup(too_short_a_window_is_refused_before_forking, setup),
+        cmocka_unit_test_setup(a_failing_configure_is_a_config_error, setup),
+        cmocka_unit_test_setup(serve_answers_each_invocation_until_the_api_is_gone, setup),
+        cmocka_unit_test_setup(serve_reports_bad_settings_as_an_init_error, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
