@@ -163,8 +163,8 @@ static position position_of(parser *p, size_t at)
 }
 
 /* Sets "FILE:LINE:COL: message" for byte offset `at`; returns TLW_ERR_INVALID. */
-__attribute__((format(printf, 3, 4))) static tlw_status fail(parser *p, size_t at,
-                                                              const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static tlw_status fail(parser *p, size_t at, const char *fmt,
+                                                             ...)
 {
     char message[TLW_ERROR_MESSAGE_MAX];
     va_list ap;
@@ -196,8 +196,8 @@ static int peek(const parser *p)
 
 static bool is_bare_key_char(int c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 /* Characters that can continue a number, boolean, inf or nan. */
@@ -342,8 +342,9 @@ static tlw_status check_encoding(parser *p)
                     i += 2;
                     continue;
                 }
-                return fail(p, i, "carriage return not followed by a line feed: lines end in "
-                                  "LF or CRLF");
+                return fail(p, i,
+                            "carriage return not followed by a line feed: lines end in "
+                            "LF or CRLF");
             }
             if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
                 return fail(p, i,
@@ -374,14 +375,16 @@ static tlw_status check_encoding(parser *p)
             return fail(p, i, "invalid UTF-8 (truncated sequence at the end of the file)");
         for (size_t k = 1; k < n; k++) {
             if ((s[i + k] & 0xC0) != 0x80)
-                return fail(p, i, "invalid UTF-8 (byte 0x%02X is not followed by %zu "
-                                  "continuation bytes): TOML files must be UTF-8",
+                return fail(p, i,
+                            "invalid UTF-8 (byte 0x%02X is not followed by %zu "
+                            "continuation bytes): TOML files must be UTF-8",
                             c, n - 1);
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
         if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return fail(p, i, "invalid UTF-8 (overlong form, surrogate or value above "
-                              "U+10FFFF): TOML files must be UTF-8");
+            return fail(p, i,
+                        "invalid UTF-8 (overlong form, surrogate or value above "
+                        "U+10FFFF): TOML files must be UTF-8");
         i += n;
     }
     return TLW_OK;
@@ -407,11 +410,8 @@ static void free_value(tlw_toml_value *v)
         free(v->as.array.items);
         break;
     case TLW_TOML_STRING:
-    case TLW_TOML_DATETIME:
-        free(v->as.text.bytes);
-        break;
-    default:
-        break;
+    case TLW_TOML_DATETIME: free(v->as.text.bytes); break;
+    default: break;
     }
     free(v);
 }
@@ -429,13 +429,12 @@ static tlw_toml_value *new_value(tlw_toml_type type, position pos)
 }
 
 /* A new empty table or array at nesting level `depth`. */
-static tlw_status new_container(parser *p, tlw_toml_type type, int kind, int depth,
-                                position pos, tlw_toml_value **out)
+static tlw_status new_container(parser *p, tlw_toml_type type, int kind, int depth, position pos,
+                                tlw_toml_value **out)
 {
     *out = NULL;
     if (depth > MAX_DEPTH)
-        return fail(p, pos.at, "tables and arrays are nested more than %d levels deep",
-                    MAX_DEPTH);
+        return fail(p, pos.at, "tables and arrays are nested more than %d levels deep", MAX_DEPTH);
     tlw_toml_value *v = new_value(type, pos);
     if (!v)
         return no_memory(p);
@@ -457,8 +456,7 @@ static toml_entry *find_entry(const tlw_toml_value *table, const char *key, size
 
 /* Adds `value` under the part's name. Takes `value` (freed on failure) and
  * the name (part->name becomes NULL). */
-static tlw_status table_add(parser *p, tlw_toml_value *table, key_part *part,
-                            tlw_toml_value *value)
+static tlw_status table_add(parser *p, tlw_toml_value *table, key_part *part, tlw_toml_value *value)
 {
     if (table->as.table.count == table->as.table.capacity) {
         size_t capacity = table->as.table.capacity ? 2 * table->as.table.capacity : 8;
@@ -607,8 +605,8 @@ static tlw_status parse_unicode_escape(parser *p, strbuf *out, size_t at)
     for (int k = 0; k < digits; k++) {
         int h = hex_value(byte_at(p, p->pos + 1 + (size_t)k));
         if (h < 0)
-            return fail(p, at, "\\%c must be followed by exactly %d hexadecimal digits",
-                        letter, digits);
+            return fail(p, at, "\\%c must be followed by exactly %d hexadecimal digits", letter,
+                        digits);
         cp = cp * 16 + (uint32_t)h;
     }
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
@@ -731,8 +729,9 @@ static tlw_status parse_basic_string(parser *p, strbuf *out, bool multiline)
                 return status;
         } else if (c == '\n' || c == '\r') {
             if (!multiline)
-                return fail(p, open, "unterminated string: a string in \"...\" must end on "
-                                     "the line it starts (use \"\"\" for a multi-line string)");
+                return fail(p, open,
+                            "unterminated string: a string in \"...\" must end on "
+                            "the line it starts (use \"\"\" for a multi-line string)");
             p->pos += c == '\r' ? 2 : 1;
             if (!buf_append(out, "\n", 1))
                 return no_memory(p);
@@ -770,8 +769,9 @@ static tlw_status parse_literal_string(parser *p, strbuf *out, bool multiline)
                                   : "unterminated string: no closing \"'\"");
         if (c == '\n' || c == '\r') {
             if (!multiline)
-                return fail(p, open, "unterminated string: a string in '...' must end on the "
-                                     "line it starts (use ''' for a multi-line string)");
+                return fail(p, open,
+                            "unterminated string: a string in '...' must end on the "
+                            "line it starts (use ''' for a multi-line string)");
             p->pos += c == '\r' ? 2 : 1;
             if (!buf_append(out, "\n", 1))
                 return no_memory(p);
@@ -815,8 +815,8 @@ static tlw_status parse_simple_key(parser *p, key_part *part)
     if (c == '"' || c == '\'') {
         if (starts_with(p, p->pos, c == '"' ? "\"\"\"" : "'''"))
             return fail(p, p->pos, "a key cannot be a multi-line string");
-        status = c == '"' ? parse_basic_string(p, &name, false)
-                          : parse_literal_string(p, &name, false);
+        status =
+            c == '"' ? parse_basic_string(p, &name, false) : parse_literal_string(p, &name, false);
     } else if (is_bare_key_char(c)) {
         size_t run = p->pos;
         while (is_bare_key_char(peek(p)))
@@ -900,8 +900,7 @@ static bool scan_digits(const char *tok, size_t n, size_t *i, int base, size_t *
     return true;
 }
 
-static tlw_status parse_float_text(parser *p, size_t at, const char *tok, size_t n,
-                                   double *out)
+static tlw_status parse_float_text(parser *p, size_t at, const char *tok, size_t n, double *out)
 {
     char quoted[QUOTE_MAX * 6 + 8];
     char *clean = malloc(n + 1);
@@ -949,13 +948,15 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
     }
 
     int base = 10;
-    if (n - i >= 2 && tok[i] == '0' && (tok[i + 1] == 'x' || tok[i + 1] == 'o' || tok[i + 1] == 'b'))
+    if (n - i >= 2 && tok[i] == '0' &&
+        (tok[i + 1] == 'x' || tok[i + 1] == 'o' || tok[i + 1] == 'b'))
         base = tok[i + 1] == 'x' ? 16 : tok[i + 1] == 'o' ? 8 : 2;
     if (base != 10) {
         const char *base_name = base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary";
         if (has_sign)
-            return fail(p, at, "invalid number %s: hexadecimal, octal and binary integers "
-                               "cannot have a sign",
+            return fail(p, at,
+                        "invalid number %s: hexadecimal, octal and binary integers "
+                        "cannot have a sign",
                         shown);
         i += 2;
         size_t first = i, count;
@@ -970,8 +971,7 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
                 continue;
             uint64_t digit = (uint64_t)hex_value((unsigned char)tok[k]);
             if (value > ((uint64_t)INT64_MAX - digit) / (uint64_t)base)
-                return fail(p, at, "integer %s is out of range (it must fit in 64 bits)",
-                            shown);
+                return fail(p, at, "integer %s is out of range (it must fit in 64 bits)", shown);
             value = value * (uint64_t)base + digit;
         }
         tlw_toml_value *v = new_value(TLW_TOML_INTEGER, position_of(p, at));
@@ -1015,7 +1015,7 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
         return fail(p, at, "invalid number %s", shown);
 
     if (is_float) {
-        double real;
+        double real = 0.0;
         tlw_status status = parse_float_text(p, at, tok, n, &real);
         if (status != TLW_OK)
             return status;
@@ -1085,20 +1085,23 @@ static tlw_status parse_time(parser *p, size_t start, size_t at, size_t *end)
 {
     if (!digits_at(p, at, 2) || byte_at(p, at + 2) != ':' || !digits_at(p, at + 3, 2) ||
         byte_at(p, at + 5) != ':' || !digits_at(p, at + 6, 2))
-        return fail(p, start, "invalid time: expected HH:MM:SS (two digits each; TOML 1.0 "
-                              "requires the seconds)");
+        return fail(p, start,
+                    "invalid time: expected HH:MM:SS (two digits each; TOML 1.0 "
+                    "requires the seconds)");
     int hour = number_at(p, at, 2), minute = number_at(p, at + 3, 2),
         second = number_at(p, at + 6, 2);
     if (hour > 23 || minute > 59 || second > 60)
-        return fail(p, start, "invalid time %02d:%02d:%02d: hours go to 23, minutes to 59, "
-                              "seconds to 59 (60 for a leap second)",
+        return fail(p, start,
+                    "invalid time %02d:%02d:%02d: hours go to 23, minutes to 59, "
+                    "seconds to 59 (60 for a leap second)",
                     hour, minute, second);
     size_t i = at + 8;
     if (byte_at(p, i) == '.') {
         i++;
         if (!is_digit(byte_at(p, i)))
-            return fail(p, start, "invalid time: a '.' after the seconds must be followed by "
-                                  "digits");
+            return fail(p, start,
+                        "invalid time: a '.' after the seconds must be followed by "
+                        "digits");
         while (is_digit(byte_at(p, i)))
             i++;
     }
@@ -1118,8 +1121,7 @@ static tlw_status parse_datetime(parser *p, tlw_toml_value **out)
     if (digits_at(p, i, 4) && byte_at(p, i + 4) == '-') {
         if (!digits_at(p, i + 5, 2) || byte_at(p, i + 7) != '-' || !digits_at(p, i + 8, 2))
             return fail(p, at, "invalid date: expected YYYY-MM-DD (with leading zeros)");
-        int year = number_at(p, i, 4), month = number_at(p, i + 5, 2),
-            day = number_at(p, i + 8, 2);
+        int year = number_at(p, i, 4), month = number_at(p, i + 5, 2), day = number_at(p, i + 8, 2);
         if (month < 1 || month > 12)
             return fail(p, at, "invalid date %04d-%02d-%02d: the month must be 01 to 12", year,
                         month, day);
@@ -1139,10 +1141,10 @@ static tlw_status parse_datetime(parser *p, tlw_toml_value **out)
             if (c == 'Z' || c == 'z') {
                 i++;
             } else if (c == '+' || c == '-') {
-                if (!digits_at(p, i + 1, 2) || byte_at(p, i + 3) != ':' ||
-                    !digits_at(p, i + 4, 2))
-                    return fail(p, at, "invalid date-time: the offset must be Z or +HH:MM / "
-                                       "-HH:MM");
+                if (!digits_at(p, i + 1, 2) || byte_at(p, i + 3) != ':' || !digits_at(p, i + 4, 2))
+                    return fail(p, at,
+                                "invalid date-time: the offset must be Z or +HH:MM / "
+                                "-HH:MM");
                 if (number_at(p, i + 1, 2) > 23 || number_at(p, i + 4, 2) > 59)
                     return fail(p, at, "invalid date-time: offset %.6s is out of range",
                                 p->text + i);
@@ -1217,9 +1219,8 @@ static tlw_status parse_bare_value(parser *p, tlw_toml_value **out)
             return no_memory(p);
         v->as.boolean = n == 4;
         *out = v;
-    } else if (is_digit((unsigned char)tok[0]) || tok[0] == '+' || tok[0] == '-' ||
-               tok[0] == '.' || (n == 3 && memcmp(tok, "inf", 3) == 0) ||
-               (n == 3 && memcmp(tok, "nan", 3) == 0)) {
+    } else if (is_digit((unsigned char)tok[0]) || tok[0] == '+' || tok[0] == '-' || tok[0] == '.' ||
+               (n == 3 && memcmp(tok, "inf", 3) == 0) || (n == 3 && memcmp(tok, "nan", 3) == 0)) {
         status = parse_number(p, at, tok, n, out);
     } else {
         return fail(p, at, "invalid value %s: a string must be in quotes",
@@ -1260,8 +1261,8 @@ static tlw_status parse_array(parser *p, int depth, tlw_toml_value **out)
 {
     char found[64];
     tlw_toml_value *array;
-    tlw_status status = new_container(p, TLW_TOML_ARRAY, ARRAY_STATIC, depth,
-                                      position_of(p, p->pos), &array);
+    tlw_status status =
+        new_container(p, TLW_TOML_ARRAY, ARRAY_STATIC, depth, position_of(p, p->pos), &array);
     if (status != TLW_OK)
         return status;
     p->pos++;
@@ -1271,8 +1272,9 @@ static tlw_status parse_array(parser *p, int depth, tlw_toml_value **out)
         if (c == ']')
             break;
         if (c < 0) {
-            status = fail(p, p->pos, "unterminated array: no ']' closing the array opened at "
-                                     "%d:%d",
+            status = fail(p, p->pos,
+                          "unterminated array: no ']' closing the array opened at "
+                          "%d:%d",
                           array->line, array->column);
             break;
         }
@@ -1287,8 +1289,7 @@ static tlw_status parse_array(parser *p, int depth, tlw_toml_value **out)
         if (c == ',') {
             p->pos++;
         } else if (c != ']' && c >= 0) {
-            status = fail(p, p->pos,
-                          "expected ',' or ']' in the array opened at %d:%d, found %s",
+            status = fail(p, p->pos, "expected ',' or ']' in the array opened at %d:%d, found %s",
                           array->line, array->column, describe(p, p->pos, found, sizeof found));
             break;
         }
@@ -1314,8 +1315,8 @@ static tlw_status parse_inline_table(parser *p, int depth, tlw_toml_value **out)
 {
     char found[64];
     tlw_toml_value *table;
-    tlw_status status = new_container(p, TLW_TOML_TABLE, TABLE_DOTTED, depth,
-                                      position_of(p, p->pos), &table);
+    tlw_status status =
+        new_container(p, TLW_TOML_TABLE, TABLE_DOTTED, depth, position_of(p, p->pos), &table);
     if (status != TLW_OK)
         return status;
     p->pos++;
@@ -1325,11 +1326,13 @@ static tlw_status parse_inline_table(parser *p, int depth, tlw_toml_value **out)
         if (c == '}' && first)
             break;
         if (ends_line(c))
-            status = fail(p, p->pos, "an inline table must be on one line, without comments "
-                                     "(TOML 1.0): close it with '}' on this line");
+            status = fail(p, p->pos,
+                          "an inline table must be on one line, without comments "
+                          "(TOML 1.0): close it with '}' on this line");
         else if (c == '}')
-            status = fail(p, p->pos, "trailing comma in an inline table: remove the ',' before "
-                                     "'}'");
+            status = fail(p, p->pos,
+                          "trailing comma in an inline table: remove the ',' before "
+                          "'}'");
         else
             status = parse_keyval(p, table);
         if (status != TLW_OK)
@@ -1343,8 +1346,9 @@ static tlw_status parse_inline_table(parser *p, int depth, tlw_toml_value **out)
             continue;
         }
         if (ends_line(c))
-            status = fail(p, p->pos, "an inline table must be on one line, without comments "
-                                     "(TOML 1.0): close it with '}' on this line");
+            status = fail(p, p->pos,
+                          "an inline table must be on one line, without comments "
+                          "(TOML 1.0): close it with '}' on this line");
         else
             status = fail(p, p->pos, "expected ',' or '}' in the inline table, found %s",
                           describe(p, p->pos, found, sizeof found));
@@ -1422,8 +1426,8 @@ static tlw_status parse_keyval(parser *p, tlw_toml_value *table)
         toml_entry *e = find_entry(t, part->name, part->len);
         if (!e) {
             tlw_toml_value *child;
-            status = new_container(p, TLW_TOML_TABLE, TABLE_DOTTED, t->depth + 1, part->pos,
-                                   &child);
+            status =
+                new_container(p, TLW_TOML_TABLE, TABLE_DOTTED, t->depth + 1, part->pos, &child);
             if (status == TLW_OK)
                 status = table_add(p, t, part, child);
             if (status != TLW_OK)
@@ -1485,8 +1489,8 @@ static tlw_status header_parent(parser *p, key_path *path, tlw_toml_value **pare
         toml_entry *e = find_entry(t, part->name, part->len);
         if (!e) {
             tlw_toml_value *child;
-            tlw_status status = new_container(p, TLW_TOML_TABLE, TABLE_IMPLICIT, t->depth + 1,
-                                              part->pos, &child);
+            tlw_status status =
+                new_container(p, TLW_TOML_TABLE, TABLE_IMPLICIT, t->depth + 1, part->pos, &child);
             if (status == TLW_OK)
                 status = table_add(p, t, part, child);
             if (status != TLW_OK)
@@ -1518,8 +1522,7 @@ static tlw_status header_parent(parser *p, key_path *path, tlw_toml_value **pare
 }
 
 /* [a.b.c]: defines the table, which must not be defined yet. */
-static tlw_status define_table(parser *p, key_path *path, tlw_toml_value *parent,
-                               position header)
+static tlw_status define_table(parser *p, key_path *path, tlw_toml_value *parent, position header)
 {
     char where[QUOTE_MAX * 12 + 64];
     int line, column;
@@ -1527,8 +1530,8 @@ static tlw_status define_table(parser *p, key_path *path, tlw_toml_value *parent
     toml_entry *e = find_entry(parent, last->name, last->len);
     if (!e) {
         tlw_toml_value *table;
-        tlw_status status = new_container(p, TLW_TOML_TABLE, TABLE_HEADER, parent->depth + 1,
-                                          header, &table);
+        tlw_status status =
+            new_container(p, TLW_TOML_TABLE, TABLE_HEADER, parent->depth + 1, header, &table);
         if (status == TLW_OK)
             status = table_add(p, parent, last, table);
         if (status == TLW_OK)
@@ -1550,21 +1553,21 @@ static tlw_status define_table(parser *p, key_path *path, tlw_toml_value *parent
         return fail(p, header.at, "table [%s] is defined twice (first at %d:%d)", where, line,
                     column);
     if (v->type == TLW_TOML_TABLE && v->kind == TABLE_DOTTED)
-        return fail(p, header.at, "table [%s] is already defined by dotted keys (at %d:%d)",
-                    where, line, column);
+        return fail(p, header.at, "table [%s] is already defined by dotted keys (at %d:%d)", where,
+                    line, column);
     if (v->type == TLW_TOML_ARRAY && v->kind == ARRAY_OF_TABLES)
         return fail(p, header.at,
                     "[%s] is an array of tables (defined at %d:%d); use [[%s]] to add an "
                     "element",
                     where, line, column, where);
-    return fail(p, header.at, "cannot define table [%s]: the key is already %s (defined at "
-                              "%d:%d)",
+    return fail(p, header.at,
+                "cannot define table [%s]: the key is already %s (defined at "
+                "%d:%d)",
                 where, kind_name(v), line, column);
 }
 
 /* [[a.b.c]]: appends a table to the array of tables, making it if need be. */
-static tlw_status append_table(parser *p, key_path *path, tlw_toml_value *parent,
-                               position header)
+static tlw_status append_table(parser *p, key_path *path, tlw_toml_value *parent, position header)
 {
     char where[QUOTE_MAX * 12 + 64];
     int line, column;
@@ -1573,8 +1576,8 @@ static tlw_status append_table(parser *p, key_path *path, tlw_toml_value *parent
     tlw_toml_value *array;
     tlw_status status;
     if (!e) {
-        status = new_container(p, TLW_TOML_ARRAY, ARRAY_OF_TABLES, parent->depth + 1, header,
-                               &array);
+        status =
+            new_container(p, TLW_TOML_ARRAY, ARRAY_OF_TABLES, parent->depth + 1, header, &array);
         if (status == TLW_OK)
             status = table_add(p, parent, last, array);
         if (status != TLW_OK)
@@ -1670,8 +1673,8 @@ static tlw_status parse_document(parser *p)
 
 /* --- the contract ---------------------------------------------------------- */
 
-tlw_status tlw_toml_parse(const char *text, size_t len, const char *filename,
-                          tlw_toml_value **root, tlw_error *err)
+tlw_status tlw_toml_parse(const char *text, size_t len, const char *filename, tlw_toml_value **root,
+                          tlw_error *err)
 {
     if (!root)
         return tlw_error_set(err, TLW_ERR_INVALID, "tlw_toml_parse: root is NULL");
@@ -1695,8 +1698,8 @@ tlw_status tlw_toml_parse(const char *text, size_t len, const char *filename,
 
     tlw_status status = check_encoding(&p);
     if (status == TLW_OK)
-        status = new_container(&p, TLW_TOML_TABLE, TABLE_HEADER, 0, position_of(&p, p.start),
-                               &p.root);
+        status =
+            new_container(&p, TLW_TOML_TABLE, TABLE_HEADER, 0, position_of(&p, p.start), &p.root);
     if (status == TLW_OK) {
         p.current = p.root;
         status = parse_document(&p);
@@ -1766,8 +1769,7 @@ const char *tlw_toml_table_key(const tlw_toml_value *table, size_t i)
 
 const tlw_toml_value *tlw_toml_table_value(const tlw_toml_value *table, size_t i)
 {
-    return is_table(table) && i < table->as.table.count ? table->as.table.entries[i].value
-                                                        : NULL;
+    return is_table(table) && i < table->as.table.count ? table->as.table.entries[i].value : NULL;
 }
 
 const tlw_toml_value *tlw_toml_table_get(const tlw_toml_value *table, const char *key)

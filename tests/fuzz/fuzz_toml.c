@@ -59,15 +59,9 @@ static size_t walk(const tlw_toml_value *v)
             abort();
         sum += touch(s, len);
         break;
-    case TLW_TOML_INTEGER:
-        sum += (size_t)tlw_toml_integer(v);
-        break;
-    case TLW_TOML_FLOAT:
-        sum += tlw_toml_float(v) > 0;
-        break;
-    case TLW_TOML_BOOL:
-        sum += tlw_toml_bool(v);
-        break;
+    case TLW_TOML_INTEGER: sum += (size_t)tlw_toml_integer(v); break;
+    case TLW_TOML_FLOAT: sum += tlw_toml_float(v) > 0; break;
+    case TLW_TOML_BOOL: sum += tlw_toml_bool(v); break;
     }
     /* Accessors of the other types answer zero values. */
     sum += tlw_toml_array_size(v) * (tlw_toml_type_of(v) != TLW_TOML_ARRAY);

@@ -53,9 +53,7 @@ static json_t *to_json(const tlw_toml_value *v)
             json_array_append_new(array, to_json(tlw_toml_array_get(v, i)));
         return array;
     }
-    case TLW_TOML_STRING:
-        text = tlw_toml_string(v, &len);
-        return tagged("string", text, len);
+    case TLW_TOML_STRING: text = tlw_toml_string(v, &len); return tagged("string", text, len);
     case TLW_TOML_INTEGER:
         snprintf(buf, sizeof buf, "%" PRId64, tlw_toml_integer(v));
         return tagged("integer", buf, strlen(buf));

@@ -166,7 +166,8 @@ static const valid_case valid_cases[] = {
     {"a = \"x\"", "a", TLW_TOML_STRING, "x"},
     {"a = \"\"", "a", TLW_TOML_STRING, ""},
     {"a = \"\\b\\t\\n\\f\\r\\\"\\\\\"", "a", TLW_TOML_STRING, "\b\t\n\f\r\"\\"},
-    {"a = \"\\u00e9\\u00E9 \\U0001F600\"", "a", TLW_TOML_STRING, "\xc3\xa9\xc3\xa9 \xf0\x9f\x98\x80"},
+    {"a = \"\\u00e9\\u00E9 \\U0001F600\"", "a", TLW_TOML_STRING,
+     "\xc3\xa9\xc3\xa9 \xf0\x9f\x98\x80"},
     {"a = \"\\U0010FFFF\\uFFFF\"", "a", TLW_TOML_STRING, "\xf4\x8f\xbf\xbf\xef\xbf\xbf"},
     {"a = \"tab\tinside # not a comment\"", "a", TLW_TOML_STRING, "tab\tinside # not a comment"},
     {"a = \"caf\xc3\xa9\"", "a", TLW_TOML_STRING, "caf\xc3\xa9"},
@@ -216,8 +217,7 @@ static const valid_case valid_cases[] = {
     {"a = false", "a", TLW_TOML_BOOL, "false"},
     /* date-times, kept as written */
     {"a = 1979-05-27T07:32:00Z", "a", TLW_TOML_DATETIME, "1979-05-27T07:32:00Z"},
-    {"a = 1979-05-27 07:32:00.999-07:00", "a", TLW_TOML_DATETIME,
-     "1979-05-27 07:32:00.999-07:00"},
+    {"a = 1979-05-27 07:32:00.999-07:00", "a", TLW_TOML_DATETIME, "1979-05-27 07:32:00.999-07:00"},
     {"a = 1979-05-27t07:32:00z", "a", TLW_TOML_DATETIME, "1979-05-27t07:32:00z"},
     {"a = 1979-05-27T07:32:00+05:30 # c", "a", TLW_TOML_DATETIME, "1979-05-27T07:32:00+05:30"},
     {"a = 1979-05-27T07:32:00", "a", TLW_TOML_DATETIME, "1979-05-27T07:32:00"},
@@ -277,7 +277,9 @@ static const valid_case valid_cases[] = {
     {"a = 1\r\nb = 2\r\n", "b", TLW_TOML_INTEGER, "2"},
     {"[t] # comment\nb = 2", "t.b", TLW_TOML_INTEGER, "2"},
     {"\t[t]\n\tb = 2\n", "t.b", TLW_TOML_INTEGER, "2"},
-    {"\xef\xbb\xbf" "a = 1", "a", TLW_TOML_INTEGER, "1"},
+    {"\xef\xbb\xbf"
+     "a = 1",
+     "a", TLW_TOML_INTEGER, "1"},
     {"", "", TLW_TOML_TABLE, "{0}"},
     {"# only a comment\n\n\n", "", TLW_TOML_TABLE, "{0}"},
 };
@@ -344,24 +346,24 @@ static void keys_in_document_order(void **state)
 
 static void positions_of_values(void **state)
 {
-    static const char text[] = "a = 1\n"                    /* 1 */
-                               "  b = \"x\"\n"              /* 2 */
-                               "[t]\n"                      /* 3 */
-                               "c = [\n"                    /* 4 */
-                               "  10,\n"                    /* 5 */
-                               "    20]\n"                  /* 6 */
+    static const char text[] = "a = 1\n"                                  /* 1 */
+                               "  b = \"x\"\n"                            /* 2 */
+                               "[t]\n"                                    /* 3 */
+                               "c = [\n"                                  /* 4 */
+                               "  10,\n"                                  /* 5 */
+                               "    20]\n"                                /* 6 */
                                "\"\xc3\xa9\" = \"\xc3\xbc\" # \xc3\xa9\n" /* 7 */
-                               "d = \"\"\"\none\ntwo\"\"\" \n" /* 8-10 */
-                               "e = {f = 1, g = [true]}\n"  /* 11 */
-                               "  [[h]]\n";                 /* 12 */
+                               "d = \"\"\"\none\ntwo\"\"\" \n"            /* 8-10 */
+                               "e = {f = 1, g = [true]}\n"                /* 11 */
+                               "  [[h]]\n";                               /* 12 */
     tlw_toml_value *root = parse_ok(text, strlen(text));
     struct {
         const char *path;
         int line, column;
     } want[] = {
-        {"a", 1, 5},   {"b", 2, 7},   {"t", 3, 1},   {"t.c", 4, 5},     {"t.c.0", 5, 3},
-        {"t.c.1", 6, 5}, {"t.d", 8, 5}, {"t.e", 11, 5}, {"t.e.f", 11, 10}, {"t.e.g", 11, 17},
-        {"t.e.g.0", 11, 18}, {"h", 12, 3}, {"h.0", 12, 3},
+        {"a", 1, 5},         {"b", 2, 7},   {"t", 3, 1},    {"t.c", 4, 5},     {"t.c.0", 5, 3},
+        {"t.c.1", 6, 5},     {"t.d", 8, 5}, {"t.e", 11, 5}, {"t.e.f", 11, 10}, {"t.e.g", 11, 17},
+        {"t.e.g.0", 11, 18}, {"h", 12, 3},  {"h.0", 12, 3},
     };
     assert_int_equal(tlw_toml_line(root), 1);
     assert_int_equal(tlw_toml_column(root), 1);
@@ -369,8 +371,8 @@ static void positions_of_values(void **state)
         const tlw_toml_value *v = at_path(root, want[i].path);
         assert_non_null(v);
         if (tlw_toml_line(v) != want[i].line || tlw_toml_column(v) != want[i].column)
-            fail_msg("%s at %d:%d, want %d:%d", want[i].path, tlw_toml_line(v),
-                     tlw_toml_column(v), want[i].line, want[i].column);
+            fail_msg("%s at %d:%d, want %d:%d", want[i].path, tlw_toml_line(v), tlw_toml_column(v),
+                     want[i].line, want[i].column);
     }
     /* Columns count characters, not bytes. */
     const tlw_toml_value *u = tlw_toml_table_get(at_path(root, "t"), "\xc3\xa9");
@@ -439,8 +441,9 @@ static const invalid_case invalid_cases[] = {
     {"[a.b]\n[a]\n[a]", 0, "3:1", "table [a] is defined twice (first at 2:1)"},
     {"a = {b = 1}\na.c = 2\n", 0, "2:1",
      "cannot add keys to a: it is an inline table (defined at 1:1)"},
-    {"a = {b = 1}\n[a]\n", 0, "2:1", "cannot define table [a]: the key is already an inline "
-                                     "table (defined at 1:1)"},
+    {"a = {b = 1}\n[a]\n", 0, "2:1",
+     "cannot define table [a]: the key is already an inline "
+     "table (defined at 1:1)"},
     {"[a]\nb = {c = 1}\n[a.b.d]\n", 0, "3:4",
      "cannot add to a.b: it is an inline table (defined at 2:1)"},
     {"a = {b = {c = 1}, b.d = 2}", 0, "1:19",
@@ -450,8 +453,7 @@ static const invalid_case invalid_cases[] = {
     {"[a]\n[[a]]\n", 0, "2:1", "cannot append to [[a]]: the key is already a table"},
     {"[[a]]\n[a]\n", 0, "2:1",
      "[a] is an array of tables (defined at 1:1); use [[a]] to add an element"},
-    {"[a]\nb.c = 1\n[a.b]\n", 0, "3:1",
-     "table [a.b] is already defined by dotted keys (at 2:1)"},
+    {"[a]\nb.c = 1\n[a.b]\n", 0, "3:1", "table [a.b] is already defined by dotted keys (at 2:1)"},
     {"a.b = 1\n[a]\n", 0, "2:1", "table [a] is already defined by dotted keys (at 1:1)"},
     {"[a.b]\nx = 1\n[a]\nb.y = 2\n", 0, "4:1",
      "cannot add keys to table [b] with a dotted key: it is defined by a [header] (at 1:1)"},
@@ -502,8 +504,7 @@ static const invalid_case invalid_cases[] = {
     {"a = \"\\U1234567\"", 0, "1:6", "\\U must be followed by exactly 8 hexadecimal digits"},
     {"a = \"\\u", 0, "1:6", "\\u must be followed by exactly 4 hexadecimal digits"},
     {"a = \"\\", 0, "1:6", "unterminated string: the file ends after a backslash"},
-    {"a = \"a\\ \nb\"", 0, "1:7",
-     "a line-ending backslash is only allowed in a multi-line string"},
+    {"a = \"a\\ \nb\"", 0, "1:7", "a line-ending backslash is only allowed in a multi-line string"},
     {"a = \"\"\"a\\ b\"\"\"", 0, "1:9", "a backslash followed by whitespace must end the line"},
     {"a = \"\"\"x\"\"\"\"\"\"", 0, "1:14", "too many quotes"},
     {"a = '''x''''''", 0, "1:14", "too many quotes"},
@@ -526,7 +527,8 @@ static const invalid_case invalid_cases[] = {
     {"a = 0x8000000000000000", 0, "1:5", "is out of range (it must fit in 64 bits)"},
     {"a = 0b11111111111111111111111111111111111111111111111111111111111111111", 0, "1:5",
      "is out of range"},
-    {"a = +0x1", 0, "1:5", "invalid number \"+0x1\": hexadecimal, octal and binary integers cannot have a sign"},
+    {"a = +0x1", 0, "1:5",
+     "invalid number \"+0x1\": hexadecimal, octal and binary integers cannot have a sign"},
     {"a = -0o1", 0, "1:5", "integers cannot have a sign"},
     {"a = 0x", 0, "1:5", "invalid hexadecimal integer \"0x\""},
     {"a = 0XFF", 0, "1:5", "invalid number \"0XFF\""},
@@ -599,12 +601,15 @@ static const invalid_case invalid_cases[] = {
     {"# \xc3\xa9\xff", 0, "1:4", "invalid UTF-8"},
     {"a = 1\rb = 2", 0, "1:6", "carriage return not followed by a line feed"},
     {"a = '''\rx'''", 0, "1:8", "carriage return not followed by a line feed"},
-    {"a = \"\x01\"", 0, "1:6", "control character U+0001 is not allowed in TOML (in a basic "
-                               "string, write it as \\u0001)"},
+    {"a = \"\x01\"", 0, "1:6",
+     "control character U+0001 is not allowed in TOML (in a basic "
+     "string, write it as \\u0001)"},
     {"# \x7f comment", 0, "1:3", "control character U+007F is not allowed"},
     {"a = 'tab\tok'\nb = \"\x1b[0m\"", 0, "2:6", "control character U+001B"},
     {"a = 1 \0", 7, "1:7", "control character U+0000"},
-    {"\xef\xbb\xbf\xef\xbb\xbf" "a = 1", 0, "1:1", "expected a key, found '\xef\xbb\xbf'"},
+    {"\xef\xbb\xbf\xef\xbb\xbf"
+     "a = 1",
+     0, "1:1", "expected a key, found '\xef\xbb\xbf'"},
 };
 
 static void invalid_documents(void **state)
@@ -617,16 +622,14 @@ static void invalid_documents(void **state)
         tlw_error_clear(&err);
         tlw_status status = tlw_toml_parse(c->toml, len, "t.toml", &root, &err);
         if (status != TLW_ERR_INVALID)
-            fail_msg("<<%s>> parsed (status %d), want an error at %s", c->toml, status,
-                     c->where);
+            fail_msg("<<%s>> parsed (status %d), want an error at %s", c->toml, status, c->where);
         assert_null(root);
         assert_int_equal(err.status, TLW_ERR_INVALID);
         char prefix[64];
         snprintf(prefix, sizeof prefix, "t.toml:%s: ", c->where);
         if (strncmp(err.message, prefix, strlen(prefix)) != 0 ||
             !strstr(err.message + strlen(prefix), c->says))
-            fail_msg("<<%s>>:\n  got  %s\n  want %s%s...", c->toml, err.message, prefix,
-                     c->says);
+            fail_msg("<<%s>>:\n  got  %s\n  want %s%s...", c->toml, err.message, prefix, c->says);
     }
 }
 
