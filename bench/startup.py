@@ -17,6 +17,7 @@ import os
 import re
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -45,7 +46,7 @@ class FakeRuntimeApi(http.server.BaseHTTPRequestHandler):
         body = b"{}"
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-%d" % st["run"])
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 3000))
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 4000))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:bench")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -79,6 +80,8 @@ def one_run(bootstrap, port, run, env):
     ready_ms = None
     rss = None
     for line in proc.stderr:
+        if os.environ.get("BENCH_DEBUG"):
+            print(run, line.rstrip())
         m = re.search(r"all \d+ workers ready (\d+) ms after", line)
         if m:
             ready_ms = int(m.group(1))
@@ -98,11 +101,29 @@ def main():
     ap.add_argument("--bootstrap", default=str(build / "examples/greeting/bootstrap"))
     args = ap.parse_args()
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeRuntimeApi)
+    # A libtool wrapper script adds a shell's start-up: run the real binary.
+    bootstrap = Path(args.bootstrap)
+    real = bootstrap.parent / ".libs" / bootstrap.name
+    libdirs = os.environ.get("LD_LIBRARY_PATH", "")
+    if real.exists():
+        bootstrap = real
+        libdirs = f"{build / '.libs'}:{libdirs}"
+    args.bootstrap = str(bootstrap)
+
+    # A 4 s deadline: drain after 2 s (buffer 2 s, graceful 1 s).
+    tuning = Path(tempfile.mkdtemp()) / "lambda_worker.cfg"
+    tuning.write_text("graceful_shutdown_timeout_ms = 1000;\nshutdown_deadline_buffer_ms = 2000;\n")
+
+    class QuietServer(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a killed bootstrap drops its held /next; that is expected
+
+    server = QuietServer(("127.0.0.1", 0), FakeRuntimeApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}",
-               TLW_WORKER_CONFIG="", AWS_LAMBDA_LOG_LEVEL="INFO")
+               TLW_WORKER_CONFIG=str(tuning), AWS_LAMBDA_LOG_LEVEL="INFO",
+               LD_LIBRARY_PATH=libdirs)
 
     cold, ready, rss = [], [], []
     for run in range(args.runs):

@@ -10,17 +10,17 @@
  * `tests/fuzz/run payload`.
  */
 // FUZZ_SOURCES: worker/payload.c common/error.c
-// FUZZ_SOURCES: build/proto/gen/temporal/api/common/v1/message.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/temporal/api/failure/v1/message.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/temporal/api/enums/v1/common.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/temporal/api/enums/v1/event_type.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/temporal/api/enums/v1/reset.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/temporal/api/enums/v1/workflow.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/temporal/api/enums/v1/nexus.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/google/protobuf/duration.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/google/protobuf/empty.pb-c.c
-// FUZZ_SOURCES: build/proto/gen/google/protobuf/timestamp.pb-c.c
-// FUZZ_LIBS: -Ibuild/proto/gen -lprotobuf-c -ljansson -lm
+// FUZZ_SOURCES: gen:temporal/api/common/v1/message.pb-c.c
+// FUZZ_SOURCES: gen:temporal/api/failure/v1/message.pb-c.c
+// FUZZ_SOURCES: gen:temporal/api/enums/v1/common.pb-c.c
+// FUZZ_SOURCES: gen:temporal/api/enums/v1/event_type.pb-c.c
+// FUZZ_SOURCES: gen:temporal/api/enums/v1/reset.pb-c.c
+// FUZZ_SOURCES: gen:temporal/api/enums/v1/workflow.pb-c.c
+// FUZZ_SOURCES: gen:temporal/api/enums/v1/nexus.pb-c.c
+// FUZZ_SOURCES: gen:google/protobuf/duration.pb-c.c
+// FUZZ_SOURCES: gen:google/protobuf/empty.pb-c.c
+// FUZZ_SOURCES: gen:google/protobuf/timestamp.pb-c.c
+// FUZZ_LIBS: -lprotobuf-c -ljansson -lm
 #include "config.h"
 
 #include <stddef.h>
