@@ -247,3 +247,11 @@ void tlw_config_list_names(const tlw_config *cfg, bool activities, char *out, si
     if (!out[0])
         snprintf(out, size, "(none)");
 }
+
+size_t tlw_config_activity_count(const tlw_config *cfg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->registration_count; i++)
+        n += cfg->registrations[i].activity != NULL;
+    return n;
+}

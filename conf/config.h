@@ -52,6 +52,8 @@ void tlw_config_free(tlw_config *cfg);
 tlw_activity_fn tlw_config_activity(const tlw_config *cfg, const char *name);
 tlw_workflow_fn tlw_config_workflow(const tlw_config *cfg, const char *name);
 
+size_t tlw_config_activity_count(const tlw_config *cfg);
+
 /* "a, b, c": the registered names of one kind, for messages. */
 void tlw_config_list_names(const tlw_config *cfg, bool activities, char *out, size_t size);
 

@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "worker/recovery.h"
 
 extern char **environ;
 
@@ -79,13 +80,27 @@ static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fd
     _exit(rc);
 }
 
-/* Until the activity and workflow workers send the real failure for a token,
- * the hand-off is logged so that nothing dies silently. */
-static void log_recovery(void *ctx, const tlw_config *cfg, const tlw_ipc_task_begin *task,
-                         const char *reason)
+/* The supervisor never touches gRPC: a short-lived reporter process fails
+ * the dead worker's task. */
+static pid_t fork_reporter(void *ctx, const tlw_config *cfg, const char *identity,
+                           const tlw_ipc_task_begin *task, const char *reason)
 {
-    tlw_log_error("recovery: %s task %s (attempt %u) was left by a worker that %s",
-                  tlw_ipc_task_kind_name(task->kind), task->type_name, task->attempt, reason);
+    tlw_log_warn("recovering %s task %s (attempt %u): its worker %s",
+                 tlw_ipc_task_kind_name(task->kind), task->type_name, task->attempt, reason);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0) {
+        if (pid < 0)
+            tlw_log_error("cannot fork a recovery reporter: %s", strerror(errno));
+        return pid;
+    }
+    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+        signal(reset[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    _exit(tlw_recovery_report(cfg, identity, task, reason));
 }
 
 void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api)
@@ -98,7 +113,7 @@ void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api)
         .init_error = api_init_error,
         .now_ms = wall_now_ms,
         .spawn = fork_slot,
-        .recover_task = log_recovery,
+        .recover_task = fork_reporter,
     };
 }
 
@@ -138,6 +153,14 @@ struct run {
     ev_signal sigint_watcher;
     ev_signal sigterm_watcher;
     tlw_invocation_summary *summary;
+    struct reporter *reporters; /* recovery processes still running */
+};
+
+struct reporter {
+    struct run *run;
+    pid_t pid;
+    ev_child watcher;
+    struct reporter *next;
 };
 
 static void describe_exit(int status, char *out, size_t size)
@@ -153,6 +176,40 @@ static void describe_exit(int status, char *out, size_t size)
 }
 
 static void child_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+static void reporter_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+    struct reporter *r = w->data;
+    struct run *run = r->run;
+    ev_child_stop(loop, w);
+    for (struct reporter **p = &run->reporters; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    free(r);
+    if (--run->alive == 0)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+static void recover(struct run *run, const tlw_ipc_task_begin *task, const char *how)
+{
+    pid_t pid = run->ops->recover_task(run->ops->ctx, run->cfg, run->identity, task, how);
+    run->summary->recovered_tasks++;
+    if (pid <= 0)
+        return;
+    struct reporter *r = calloc(1, sizeof *r);
+    if (!r)
+        return; /* it is reaped by nobody, but still reports */
+    r->run = run;
+    r->pid = pid;
+    ev_child_init(&r->watcher, reporter_exit_cb, pid, 0);
+    r->watcher.data = r;
+    ev_child_start(run->loop, &r->watcher);
+    r->next = run->reporters;
+    run->reporters = r;
+    run->alive++;
+}
 static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents);
 
 /* Forks `c` (again, for a restart). */
@@ -266,6 +323,8 @@ static void send_drain(struct run *run, struct child *c, int64_t now, int64_t ha
 static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct run *run = w->data;
+    for (struct reporter *r = run->reporters; r; r = r->next)
+        kill(r->pid, SIGKILL);
     for (size_t i = 0; i < run->child_count; i++) {
         struct child *c = &run->children[i];
         if (!c->alive)
@@ -327,8 +386,7 @@ static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
     describe_exit(w->rstatus, how, sizeof how);
     bool clean = WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0;
     if (c->has_task) {
-        run->ops->recover_task(run->ops->ctx, run->cfg, &c->task, how);
-        run->summary->recovered_tasks++;
+        recover(run, &c->task, how);
         if ((unsigned)c->task.kind < 3)
             run->summary->tasks[c->task.kind][TLW_IPC_OUTCOME_CRASHED]++;
         c->has_task = false;

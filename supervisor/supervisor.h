@@ -55,9 +55,10 @@ typedef struct tlw_supervisor_ops {
     pid_t (*spawn)(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
                    tlw_error *err);
     /* A task whose process died before it was reported: fail it now so it is
-     * retried without waiting for a server timeout. */
-    void (*recover_task)(void *ctx, const tlw_config *cfg, const tlw_ipc_task_begin *task,
-                         const char *reason);
+     * retried without waiting for a server timeout. Returns the pid of a
+     * process doing that (the invocation waits for it), or -1. */
+    pid_t (*recover_task)(void *ctx, const tlw_config *cfg, const char *identity,
+                          const tlw_ipc_task_begin *task, const char *reason);
 } tlw_supervisor_ops;
 
 /* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork. */

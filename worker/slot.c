@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "worker/activity.h"
 
 static void send_fatal(int fd, const char *message)
 {
@@ -45,6 +46,10 @@ int tlw_slot_main(const tlw_slot_spec *spec)
         return 1;
     }
 
+    if (spec->kind == TLW_IPC_SLOT_ACTIVITY && tlw_config_activity_count(spec->config) > 0)
+        return tlw_activity_slot_run(spec);
+
+    /* Nothing to poll for this kind yet: wait for the drain. */
     tlw_ipc_stats stats = {0};
     for (;;) {
         tlw_status st = tlw_ipc_recv(spec->fd, &msg, &err);

@@ -125,6 +125,57 @@ tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow
 tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 
+/* ---- inside an activity ------------------------------------------------
+ *
+ * An activity function returns TLW_OK with *result set (a new JSON value;
+ * NULL means JSON null), or fails:
+ *     return tlw_activity_fail(act, "InvalidInput", true, NULL, "no name given");
+ * Returning another status without tlw_activity_fail() fails the attempt as
+ * retryable with type "tlw.ActivityError". Returning TLW_ERR_CANCELLED after
+ * cancellation was requested reports the activity as canceled.
+ *
+ * By default each activity runs in its own forked process: a crash, exit()
+ * or hang costs that attempt only, reported at once as a retryable failure.
+ */
+typedef struct tlw_activity_info {
+    const char *activity_id;
+    const char *activity_type;
+    const char *workflow_id;
+    const char *workflow_run_id;
+    const char *workflow_type;
+    const char *workflow_namespace;
+    const char *task_queue;
+    int attempt;                   /* 1 for the first */
+    long long heartbeat_timeout_ms; /* 0: none */
+    long long start_to_close_timeout_ms;
+} tlw_activity_info;
+
+const tlw_activity_info *tlw_activity_get_info(const tlw_activity *act);
+
+/* The details the previous attempt last heartbeated (JSON array), or NULL. */
+const json_t *tlw_activity_heartbeat_details(const tlw_activity *act);
+
+/* Records progress; `details` (any JSON value, may be NULL) reaches the next
+ * attempt if this one fails. Heartbeats are sent to the server at most once
+ * per 80% of the heartbeat timeout (else every 30 s), the latest details
+ * winning. Returns TLW_ERR_CANCELLED once the server asked the activity to
+ * cancel, else TLW_OK. */
+tlw_status tlw_activity_heartbeat(tlw_activity *act, const json_t *details);
+
+/* True once cancellation was requested (seen through a heartbeat). */
+int tlw_activity_is_cancelled(const tlw_activity *act);
+
+/* Milliseconds before this attempt must end: the earlier of its
+ * start-to-close deadline and the worker's drain. */
+long long tlw_activity_time_left_ms(const tlw_activity *act);
+
+/* Sets the failure this attempt reports and returns TLW_ERR_INVALID (return
+ * it from the activity). `type` may be NULL; `details` is a JSON array or
+ * NULL. */
+tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retryable,
+                             const json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 #ifdef __cplusplus
 }
 #endif

@@ -112,14 +112,15 @@ static pid_t spawn(void *ctx, const tlw_slot_spec *spec, const int *close_fds, s
     return pid;
 }
 
-static void recover(void *ctx, const tlw_config *cfg, const tlw_ipc_task_begin *task,
-                    const char *reason)
+static pid_t recover(void *ctx, const tlw_config *cfg, const char *identity,
+                     const tlw_ipc_task_begin *task, const char *reason)
 {
     struct fake *f = ctx;
     f->recovered++;
     snprintf(f->recovered_token, sizeof f->recovered_token, "%.*s", (int)task->task_token_len,
              (const char *)task->task_token);
     snprintf(f->recovered_reason, sizeof f->recovered_reason, "%s", reason);
+    return -1;
 }
 
 static tlw_status next(void *ctx, tlw_invocation *inv, tlw_error *err)
