@@ -147,3 +147,52 @@ def test_an_activity_running_at_the_drain_is_retried_on_the_next_invocation(
     started = [ev for ev in events if ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
     last_failure = started[-1].activity_task_started_event_attributes.last_failure
     assert last_failure.application_failure_info.type == "tlw.WorkerShutdown"
+
+
+def test_back_to_back_invocations_under_a_steady_stream_strand_nothing(
+        py, dev_server, lambda_emulator, tmp_path):
+    import uuid
+    queue = f"c-stream-{uuid.uuid4().hex[:8]}"
+    deployment = f"e2e-s-{uuid.uuid4().hex[:8]}"
+    env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=0,
+                activity_slots=2, graceful_shutdown_timeout_ms=1000,
+                shutdown_deadline_buffer_ms=2500)
+    env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
+    emu = lambda_emulator(program("tests/e2e/fixtures/activity_bootstrap"), env=env,
+                          timeout_s=5)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    set_current_version(dev_server.address, deployment, "b1")
+
+    stop = threading.Event()
+    summaries = []
+
+    def invocations():
+        while not stop.is_set():
+            status, body, elapsed = invoke(emu.url, {})
+            summaries.append((status, body, elapsed))
+
+    runner = threading.Thread(target=invocations)
+    runner.start()
+    handles = []
+    try:
+        for i in range(30):
+            handles.append((i, py.start({"activity": "add", "args": [i, 1], "queue": queue,
+                                          "timeout": 10})))
+            time.sleep(0.25)
+        results = [(i, py.run(h.result(), timeout=60)) for i, h in handles]
+    finally:
+        stop.set()
+        runner.join(30)
+    assert all(r == i + 1 for i, r in results)
+    assert len(summaries) >= 2
+    for status, body, elapsed in summaries:
+        assert status == 200, body
+        assert elapsed < 5
+        assert body["killed"] == 0
+    completed = sum(b["tasks"]["activity"]["completed"] for _, b, _ in summaries)
+    assert completed == 30
+    for _, h in handles:
+        kinds = [ev.event_type for ev in py.history(h)]
+        assert EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT not in kinds
+        assert EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED not in kinds

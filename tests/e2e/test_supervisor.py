@@ -196,7 +196,7 @@ def test_print_config_shows_sources_and_hides_secrets(tmp_path):
     assert "(set, redacted)" in rows["client.api_key"]
     assert "true" in rows["client.tls"] and "API key" in rows["client.tls"]
     assert "e2e" in rows["worker.deployment_name"]
-    assert "echo" in rows["activities"]
+    assert "EchoWorkflow" in rows["workflows"]
 
     env.pop("TEMPORAL_TASK_QUEUE")
     p = subprocess.run([str(bootstrap()), "--print-config"], env=env, capture_output=True,
