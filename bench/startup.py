@@ -25,6 +25,9 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[1]
 
 
+DEADLINE_MS = 4000  # from the invocation's arrival
+
+
 class FakeRuntimeApi(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state = None  # set per run
@@ -46,7 +49,7 @@ class FakeRuntimeApi(http.server.BaseHTTPRequestHandler):
         body = b"{}"
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-%d" % st["run"])
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 4000))
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + DEADLINE_MS))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:bench")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
