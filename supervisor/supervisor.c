@@ -53,6 +53,18 @@ static int64_t wall_now_ms(void *ctx)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A forked process starts with default signal handling and nothing blocked,
+ * whatever the supervisor's event loop had set up. */
+static void reset_signals(void)
+{
+    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+        signal(reset[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* The child starts clean: no inherited signal handling from the loop, and no
  * descriptor of the supervisor's other channels. */
 static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
@@ -69,12 +81,7 @@ static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fd
         return pid;
     for (size_t i = 0; i < n; i++)
         close(close_fds[i]);
-    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
-    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
-        signal(reset[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    reset_signals();
     int rc = tlw_slot_main(spec);
     fflush(NULL);
     _exit(rc);
@@ -94,12 +101,7 @@ static pid_t fork_reporter(void *ctx, const tlw_config *cfg, const char *identit
             tlw_log_error("cannot fork a recovery reporter: %s", strerror(errno));
         return pid;
     }
-    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
-    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
-        signal(reset[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    reset_signals();
     _exit(tlw_recovery_report(cfg, identity, task, reason));
 }
 

@@ -41,6 +41,7 @@ struct slot {
     bool graceful_poll_shutdown;
     tlw_rpc_cancel poll_cancel;
     atomic_int draining;
+    atomic_int polling;        /* a PollActivityTaskQueue call is open */
     atomic_llong hard_stop_ms; /* epoch ms; LLONG_MAX until DRAIN */
     tlw_ipc_stats stats;
 };
@@ -85,6 +86,36 @@ static Temporal__Api__Deployment__V1__WorkerDeploymentOptions deployment_options
     return o;
 }
 
+static int64_t executor_stop_ms(struct slot *s);
+
+/* Asks the server to complete this slot's open polls empty (the namespace
+ * has worker_poll_complete_on_shutdown). False if the call failed. */
+static bool shutdown_worker(struct slot *s)
+{
+    Temporal__Api__Workflowservice__V1__ShutdownWorkerRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__SHUTDOWN_WORKER_REQUEST__INIT;
+    Temporal__Api__Enums__V1__TaskQueueType types[] = {
+        TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_ACTIVITY};
+    req.namespace_ = s->settings->client.namespace_name.value;
+    req.identity = (char *)s->spec->identity;
+    req.reason = "the Lambda invocation is draining";
+    req.worker_instance_key = s->worker_instance_key;
+    req.task_queue = s->settings->worker.task_queue.value;
+    req.n_task_queue_types = 1;
+    req.task_queue_types = types;
+    ProtobufCMessage *resp = NULL;
+    tlw_error err;
+    tlw_rpc_call_options o = {.timeout_ms = 5000};
+    tlw_status st = tlw_rpc_call(s->client, TLW_WORKFLOW_SERVICE "ShutdownWorker", &req.base,
+                                 &temporal__api__workflowservice__v1__shutdown_worker_response__descriptor,
+                                 &resp, &o, &err);
+    if (st != TLW_OK)
+        tlw_log_warn("ShutdownWorker: %s; cancelling the poll instead", err.message);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return st == TLW_OK;
+}
+
 /* The control thread: reads the supervisor's messages while the main
  * thread polls or runs a task, and turns DRAIN into the right way to end
  * the open poll. */
@@ -105,31 +136,20 @@ static void *control_thread(void *arg)
         else
             continue;
         atomic_store(&s->draining, 1);
-        if (s->graceful_poll_shutdown) {
-            Temporal__Api__Workflowservice__V1__ShutdownWorkerRequest req =
-                TEMPORAL__API__WORKFLOWSERVICE__V1__SHUTDOWN_WORKER_REQUEST__INIT;
-            Temporal__Api__Enums__V1__TaskQueueType types[] = {
-                TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_ACTIVITY};
-            req.namespace_ = s->settings->client.namespace_name.value;
-            req.identity = (char *)s->spec->identity;
-            req.reason = "the Lambda invocation is draining";
-            req.worker_instance_key = s->worker_instance_key;
-            req.task_queue = s->settings->worker.task_queue.value;
-            req.n_task_queue_types = 1;
-            req.task_queue_types = types;
-            ProtobufCMessage *resp = NULL;
-            tlw_rpc_call_options o = {.timeout_ms = 5000};
-            if (tlw_rpc_call(s->client, TLW_WORKFLOW_SERVICE "ShutdownWorker", &req.base,
-                             &temporal__api__workflowservice__v1__shutdown_worker_response__descriptor,
-                             &resp, &o, &err) != TLW_OK) {
-                tlw_log_warn("ShutdownWorker: %s; cancelling the poll instead", err.message);
-                tlw_rpc_cancel_request(&s->poll_cancel);
-            }
-            if (resp)
-                protobuf_c_message_free_unpacked(resp, NULL);
-        } else {
+        if (!s->graceful_poll_shutdown || !shutdown_worker(s))
             tlw_rpc_cancel_request(&s->poll_cancel);
+        /* A poll that opened just as the drain began is not one ShutdownWorker
+         * completes: give it a moment, then cancel it, so that no poll is
+         * open when the supervisor ends the process. */
+        int64_t give_up = now_ms() + 1000;
+        if (executor_stop_ms(s) < give_up)
+            give_up = executor_stop_ms(s);
+        while (atomic_load(&s->polling) && now_ms() < give_up) {
+            struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
+            nanosleep(&tick, NULL);
         }
+        if (atomic_load(&s->polling))
+            tlw_rpc_cancel_request(&s->poll_cancel);
         return NULL;
     }
 }
@@ -514,6 +534,22 @@ static void run_in_process(struct task_run *run, tlw_activity_fn fn, const json_
 
 /* ---- responses -------------------------------------------------------------- */
 
+/* Sends one of the Respond* requests; the server deduplicates by task token,
+ * so UNAVAILABLE is retried. Logs what could not be reported. */
+static tlw_status respond(struct slot *s, const char *method, const ProtobufCMessage *req,
+                          const ProtobufCMessageDescriptor *resp_type, const char *what)
+{
+    tlw_error err;
+    ProtobufCMessage *resp = NULL;
+    tlw_rpc_call_options o = {.timeout_ms = RPC_TIMEOUT_MS, .retry_unavailable = true};
+    tlw_status st = tlw_rpc_call(s->client, method, req, resp_type, &resp, &o, &err);
+    if (st != TLW_OK)
+        tlw_log_error("cannot %s: %s", what, err.message);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return st;
+}
+
 static tlw_status respond_failed(struct slot *s, const activity_task *task, const char *message,
                                  const char *type, bool non_retryable, const json_t *details,
                                  const json_t *last_heartbeat)
@@ -534,16 +570,12 @@ static tlw_status respond_failed(struct slot *s, const activity_task *task, cons
         req.namespace_ = s->settings->client.namespace_name.value;
         req.last_heartbeat_details = hb;
         req.deployment_options = &dep;
-        ProtobufCMessage *resp = NULL;
-        tlw_rpc_call_options o = {.timeout_ms = RPC_TIMEOUT_MS, .retry_unavailable = true};
-        st = tlw_rpc_call(s->client, TLW_WORKFLOW_SERVICE "RespondActivityTaskFailed", &req.base,
-                          &temporal__api__workflowservice__v1__respond_activity_task_failed_response__descriptor,
-                          &resp, &o, &err);
-        if (resp)
-            protobuf_c_message_free_unpacked(resp, NULL);
+        st = respond(s, TLW_WORKFLOW_SERVICE "RespondActivityTaskFailed", &req.base,
+                     &temporal__api__workflowservice__v1__respond_activity_task_failed_response__descriptor,
+                     "fail the activity task");
+    } else {
+        tlw_log_error("cannot build the failure of an activity task: %s", err.message);
     }
-    if (st != TLW_OK)
-        tlw_log_error("cannot fail activity task: %s", err.message);
     if (failure)
         protobuf_c_message_free_unpacked(&failure->base, NULL);
     if (hb)
@@ -571,15 +603,9 @@ static tlw_status respond_completed(struct slot *s, const activity_task *task,
     req.identity = (char *)s->spec->identity;
     req.namespace_ = s->settings->client.namespace_name.value;
     req.deployment_options = &dep;
-    ProtobufCMessage *resp = NULL;
-    tlw_rpc_call_options o = {.timeout_ms = RPC_TIMEOUT_MS, .retry_unavailable = true};
-    st = tlw_rpc_call(s->client, TLW_WORKFLOW_SERVICE "RespondActivityTaskCompleted", &req.base,
-                      &temporal__api__workflowservice__v1__respond_activity_task_completed_response__descriptor,
-                      &resp, &o, &err);
-    if (st != TLW_OK)
-        tlw_log_error("cannot complete activity task: %s", err.message);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    st = respond(s, TLW_WORKFLOW_SERVICE "RespondActivityTaskCompleted", &req.base,
+                 &temporal__api__workflowservice__v1__respond_activity_task_completed_response__descriptor,
+                 "complete the activity task");
     protobuf_c_message_free_unpacked(&payloads->base, NULL);
     return st;
 }
@@ -599,16 +625,10 @@ static tlw_status respond_canceled(struct slot *s, const activity_task *task,
     req.identity = (char *)s->spec->identity;
     req.namespace_ = s->settings->client.namespace_name.value;
     req.deployment_options = &dep;
-    ProtobufCMessage *resp = NULL;
-    tlw_rpc_call_options o = {.timeout_ms = RPC_TIMEOUT_MS, .retry_unavailable = true};
-    tlw_status st = tlw_rpc_call(
-        s->client, TLW_WORKFLOW_SERVICE "RespondActivityTaskCanceled", &req.base,
+    tlw_status st = respond(
+        s, TLW_WORKFLOW_SERVICE "RespondActivityTaskCanceled", &req.base,
         &temporal__api__workflowservice__v1__respond_activity_task_canceled_response__descriptor,
-        &resp, &o, &err);
-    if (st != TLW_OK)
-        tlw_log_error("cannot report the activity canceled: %s", err.message);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+        "report the activity canceled");
     if (payloads)
         protobuf_c_message_free_unpacked(&payloads->base, NULL);
     return st;
@@ -799,25 +819,19 @@ static tlw_status poll_once(struct slot *s, activity_task **out, tlw_error *err)
                         (ProtobufCMessage **)out, &o, err);
 }
 
-static void send_fatal(int fd, const char *message)
-{
-    tlw_ipc_msg msg = {.type = TLW_IPC_FATAL};
-    snprintf(msg.fatal.message, sizeof msg.fatal.message, "%s", message);
-    tlw_ipc_send(fd, &msg, NULL);
-}
-
 int tlw_activity_slot_run(const tlw_slot_spec *spec)
 {
     struct slot s = {.spec = spec, .settings = &spec->config->settings};
     tlw_rpc_cancel_init(&s.poll_cancel);
     atomic_init(&s.draining, 0);
+    atomic_init(&s.polling, 0);
     atomic_init(&s.hard_stop_ms, LLONG_MAX);
     make_instance_key(s.worker_instance_key, sizeof s.worker_instance_key);
     signal(SIGPIPE, SIG_IGN);
 
     tlw_error err;
     if (tlw_worker_connect(s.settings, &s.client, &err) != TLW_OK) {
-        send_fatal(spec->fd, err.message);
+        tlw_slot_send_fatal(spec->fd, err.message);
         return 1;
     }
     tlw_namespace_description *ns = NULL;
@@ -825,7 +839,7 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
     if (tlw_service_describe_namespace(s.client, s.settings->client.namespace_name.value, &call,
                                        &ns, &err) != TLW_OK) {
         tlw_log_error("%s", err.message);
-        send_fatal(spec->fd, err.message);
+        tlw_slot_send_fatal(spec->fd, err.message);
         tlw_rpc_client_close(s.client);
         return 1;
     }
@@ -836,7 +850,7 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
 
     pthread_t control;
     if (pthread_create(&control, NULL, control_thread, &s) != 0) {
-        send_fatal(spec->fd, "cannot start the control thread");
+        tlw_slot_send_fatal(spec->fd, "cannot start the control thread");
         tlw_rpc_client_close(s.client);
         return 1;
     }
@@ -845,7 +859,9 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
     unsigned failures = 0;
     while (!atomic_load(&s.draining)) {
         activity_task *task = NULL;
-        tlw_status st = poll_once(&s, &task, &err);
+        atomic_store(&s.polling, 1);
+        tlw_status st = atomic_load(&s.draining) ? TLW_ERR_CANCELLED : poll_once(&s, &task, &err);
+        atomic_store(&s.polling, 0);
         if (st == TLW_OK && task->task_token.len > 0) {
             failures = 0;
             s.stats.tasks_started++;

@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "worker/activity.h"
 
-static void send_fatal(int fd, const char *message)
+void tlw_slot_send_fatal(int fd, const char *message)
 {
     tlw_ipc_msg msg = {.type = TLW_IPC_FATAL};
     snprintf(msg.fatal.message, sizeof msg.fatal.message, "%s", message);
@@ -31,7 +31,7 @@ int tlw_slot_main(const tlw_slot_spec *spec)
             snprintf(message, sizeof message, "worker start hook %zu failed: %s", i + 1,
                      tlw_status_name(st));
             tlw_log_error("%s", message);
-            send_fatal(spec->fd, message);
+            tlw_slot_send_fatal(spec->fd, message);
             return 1;
         }
     }

@@ -24,6 +24,9 @@ typedef struct tlw_slot_spec {
     int64_t deadline_ms; /* the invocation's deadline, epoch ms (INT64_MAX outside Lambda) */
 } tlw_slot_spec;
 
+/* Tells the supervisor why this slot gives up (it exits next). */
+void tlw_slot_send_fatal(int fd, const char *message);
+
 /* Runs the slot in the (forked) child. Returns the exit status. */
 int tlw_slot_main(const tlw_slot_spec *spec);
 
