@@ -20,20 +20,27 @@
 
 #include "common/error.h"
 #include "common/file.h"
+#include "conf/settings.h"
+#include "worker/connect.h"
 #include "worker/rpc.h"
 #include "worker/service.h"
+
+extern char **environ;
 
 #define PEM_MAX_BYTES (1024 * 1024)
 #define MAX_METADATA 32
 
 static void usage(FILE *out)
 {
-    fputs("usage: tlw-info [--address HOST:PORT] [--namespace NAME] [--timeout-ms MS]\n"
+    fputs("usage: tlw-info --from-env [--timeout-ms MS]\n"
+          "       tlw-info [--address HOST:PORT] [--namespace NAME] [--timeout-ms MS]\n"
           "                [--api-key-env VAR] [--header KEY=VALUE]...\n"
           "                [--tls] [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]\n"
           "                [--tls-server-name NAME] [--tls-disable-host-verification]\n"
           "Prints the Temporal server's version and capabilities, and the namespace's,\n"
           "as JSON. Defaults: localhost:7233, namespace default, 10000 ms.\n"
+          "--from-env connects exactly as the worker would: temporal.toml and the\n"
+          "TEMPORAL_* variables (Temporal's envconfig); other connection flags are ignored.\n"
           "The API key is read from the environment variable named by --api-key-env,\n"
           "never from the command line.\n",
           out);
@@ -75,13 +82,16 @@ int main(int argc, char **argv)
     char *header_copies[MAX_METADATA];
     size_t nmeta = 0;
 
-    enum { OPT_TLS = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_SERVER_NAME, OPT_NO_HOST, OPT_KEY_ENV };
+    enum { OPT_TLS = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_SERVER_NAME, OPT_NO_HOST, OPT_KEY_ENV,
+           OPT_FROM_ENV };
+    bool from_env = false;
     static const struct option options[] = {
         {"address", required_argument, NULL, 'a'},
         {"namespace", required_argument, NULL, 'n'},
         {"timeout-ms", required_argument, NULL, 't'},
         {"header", required_argument, NULL, 'H'},
         {"api-key-env", required_argument, NULL, OPT_KEY_ENV},
+        {"from-env", no_argument, NULL, OPT_FROM_ENV},
         {"tls", no_argument, NULL, OPT_TLS},
         {"tls-ca", required_argument, NULL, OPT_CA},
         {"tls-cert", required_argument, NULL, OPT_CERT},
@@ -119,6 +129,7 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_KEY_ENV: api_key_env = optarg; break;
+        case OPT_FROM_ENV: from_env = true; break;
         case OPT_TLS: conn.tls.enabled = true; break;
         case OPT_CA: ca_path = optarg; conn.tls.enabled = true; break;
         case OPT_CERT: cert_path = optarg; conn.tls.enabled = true; break;
@@ -141,6 +152,21 @@ int main(int argc, char **argv)
     tlw_rpc_client *client = NULL;
     tlw_system_info *info = NULL;
     tlw_namespace_description *ns = NULL;
+    tlw_settings settings;
+    bool have_settings = false;
+    tlw_rpc_call_options call = {.timeout_ms = timeout_ms};
+
+    if (from_env) {
+        have_settings = true;
+        if (tlw_settings_load(&settings, environ, &err) ||
+            tlw_worker_connect(&settings, &client, &err)) {
+            rc = fail(&err);
+            goto out;
+        }
+        address = settings.client.address.value;
+        namespace_name = settings.client.namespace_name.value;
+        goto connected;
+    }
 
     if ((ca_path && tlw_read_file(ca_path, "the server CA certificate", PEM_MAX_BYTES, &ca, NULL, &err)) ||
         (cert_path && tlw_read_file(cert_path, "the client certificate", PEM_MAX_BYTES, &cert, NULL, &err)) ||
@@ -156,9 +182,12 @@ int main(int argc, char **argv)
     conn.metadata = metadata;
     conn.metadata_count = nmeta;
 
-    tlw_rpc_call_options call = {.timeout_ms = timeout_ms};
-    if (tlw_rpc_client_open(&conn, &client, &err) ||
-        tlw_service_get_system_info(client, &call, &info, &err) ||
+    if (tlw_rpc_client_open(&conn, &client, &err)) {
+        rc = fail(&err);
+        goto out;
+    }
+connected:
+    if (tlw_service_get_system_info(client, &call, &info, &err) ||
         tlw_service_describe_namespace(client, namespace_name, &call, &ns, &err)) {
         rc = fail(&err);
         goto out;
@@ -190,6 +219,8 @@ out:
     if (ns)
         protobuf_c_message_free_unpacked(&ns->base, NULL);
     tlw_rpc_client_close(client);
+    if (have_settings)
+        tlw_settings_free(&settings);
     free(ca);
     free(cert);
     if (key) {

@@ -190,3 +190,24 @@ def test_api_key_and_metadata_reach_the_server_and_never_the_output(tls_proxy):
                     "--timeout-ms", "2000", env={"TLW_TEST_KEY": secret})
     assert p.returncode == 1
     assert secret not in p.stdout + p.stderr
+
+
+def test_from_env_connects_as_the_worker_would(dev_server, tmp_path):
+    # A temporal.toml profile, with the address coming from the environment.
+    toml = tmp_path / "temporal.toml"
+    toml.write_text('[profile.dev]\naddress = "127.0.0.1:1"\nnamespace = "default"\n'
+                    '[profile.dev.grpc_meta]\nx-tenant = "acme"\n')
+    env = {"TEMPORAL_CONFIG_FILE": str(toml), "TEMPORAL_PROFILE": "dev",
+           "TEMPORAL_ADDRESS": dev_server.address}
+    p, _ = tlw_info("--from-env", env=env)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert got["address"] == dev_server.address
+    assert got["namespace"]["name"] == "default"
+
+    # A mistake in the file is one line that points at it.
+    toml.write_text('[profile.dev]\nadress = "x:1"\n')
+    p, _ = tlw_info("--from-env", env=env)
+    assert p.returncode == 1
+    line = one_error_line(p)
+    assert f"{toml}:2:" in line and 'did you mean "address"' in line
