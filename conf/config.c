@@ -215,6 +215,19 @@ tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, voi
     return add_hook(cfg, __func__, cfg->start_hooks, &cfg->start_hook_count, fn, arg);
 }
 
+tlw_status tlw_config_add_invocation_hooks(tlw_config *cfg, tlw_hook_fn setup,
+                                           tlw_hook_fn teardown, void *arg)
+{
+    if (!setup && !teardown)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: both hooks are NULL", __func__);
+    if (cfg->invocation_hook_count == TLW_MAX_HOOKS)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: more than %d hooks", __func__,
+                            TLW_MAX_HOOKS);
+    cfg->invocation_hooks[cfg->invocation_hook_count++] =
+        (tlw_invocation_hooks){setup, teardown, arg};
+    return TLW_OK;
+}
+
 tlw_activity_fn tlw_config_activity(const tlw_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->registration_count; i++)

@@ -26,6 +26,12 @@ typedef struct tlw_hook {
     void *arg;
 } tlw_hook;
 
+typedef struct tlw_invocation_hooks {
+    tlw_hook_fn setup;
+    tlw_hook_fn teardown;
+    void *arg;
+} tlw_invocation_hooks;
+
 struct tlw_config {
     tlw_settings settings;
     bool failed; /* a setter or tlw_config_fail() reported `error` */
@@ -36,6 +42,8 @@ struct tlw_config {
     tlw_hook shutdown_hooks[TLW_MAX_HOOKS];
     size_t start_hook_count;
     tlw_hook start_hooks[TLW_MAX_HOOKS];
+    size_t invocation_hook_count;
+    tlw_invocation_hooks invocation_hooks[TLW_MAX_HOOKS];
 };
 
 /* Loads the settings from `envp` and records `version`. On failure `cfg`

@@ -431,6 +431,37 @@ static void run_shutdown_hooks(const tlw_config *cfg)
     }
 }
 
+/* Tears down the first `n` invocation hooks' resources, last first. */
+static void run_teardowns(const tlw_config *cfg, size_t n)
+{
+    while (n-- > 0) {
+        const tlw_invocation_hooks *h = &cfg->invocation_hooks[n];
+        if (!h->teardown)
+            continue;
+        tlw_status st = h->teardown(h->arg);
+        if (st != TLW_OK)
+            tlw_log_error("invocation teardown %zu failed: %s (going on)", n + 1,
+                          tlw_status_name(st));
+    }
+}
+
+/* Runs the setups in order; on a failure tears down those that succeeded. */
+static tlw_status run_setups(const tlw_config *cfg, tlw_error *err)
+{
+    for (size_t i = 0; i < cfg->invocation_hook_count; i++) {
+        const tlw_invocation_hooks *h = &cfg->invocation_hooks[i];
+        if (!h->setup)
+            continue;
+        tlw_status st = h->setup(h->arg);
+        if (st != TLW_OK) {
+            run_teardowns(cfg, i);
+            return tlw_error_set(err, st, "invocation setup %zu of %zu failed: %s", i + 1,
+                                 cfg->invocation_hook_count, tlw_status_name(st));
+        }
+    }
+    return TLW_OK;
+}
+
 /* Loads the settings and runs configure(); the caller frees `cfg`. */
 static tlw_status prepare_config(tlw_config *cfg, const tlw_version *version,
                                  tlw_configure_fn configure, tlw_error *err)
@@ -487,6 +518,12 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
                          "timeout",
                          (long long)summary->work_window_ms);
     }
+    if (run_setups(&cfg, err) != TLW_OK) {
+        *error_type = "Tlw.SetupError";
+        st = err->status;
+        tlw_config_free(&cfg);
+        return st;
+    }
     if (w->identity.value)
         snprintf(run.identity, sizeof run.identity, "%s", w->identity.value);
     else
@@ -499,6 +536,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     run.child_count = n_wf + n_act;
     run.children = calloc(run.child_count, sizeof *run.children);
     if (!run.children) {
+        run_teardowns(&cfg, cfg.invocation_hook_count);
         tlw_config_free(&cfg);
         return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory for %zu workers",
                              run.child_count);
@@ -547,6 +585,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     free(run.children);
 
     run_shutdown_hooks(&cfg);
+    run_teardowns(&cfg, cfg.invocation_hook_count);
     tlw_config_free(&cfg);
     return st;
 }

@@ -125,6 +125,14 @@ tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow
 tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 
+/* Per-invocation set-up and tear-down, run by the supervisor: `setup` after
+ * configure() and before the workers start (an error fails the invocation,
+ * after tearing down what was set up), `teardown` after the workers stopped
+ * and after the shutdown hooks, in reverse order of registration. Either may
+ * be NULL. A resource opened in `setup` is inherited by the workers. */
+tlw_status tlw_config_add_invocation_hooks(tlw_config *cfg, tlw_hook_fn setup,
+                                           tlw_hook_fn teardown, void *arg);
+
 /* ---- inside an activity ------------------------------------------------
  *
  * An activity function returns TLW_OK with *result set (a new JSON value;

@@ -198,6 +198,45 @@ static int configure(tlw_config *cfg)
     return 0;
 }
 
+/* Invocation hooks record "s<id>" / "t<id>" in order; setup 3 fails. */
+static char hook_log[64];
+
+static tlw_status setup_hook(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    snprintf(hook_log + strlen(hook_log), sizeof hook_log - strlen(hook_log), "s%d ", id);
+    return id == 3 ? TLW_ERR_IO : TLW_OK;
+}
+
+static tlw_status teardown_hook(void *arg)
+{
+    snprintf(hook_log + strlen(hook_log), sizeof hook_log - strlen(hook_log), "t%d ",
+             (int)(intptr_t)arg);
+    return TLW_OK;
+}
+
+static tlw_status shutdown_marker(void *arg)
+{
+    snprintf(hook_log + strlen(hook_log), sizeof hook_log - strlen(hook_log), "hook ");
+    return TLW_OK;
+}
+
+static int configure_with_invocation_hooks(tlw_config *cfg)
+{
+    configure(cfg);
+    tlw_config_add_shutdown_hook(cfg, shutdown_marker, NULL);
+    tlw_config_add_invocation_hooks(cfg, setup_hook, teardown_hook, (void *)(intptr_t)1);
+    tlw_config_add_invocation_hooks(cfg, setup_hook, teardown_hook, (void *)(intptr_t)2);
+    return 0;
+}
+
+static int configure_with_failing_setup(tlw_config *cfg)
+{
+    configure_with_invocation_hooks(cfg);
+    tlw_config_add_invocation_hooks(cfg, setup_hook, teardown_hook, (void *)(intptr_t)3);
+    return 0;
+}
+
 static int bad_configure(tlw_config *cfg)
 {
     return tlw_config_fail(cfg, "no database URL");
@@ -332,6 +371,34 @@ static void a_failing_configure_is_a_config_error(void **state)
     assert_int_equal(fake.spawns, 0);
 }
 
+static void invocation_hooks_wrap_the_workers(void **state)
+{
+    hook_log[0] = '\0';
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure_with_invocation_hooks, &s, &type, &err, &elapsed),
+                     TLW_OK);
+    assert_int_equal(s.ready, 2);
+    assert_string_equal(hook_log, "s1 s2 hook t2 t1 ");
+}
+
+static void a_failing_setup_fails_the_invocation_and_tears_down(void **state)
+{
+    hook_log[0] = '\0';
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure_with_failing_setup, &s, &type, &err, &elapsed),
+                     TLW_ERR_IO);
+    assert_string_equal(type, "Tlw.SetupError");
+    assert_non_null(strstr(err.message, "invocation setup 3 of 3 failed"));
+    assert_string_equal(hook_log, "s1 s2 s3 t2 t1 ");
+    assert_int_equal(fake.spawns, 0);
+}
+
 static void serve_answers_each_invocation_until_the_api_is_gone(void **state)
 {
     fake.invocations_to_serve = 2;
@@ -360,6 +427,8 @@ int main(void)
         cmocka_unit_test_setup(a_crash_loop_is_bounded, setup),
         cmocka_unit_test_setup(too_short_a_window_is_refused_before_forking, setup),
         cmocka_unit_test_setup(a_failing_configure_is_a_config_error, setup),
+        cmocka_unit_test_setup(invocation_hooks_wrap_the_workers, setup),
+        cmocka_unit_test_setup(a_failing_setup_fails_the_invocation_and_tears_down, setup),
         cmocka_unit_test_setup(serve_answers_each_invocation_until_the_api_is_gone, setup),
         cmocka_unit_test_setup(serve_reports_bad_settings_as_an_init_error, setup),
     };
