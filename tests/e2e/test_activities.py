@@ -32,6 +32,25 @@ def cw(dev_server, tmp_path_factory):
     worker.proc.wait(20)
 
 
+def lambda_activity_worker(dev_server, lambda_emulator, tmp_path, timeout_s, activity_slots):
+    """The activity bootstrap as a Lambda function (graceful 1 s, buffer 2.5 s).
+    A first invocation registers its version, which is then made current,
+    as a user does after the first deploy. Returns (emulator, task queue)."""
+    import uuid
+    queue = f"c-lambda-{uuid.uuid4().hex[:8]}"
+    deployment = f"e2e-l-{uuid.uuid4().hex[:8]}"
+    env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=0,
+                activity_slots=activity_slots, graceful_shutdown_timeout_ms=1000,
+                shutdown_deadline_buffer_ms=2500)
+    env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
+    emu = lambda_emulator(program("tests/e2e/fixtures/activity_bootstrap"), env=env,
+                          timeout_s=timeout_s)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    set_current_version(dev_server.address, deployment, "b1")
+    return emu, queue
+
+
 def app_error(exc_info):
     err = exc_info.value
     assert isinstance(err, WorkflowFailureError)
@@ -112,20 +131,8 @@ def test_a_crash_costs_one_attempt_and_the_slot_goes_on(py, cw, how, type_, says
 
 def test_an_activity_running_at_the_drain_is_retried_on_the_next_invocation(
         py, dev_server, lambda_emulator, tmp_path):
-    import uuid
-    queue = f"c-lambda-{uuid.uuid4().hex[:8]}"
-    deployment = f"e2e-l-{uuid.uuid4().hex[:8]}"
-    env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=0,
-                activity_slots=1, graceful_shutdown_timeout_ms=1000,
-                shutdown_deadline_buffer_ms=2500)
-    env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
-    emu = lambda_emulator(program("tests/e2e/fixtures/activity_bootstrap"), env=env,
-                          timeout_s=6)
-
-    # The first invocation registers the version; then it is made current.
-    status, body, _ = invoke(emu.url, {})
-    assert status == 200, body
-    set_current_version(dev_server.address, deployment, "b1")
+    emu, queue = lambda_activity_worker(dev_server, lambda_emulator, tmp_path, timeout_s=6,
+                                        activity_slots=1)
 
     handle = py.start({"activity": "long_running", "queue": queue, "attempts": 2,
                        "timeout": 120, "heartbeat": 30})
@@ -151,18 +158,8 @@ def test_an_activity_running_at_the_drain_is_retried_on_the_next_invocation(
 
 def test_back_to_back_invocations_under_a_steady_stream_strand_nothing(
         py, dev_server, lambda_emulator, tmp_path):
-    import uuid
-    queue = f"c-stream-{uuid.uuid4().hex[:8]}"
-    deployment = f"e2e-s-{uuid.uuid4().hex[:8]}"
-    env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=0,
-                activity_slots=2, graceful_shutdown_timeout_ms=1000,
-                shutdown_deadline_buffer_ms=2500)
-    env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
-    emu = lambda_emulator(program("tests/e2e/fixtures/activity_bootstrap"), env=env,
-                          timeout_s=5)
-    status, body, _ = invoke(emu.url, {})
-    assert status == 200, body
-    set_current_version(dev_server.address, deployment, "b1")
+    emu, queue = lambda_activity_worker(dev_server, lambda_emulator, tmp_path, timeout_s=5,
+                                        activity_slots=2)
 
     stop = threading.Event()
     summaries = []
