@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from temporalio.worker import Worker
 
 TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP / "tests" / "e2e"))
+sys.path.insert(0, str(TOP / "scripts"))
+from loopback import free_port  # noqa: E402
 from workers import c_env, set_current_version  # noqa: E402
 
 BUILD = Path(os.environ.get("TLW_BUILD_DIR", TOP / "build"))
@@ -49,10 +50,6 @@ class FanOut:
         return len(results)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def measure(client, address, tmp, isolation, n):

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
+
+from loopback import free_port, wait_port
 
 TOP = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("TLW_BUILD_DIR", TOP / "build"))
@@ -42,21 +43,8 @@ class GreetingWorkflow:
             start_to_close_timeout=timedelta(seconds=10))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_port(port, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"demo: nothing listens on {port}")
 
 
 def say(text):
