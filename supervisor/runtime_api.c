@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 #define API_VERSION_PATH "/2018-06-01"
@@ -28,20 +29,6 @@
 #define ERROR_TYPE_MAX 128
 
 /* --- small helpers ------------------------------------------------------------ */
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* Copies at most 60 bytes of `s` into `out` for an error message, with
  * anything unprintable shown as '?', so that a hostile peer cannot put
@@ -549,7 +536,7 @@ static int64_t retry_delay_ms(int attempt)
 static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_broken, exchange *ex,
                           long *status, tlw_error *err)
 {
-    int64_t start = monotonic_ms();
+    int64_t start = tlw_monotonic_ms();
     for (int attempt = 1;; attempt++) {
         buffer_clear(&ex->headers);
         buffer_clear(&ex->body);
@@ -583,8 +570,8 @@ static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_bro
                          (retry_broken && (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
                                            rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE));
         int64_t delay = retry_delay_ms(attempt);
-        if (transient && monotonic_ms() - start + delay <= TLW_RUNTIME_API_RETRY_MS) {
-            sleep_ms(delay);
+        if (transient && tlw_monotonic_ms() - start + delay <= TLW_RUNTIME_API_RETRY_MS) {
+            tlw_sleep_ms(delay);
             continue;
         }
         return tlw_error_set(err, TLW_ERR_UNAVAILABLE,

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/recovery.h"
@@ -48,9 +49,7 @@ static tlw_status api_init_error(void *ctx, const char *error_type, const char *
 
 static int64_t wall_now_ms(void *ctx)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return tlw_wall_ms();
 }
 
 /* A forked process starts with default signal handling and nothing blocked,

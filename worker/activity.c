@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/connect.h"
@@ -45,13 +46,6 @@ struct slot {
     atomic_llong hard_stop_ms; /* epoch ms; LLONG_MAX until DRAIN */
     tlw_ipc_stats stats;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t duration_ms(const Google__Protobuf__Duration *d)
 {
@@ -132,7 +126,7 @@ static void *control_thread(void *arg)
         if (st == TLW_OK && msg.type == TLW_IPC_DRAIN)
             atomic_store(&s->hard_stop_ms, (long long)msg.drain.hard_stop_deadline_ms);
         else if (stop)
-            atomic_store(&s->hard_stop_ms, (long long)now_ms());
+            atomic_store(&s->hard_stop_ms, (long long)tlw_wall_ms());
         else
             continue;
         atomic_store(&s->draining, 1);
@@ -141,10 +135,10 @@ static void *control_thread(void *arg)
         /* A poll that opened just as the drain began is not one ShutdownWorker
          * completes: give it a moment, then cancel it, so that no poll is
          * open when the supervisor ends the process. */
-        int64_t give_up = now_ms() + 1000;
+        int64_t give_up = tlw_wall_ms() + 1000;
         if (executor_stop_ms(s) < give_up)
             give_up = executor_stop_ms(s);
-        while (atomic_load(&s->polling) && now_ms() < give_up) {
+        while (atomic_load(&s->polling) && tlw_wall_ms() < give_up) {
             struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
             nanosleep(&tick, NULL);
         }
@@ -209,7 +203,7 @@ int tlw_activity_is_cancelled(const tlw_activity *act)
 
 long long tlw_activity_time_left_ms(const tlw_activity *act)
 {
-    int64_t left = act->deadline_ms - now_ms();
+    int64_t left = act->deadline_ms - tlw_wall_ms();
     return left > 0 ? left : 0;
 }
 
@@ -319,7 +313,7 @@ static void send_heartbeat(struct task_run *run)
     }
     if (details)
         protobuf_c_message_free_unpacked(&details->base, NULL);
-    run->last_sent_ms = now_ms();
+    run->last_sent_ms = tlw_wall_ms();
     run->details_pending = false;
 }
 
@@ -329,7 +323,7 @@ static void heartbeat_now(struct task_run *run, const json_t *details)
     json_decref(run->latest_details);
     run->latest_details = json_deep_copy(details);
     run->details_pending = true;
-    if (now_ms() - run->last_sent_ms >= run->heartbeat_interval_ms)
+    if (tlw_wall_ms() - run->last_sent_ms >= run->heartbeat_interval_ms)
         send_heartbeat(run);
 }
 
@@ -478,7 +472,7 @@ static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *a
     bool killed = false;
     int64_t start_deadline = run->act.deadline_ms;
     while (open_pipe) {
-        int64_t now = now_ms();
+        int64_t now = tlw_wall_ms();
         int64_t hard = executor_stop_ms(run->slot);
         if (!killed && (now >= start_deadline || now >= hard)) {
             kill(pid, SIGKILL);
@@ -504,7 +498,7 @@ static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *a
             open_pipe = read_frames(fds[0], &buf, &len, &cap);
             handle_frames(run, buf, &len, ran);
         }
-        if (run->details_pending && now_ms() - run->last_sent_ms >= run->heartbeat_interval_ms)
+        if (run->details_pending && tlw_wall_ms() - run->last_sent_ms >= run->heartbeat_interval_ms)
             send_heartbeat(run);
     }
     free(buf);
@@ -675,7 +669,7 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
         .heartbeat_timeout_ms = duration_ms(task->heartbeat_timeout),
         .start_to_close_timeout_ms = duration_ms(task->start_to_close_timeout),
     };
-    int64_t now = now_ms();
+    int64_t now = tlw_wall_ms();
     int64_t hard = executor_stop_ms(s);
     /* Kill a hung attempt a little before the server's start-to-close timer
      * fires, so that the failure says what happened. */

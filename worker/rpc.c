@@ -18,6 +18,7 @@
 #include <grpc/support/string_util.h>
 #include <grpc/support/time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -33,20 +34,6 @@ struct tlw_rpc_client {
     grpc_metadata *metadata; /* api key and user metadata, sent with every call */
     size_t metadata_count;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
 
 static gpr_timespec mono_after_ms(int64_t ms)
 {
@@ -375,7 +362,7 @@ static void call_once(tlw_rpc_client *client, const char *method, grpc_slice req
                       int64_t deadline_ms, tlw_rpc_cancel *cancel, struct attempt *out)
 {
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
-    gpr_timespec deadline = mono_after_ms(deadline_ms - now_ms());
+    gpr_timespec deadline = mono_after_ms(deadline_ms - tlw_monotonic_ms());
     grpc_call *call = grpc_channel_create_call(client->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                                grpc_slice_from_static_string(method), NULL,
                                                deadline, NULL);
@@ -437,9 +424,9 @@ static void call_once(tlw_rpc_client *client, const char *method, grpc_slice req
 /* Sleeps `ms`, or less if the call is cancelled meanwhile. */
 static void backoff_sleep(int64_t ms, tlw_rpc_cancel *cancel)
 {
-    int64_t until = now_ms() + ms;
-    for (int64_t left = ms; left > 0 && !tlw_rpc_cancel_requested(cancel); left = until - now_ms())
-        sleep_ms(left < TLW_RPC_CANCEL_POLL_MS ? left : TLW_RPC_CANCEL_POLL_MS);
+    int64_t until = tlw_monotonic_ms() + ms;
+    for (int64_t left = ms; left > 0 && !tlw_rpc_cancel_requested(cancel); left = until - tlw_monotonic_ms())
+        tlw_sleep_ms(left < TLW_RPC_CANCEL_POLL_MS ? left : TLW_RPC_CANCEL_POLL_MS);
 }
 
 static tlw_status decode_response(grpc_byte_buffer *buffer, const ProtobufCMessageDescriptor *type,
@@ -477,7 +464,7 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
         opts = &defaults;
     *response = NULL;
     int64_t timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-    int64_t start_ms = now_ms();
+    int64_t start_ms = tlw_monotonic_ms();
     int64_t deadline_ms = start_ms + timeout_ms;
 
     size_t size = protobuf_c_message_get_packed_size(request);
@@ -506,12 +493,12 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
         /* A TLS failure will not mend itself; a server that is starting may. */
         bool retry = st == TLW_ERR_UNAVAILABLE && opts->retry_unavailable &&
                      !(client->tls && a.details && mentions_tls(a.details)) &&
-                     now_ms() + tlw_rpc_backoff_ms(attempt) < deadline_ms;
+                     tlw_monotonic_ms() + tlw_rpc_backoff_ms(attempt) < deadline_ms;
         gpr_free(a.details);
         if (!retry) {
             if (st == TLW_ERR_UNAVAILABLE && attempt > 1)
                 tlw_error_prefix(err, "after %d attempts in %lld ms: ", attempt,
-                                 (long long)(now_ms() - start_ms));
+                                 (long long)(tlw_monotonic_ms() - start_ms));
             break;
         }
         backoff_sleep(tlw_rpc_backoff_ms(attempt), opts->cancel);

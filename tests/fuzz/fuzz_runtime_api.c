@@ -4,7 +4,7 @@
  * accepted block yields a request id that is safe in a URL path and a
  * positive deadline; an error body is always valid JSON.
  */
-// FUZZ_SOURCES: supervisor/runtime_api.c common/error.c
+// FUZZ_SOURCES: supervisor/runtime_api.c common/error.c common/clock.c
 // FUZZ_LIBS: -lcurl -ljansson
 #include "config.h"
 
