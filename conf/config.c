@@ -55,33 +55,35 @@ void tlw_config_free(tlw_config *cfg)
     cfg->registration_count = 0;
 }
 
-/* Remembers the first error a setter reports; the worker fails with it. */
+/* Remembers the first error a setter or tlw_config_fail() reports; the
+ * worker fails with it. */
+static void config_verror(tlw_config *cfg, tlw_status st, const char *fmt, va_list ap)
+{
+    if (cfg->failed)
+        return;
+    cfg->failed = true;
+    cfg->error.status = st;
+    vsnprintf(cfg->error.message, sizeof cfg->error.message, fmt, ap);
+}
+
 static tlw_status config_error(tlw_config *cfg, tlw_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static tlw_status config_error(tlw_config *cfg, tlw_status st, const char *fmt, ...)
 {
-    if (!cfg->failed) {
-        cfg->failed = true;
-        cfg->error.status = st;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(cfg->error.message, sizeof cfg->error.message, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    config_verror(cfg, st, fmt, ap);
+    va_end(ap);
     return st;
 }
 
 int tlw_config_fail(tlw_config *cfg, const char *fmt, ...)
 {
-    if (!cfg->failed) {
-        cfg->failed = true;
-        cfg->error.status = TLW_ERR_INVALID;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(cfg->error.message, sizeof cfg->error.message, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    config_verror(cfg, TLW_ERR_INVALID, fmt, ap);
+    va_end(ap);
     return 1;
 }
 
