@@ -19,7 +19,7 @@
 #define DRAIN_SIZE 16
 #define READY_SIZE 12
 #define TASK_BEGIN_FIXED 16
-#define TASK_END_FIXED 12
+#define TASK_END_FIXED 16
 #define STATS_SIZE 32
 #define FATAL_FIXED 4
 
@@ -161,6 +161,9 @@ static tlw_status check_outgoing(const tlw_ipc_msg *msg, size_t *body_len, tlw_e
         if (!outcome_valid(e->outcome))
             return tlw_error_set(err, TLW_ERR_INVALID, "ipc: %s: unknown outcome %d", name,
                                  (int)e->outcome);
+        if (e->reported > 1)
+            return tlw_error_set(err, TLW_ERR_INVALID, "ipc: %s: reported is %u (0 or 1)", name,
+                                 (unsigned)e->reported);
         if (e->task_token_len == 0 || e->task_token_len > TLW_IPC_TASK_TOKEN_MAX)
             return tlw_error_set(err, TLW_ERR_INVALID,
                                  "ipc: %s: task token of %u bytes (1 to %d allowed)", name,
@@ -222,6 +225,7 @@ tlw_status tlw_ipc_encode(const tlw_ipc_msg *msg, void *buf, size_t cap, size_t 
     case TLW_IPC_TASK_END:
         put_u32(&w, (uint32_t)msg->task_end.kind);
         put_u32(&w, (uint32_t)msg->task_end.outcome);
+        put_u32(&w, msg->task_end.reported);
         put_u32(&w, msg->task_end.task_token_len);
         put(&w, msg->task_end.task_token, msg->task_end.task_token_len);
         break;
@@ -397,13 +401,17 @@ static tlw_status decode_body(uint16_t type, reader *r, tlw_ipc_msg *msg, tlw_er
                                  "ipc: %s body of %zu bytes, expected at least %d", name, body_len,
                                  TASK_END_FIXED);
         tlw_ipc_task_end *e = &msg->task_end;
-        uint32_t kind = take_u32(r), outcome = take_u32(r), token_len = take_u32(r);
+        uint32_t kind = take_u32(r), outcome = take_u32(r), reported = take_u32(r),
+                 token_len = take_u32(r);
         if (!task_kind_valid(kind))
             return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s with unknown task kind %u", name,
                                  (unsigned)kind);
         if (!outcome_valid(outcome))
             return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s with unknown outcome %u", name,
                                  (unsigned)outcome);
+        if (reported > 1)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s with reported %u (0 or 1)", name,
+                                 (unsigned)reported);
         if ((st = token_size_ok(name, token_len, err)) != TLW_OK)
             return st;
         if (token_len != r->left)
@@ -412,6 +420,7 @@ static tlw_status decode_body(uint16_t type, reader *r, tlw_ipc_msg *msg, tlw_er
                                  name, body_len, (unsigned)token_len);
         e->kind = (tlw_ipc_task_kind)kind;
         e->outcome = (tlw_ipc_outcome)outcome;
+        e->reported = reported;
         e->task_token_len = token_len;
         take(r, e->task_token, token_len);
         break;

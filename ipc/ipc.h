@@ -14,7 +14,8 @@
  *     READY       uint32 pid | uint32 slot kind | uint32 slot index
  *     TASK_BEGIN  uint32 task kind | uint32 attempt | uint32 token length |
  *                 uint32 type name length | token bytes | type name bytes
- *     TASK_END    uint32 task kind | uint32 outcome | uint32 token length | token bytes
+ *     TASK_END    uint32 task kind | uint32 outcome | uint32 reported (0 or 1) |
+ *                 uint32 token length | token bytes
  *     STATS       uint64 started | uint64 completed | uint64 failed | uint64 canceled
  *     FATAL       uint32 message length | message bytes
  *
@@ -36,7 +37,7 @@
 
 #include <tlw/lambda_worker.h>
 
-#define TLW_IPC_VERSION 1
+#define TLW_IPC_VERSION 2
 
 /* Largest task token a message carries. Temporal's tokens are a few hundred
  * bytes; a longer one is refused by the sender rather than cut. */
@@ -58,7 +59,7 @@ typedef enum tlw_ipc_type {
     /* child -> supervisor */
     TLW_IPC_READY = 16,      /* the slot is connected and polling */
     TLW_IPC_TASK_BEGIN = 17, /* a task was polled; its token, for recovery */
-    TLW_IPC_TASK_END = 18,   /* that task was reported to the server */
+    TLW_IPC_TASK_END = 18,   /* that task ended; whether the server was told */
     TLW_IPC_STATS = 19,      /* counters, sent before the child exits */
     TLW_IPC_FATAL = 20       /* the child cannot go on; it exits after this */
 } tlw_ipc_type;
@@ -106,6 +107,10 @@ typedef struct tlw_ipc_task_begin {
 typedef struct tlw_ipc_task_end {
     tlw_ipc_task_kind kind;
     tlw_ipc_outcome outcome;
+    /* 1: the server accepted the report (or refused it for good: the task is
+     * gone). 0: the report could not be made (server unreachable, no time
+     * left); the supervisor hands the task to the recovery path. */
+    uint32_t reported;
     uint32_t task_token_len;
     uint8_t task_token[TLW_IPC_TASK_TOKEN_MAX];
 } tlw_ipc_task_end;

@@ -71,6 +71,7 @@ static tlw_ipc_msg task_end_msg(void)
     tlw_ipc_msg m = {.type = TLW_IPC_TASK_END};
     m.task_end.kind = TLW_IPC_TASK_WORKFLOW;
     m.task_end.outcome = TLW_IPC_OUTCOME_CRASHED;
+    m.task_end.reported = 1;
     m.task_end.task_token_len = 3;
     memcpy(m.task_end.task_token, "\x00\xff\x10", 3);
     return m;
@@ -118,6 +119,7 @@ static void assert_same(const tlw_ipc_msg *a, const tlw_ipc_msg *b)
     case TLW_IPC_TASK_END:
         assert_int_equal(a->task_end.kind, b->task_end.kind);
         assert_int_equal(a->task_end.outcome, b->task_end.outcome);
+        assert_int_equal(a->task_end.reported, b->task_end.reported);
         assert_int_equal(a->task_end.task_token_len, b->task_end.task_token_len);
         assert_memory_equal(a->task_end.task_token, b->task_end.task_token,
                             a->task_end.task_token_len);
@@ -225,8 +227,8 @@ static void malformed_headers_are_refused(void **state)
     assert_refused(buf, 0, "shorter than the 8-byte header");
     assert_refused(buf, 7, "shorter than the 8-byte header");
 
-    set_u16(buf, OFF_VERSION, 2);
-    assert_refused(buf, len, "version 2, expected 1");
+    set_u16(buf, OFF_VERSION, TLW_IPC_VERSION + 1);
+    assert_refused(buf, len, "version 3, expected 2");
     set_u16(buf, OFF_VERSION, TLW_IPC_VERSION);
 
     set_u16(buf, OFF_TYPE, 99);
@@ -255,7 +257,7 @@ static void malformed_headers_are_refused(void **state)
     set_u32(buf, OFF_LEN, 3);
     assert_refused(buf, OFF_BODY + 3, "TASK_BEGIN body of 3 bytes, expected at least 16");
     set_u16(buf, OFF_TYPE, TLW_IPC_TASK_END);
-    assert_refused(buf, OFF_BODY + 3, "TASK_END body of 3 bytes, expected at least 12");
+    assert_refused(buf, OFF_BODY + 3, "TASK_END body of 3 bytes, expected at least 16");
     set_u16(buf, OFF_TYPE, TLW_IPC_FATAL);
     assert_refused(buf, OFF_BODY + 3, "FATAL body of 3 bytes, expected at least 4");
 }
@@ -336,7 +338,8 @@ static void malformed_task_begin_is_refused(void **state)
 
 static void malformed_task_end_is_refused(void **state)
 {
-    enum { KIND = OFF_BODY, OUTCOME = OFF_BODY + 4, TOKEN_LEN = OFF_BODY + 8 };
+    enum { KIND = OFF_BODY, OUTCOME = OFF_BODY + 4, REPORTED = OFF_BODY + 8,
+           TOKEN_LEN = OFF_BODY + 12 };
     uint8_t good[TLW_IPC_MSG_MAX], buf[TLW_IPC_MSG_MAX];
     tlw_ipc_msg m = task_end_msg();
     size_t len = encode_ok(&m, good);
@@ -349,6 +352,9 @@ static void malformed_task_end_is_refused(void **state)
     assert_refused(buf, len, "TASK_END with unknown outcome 0");
     set_u32(buf, OUTCOME, TLW_IPC_OUTCOME_TIMED_OUT + 1);
     assert_refused(buf, len, "TASK_END with unknown outcome 6");
+    memcpy(buf, good, len);
+    set_u32(buf, REPORTED, 2);
+    assert_refused(buf, len, "TASK_END with reported 2 (0 or 1)");
     memcpy(buf, good, len);
     set_u32(buf, TOKEN_LEN, 4);
     assert_refused(buf, len, "does not match its token size (4)");
