@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,6 +21,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "worker/recovery.h"
 
 extern char **environ;
@@ -64,8 +68,11 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* The child starts clean: no inherited signal handling from the loop, and no
- * descriptor of the supervisor's other channels. */
+/* The child starts clean: no inherited signal handling from the loop, no
+ * descriptor but its channel, stdio and what the user's configure() and
+ * setups opened (not the Runtime API connection, the loop's descriptors or
+ * another slot's channel), and in a process group of its own, so that the
+ * hard stop kills it with everything it started. */
 static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
                        tlw_error *err)
 {
@@ -76,10 +83,14 @@ static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fd
                       tlw_ipc_slot_kind_name(spec->kind), strerror(errno));
         return -1;
     }
-    if (pid > 0)
+    if (pid > 0) {
+        setpgid(pid, pid); /* also in the child: whichever runs first */
         return pid;
+    }
+    setpgid(0, 0);
     for (size_t i = 0; i < n; i++)
         close(close_fds[i]);
+    tlw_close_fds_except(spec->keep_fds, spec->fd);
     reset_signals();
     int rc = tlw_slot_main(spec);
     fflush(NULL);
@@ -89,7 +100,8 @@ static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fd
 /* The supervisor never touches gRPC: a short-lived reporter process fails
  * the dead worker's task. */
 static pid_t fork_reporter(void *ctx, const tlw_config *cfg, const char *identity,
-                           const tlw_ipc_task_begin *task, const char *reason)
+                           const tlw_ipc_task_begin *task, const char *reason,
+                           int64_t report_by_ms)
 {
     tlw_log_warn("recovering %s task %s (attempt %u): its worker %s",
                  tlw_ipc_task_kind_name(task->kind), task->type_name, task->attempt, reason);
@@ -98,10 +110,18 @@ static pid_t fork_reporter(void *ctx, const tlw_config *cfg, const char *identit
     if (pid != 0) {
         if (pid < 0)
             tlw_log_error("cannot fork a recovery reporter: %s", strerror(errno));
+        else
+            setpgid(pid, pid);
         return pid;
     }
+    setpgid(0, 0);
+    tlw_close_fds_except(NULL, -1);
     reset_signals();
-    _exit(tlw_recovery_report(cfg, identity, task, reason));
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    int rc = tlw_recovery_report(cfg, identity, task, reason, report_by_ms);
+    fflush(NULL);
+    _exit(rc);
 }
 
 void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api)
@@ -120,6 +140,13 @@ void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api)
 
 /* ---- one invocation ------------------------------------------------------ */
 
+/* Messages read from one child per wakeup of the loop: a child that writes
+ * without pause must not keep the loop from its timers. */
+#define MESSAGES_PER_WAKEUP 32
+/* Outside Lambda there is no deadline: recovery reporters get this long
+ * after the hard stop. */
+#define STANDALONE_REPORT_MS 10000
+
 struct run;
 
 struct child {
@@ -129,6 +156,8 @@ struct child {
     pid_t pid;
     int fd; /* the supervisor's end; -1 when closed */
     bool alive;
+    bool polls; /* it connects to the server (see tlw_slot_polls) */
+    bool ready; /* it sent READY since it was (re)started */
     unsigned restarts;
     bool has_task;
     tlw_ipc_task_begin task;
@@ -142,17 +171,28 @@ struct run {
     const tlw_config *cfg;
     const tlw_invocation *inv;
     char identity[512];
+    const tlw_fd_set *keep_fds;
     struct child *children;
     size_t child_count;
     size_t alive;
     bool draining;
+    bool finished; /* the final timer fired: nothing more is started */
     int64_t started_ms;
-    int64_t drain_at_ms;
+    int64_t drain_at_ms;    /* epoch ms, or TLW_NO_DEADLINE */
+    int64_t final_at_ms;    /* epoch ms, or TLW_NO_DEADLINE until the drain */
     int64_t drain_started_ms;
     ev_timer drain_timer;
     ev_timer hard_timer;
+    ev_timer final_timer;
+    ev_timer connect_timer;
     ev_signal sigint_watcher;
     ev_signal sigterm_watcher;
+    /* Reaching the server: polling slots, whether one got there, and why
+     * they did not. */
+    unsigned polling_slots;
+    bool connected;
+    bool connect_failed;
+    char connect_error[TLW_IPC_FATAL_MESSAGE_MAX];
     tlw_invocation_summary *summary;
     struct reporter *reporters; /* recovery processes still running */
 };
@@ -176,6 +216,28 @@ static void describe_exit(int status, char *out, size_t size)
         snprintf(out, size, "ended with wait status %d", status);
 }
 
+static const char *child_name(const struct child *c, char out[32])
+{
+    snprintf(out, 32, "%s-%u", tlw_ipc_slot_kind_name(c->kind), c->index);
+    return out;
+}
+
+/*
+ * Starts `w` to fire at `at_ms` (epoch ms). libev measures a relative timer
+ * from its cached time, which is as old as the loop's last wakeup: after a
+ * pause between invocations (or a Lambda freeze) it is seconds stale, and a
+ * timer set from it fires at once. So refresh it, and take the interval from
+ * the wall clock that the deadline is in.
+ */
+static void arm_at(struct run *run, ev_timer *w, int64_t at_ms)
+{
+    ev_timer_stop(run->loop, w);
+    ev_now_update(run->loop);
+    int64_t in_ms = at_ms - run->ops->now_ms(run->ops->ctx);
+    ev_timer_set(w, in_ms > 0 ? (double)in_ms / 1000.0 : 0., 0.);
+    ev_timer_start(run->loop, w);
+}
+
 static void child_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 static void reporter_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
@@ -195,13 +257,25 @@ static void reporter_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 
 static void recover(struct run *run, const tlw_ipc_task_begin *task, const char *how)
 {
-    pid_t pid = run->ops->recover_task(run->ops->ctx, run->cfg, run->identity, task, how);
     run->summary->recovered_tasks++;
+    int64_t report_by = run->final_at_ms;
+    if (report_by == TLW_NO_DEADLINE)
+        report_by = run->ops->now_ms(run->ops->ctx) + STANDALONE_REPORT_MS;
+    if (run->finished) {
+        tlw_log_error("no time left to recover %s task %s (its worker %s); the server retries "
+                      "it after its timeout",
+                      tlw_ipc_task_kind_name(task->kind), task->type_name, how);
+        return;
+    }
+    pid_t pid = run->ops->recover_task(run->ops->ctx, run->cfg, run->identity, task, how,
+                                       report_by);
     if (pid <= 0)
         return;
     struct reporter *r = calloc(1, sizeof *r);
-    if (!r)
-        return; /* it is reaped by nobody, but still reports */
+    if (!r) {
+        tlw_kill_group(pid); /* nobody would watch it */
+        return;
+    }
     r->run = run;
     r->pid = pid;
     ev_child_init(&r->watcher, reporter_exit_cb, pid, 0);
@@ -235,6 +309,8 @@ static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
         .config = run->cfg,
         .identity = run->identity,
         .deadline_ms = run->inv->deadline_ms,
+        .trace_id = run->inv->trace_id,
+        .keep_fds = run->keep_fds,
     };
     pid_t pid = run->ops->spawn(run->ops->ctx, &spec, close_fds, n, err);
     close(fds[1]);
@@ -246,6 +322,7 @@ static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
     c->pid = pid;
     c->fd = fds[0];
     c->alive = true;
+    c->ready = false;
     c->has_task = false;
     run->alive++;
     ev_io_init(&c->io, child_io_cb, c->fd, EV_READ);
@@ -258,15 +335,58 @@ static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
     return TLW_OK;
 }
 
+static void start_drain(struct run *run, const char *why);
+
+/* No polling slot reached the server: end the invocation now, as an error
+ * that says why, rather than idle to the drain and report success. The
+ * slots that never connected have no task: kill them. */
+static void fail_connect(struct run *run, const char *why)
+{
+    if (run->connect_failed || run->connected)
+        return;
+    run->connect_failed = true;
+    ev_timer_stop(run->loop, &run->connect_timer);
+    for (size_t i = 0; i < run->child_count; i++) {
+        struct child *c = &run->children[i];
+        if (c->alive && c->polls && !c->ready && !c->has_task)
+            tlw_kill_group(c->pid);
+    }
+    start_drain(run, why);
+}
+
+static void connect_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    fail_connect(w->data, "no worker reached the Temporal server in time");
+}
+
+/* Fails the invocation once every polling slot has given up without ever
+ * reaching the server. */
+static void check_connect(struct run *run)
+{
+    if (run->connected || run->connect_failed || run->polling_slots == 0)
+        return;
+    for (size_t i = 0; i < run->child_count; i++)
+        if (run->children[i].polls && run->children[i].alive)
+            return;
+    fail_connect(run, "every worker failed to reach the Temporal server");
+}
+
 static void handle_message(struct child *c, const tlw_ipc_msg *msg)
 {
-    tlw_invocation_summary *s = c->run->summary;
+    struct run *run = c->run;
+    tlw_invocation_summary *s = run->summary;
+    char name[32];
     switch (msg->type) {
     case TLW_IPC_READY:
-        if (++s->ready == c->run->child_count)
+        c->ready = true;
+        if (c->polls && !run->connected) {
+            run->connected = true;
+            ev_timer_stop(run->loop, &run->connect_timer);
+        }
+        if (++s->ready == run->child_count)
             tlw_log_info("all %zu workers ready %lld ms after the invocation arrived",
-                         c->run->child_count,
-                         (long long)(c->run->ops->now_ms(c->run->ops->ctx) - c->run->started_ms));
+                         run->child_count,
+                         (long long)(run->ops->now_ms(run->ops->ctx) - run->started_ms));
         break;
     case TLW_IPC_TASK_BEGIN:
         c->task = msg->task_begin;
@@ -276,38 +396,54 @@ static void handle_message(struct child *c, const tlw_ipc_msg *msg)
         c->has_task = false;
         if ((unsigned)msg->task_end.kind < 3 && (unsigned)msg->task_end.outcome < 6)
             s->tasks[msg->task_end.kind][msg->task_end.outcome]++;
+        if (!msg->task_end.reported) {
+            /* The slot could not tell the server: the recovery path does. */
+            tlw_ipc_task_begin task = c->task;
+            task.task_token_len = msg->task_end.task_token_len;
+            memcpy(task.task_token, msg->task_end.task_token, msg->task_end.task_token_len);
+            s->unreported_tasks++;
+            recover(run, &task, "could not report the task's result to the server");
+        }
         break;
     case TLW_IPC_FATAL:
-        tlw_log_error("%s-%u: %s", tlw_ipc_slot_kind_name(c->kind), c->index,
-                      msg->fatal.message);
+        tlw_log_error("%s: %s", child_name(c, name), msg->fatal.message);
+        if (c->polls && !run->connected)
+            snprintf(run->connect_error, sizeof run->connect_error, "%s", msg->fatal.message);
         break;
     default:
         break;
     }
 }
 
-static void child_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Reads up to `limit` messages (0: all there are). False once the channel
+ * is closed or broken. */
+static bool read_messages(struct child *c, unsigned limit)
 {
-    struct child *c = w->data;
-    for (;;) {
+    char name[32];
+    for (unsigned n = 0; limit == 0 || n < limit; n++) {
         tlw_ipc_msg msg;
         tlw_error err;
         tlw_status st = tlw_ipc_recv(c->fd, &msg, &err);
         if (st == TLW_OK && msg.type == TLW_IPC_NONE)
-            return;
+            return true;
         if (st == TLW_OK) {
             handle_message(c, &msg);
             continue;
         }
         if (st == TLW_ERR_PROTOCOL) {
-            tlw_log_error("%s-%u sent a malformed message: %s", tlw_ipc_slot_kind_name(c->kind),
-                          c->index, err.message);
+            tlw_log_error("%s sent a malformed message: %s", child_name(c, name), err.message);
             continue;
         }
-        /* End of file or a broken socket: the exit watcher takes it from here. */
-        ev_io_stop(loop, w);
-        return;
+        return false; /* end of file or a broken socket */
     }
+    return true;
+}
+
+static void child_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct child *c = w->data;
+    if (!read_messages(c, MESSAGES_PER_WAKEUP))
+        ev_io_stop(loop, w); /* the exit watcher takes it from here */
 }
 
 static void send_drain(struct run *run, struct child *c, int64_t now, int64_t hard_stop)
@@ -316,26 +452,44 @@ static void send_drain(struct run *run, struct child *c, int64_t now, int64_t ha
     msg.drain.drain_deadline_ms = now;
     msg.drain.hard_stop_deadline_ms = hard_stop;
     tlw_error err;
+    char name[32];
     if (tlw_ipc_send(c->fd, &msg, &err) != TLW_OK)
-        tlw_log_debug("DRAIN to %s-%u: %s", tlw_ipc_slot_kind_name(c->kind), c->index,
-                      err.message);
+        tlw_log_debug("DRAIN to %s: %s", child_name(c, name), err.message);
 }
 
-static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void kill_children(struct run *run, const char *why)
 {
-    struct run *run = w->data;
-    for (struct reporter *r = run->reporters; r; r = r->next)
-        kill(r->pid, SIGKILL);
+    char name[32];
     for (size_t i = 0; i < run->child_count; i++) {
         struct child *c = &run->children[i];
         if (!c->alive)
             continue;
-        tlw_log_warn("%s-%u (pid %d) did not finish within the graceful shutdown timeout; "
-                     "killing it",
-                     tlw_ipc_slot_kind_name(c->kind), c->index, (int)c->pid);
-        kill(c->pid, SIGKILL);
+        tlw_log_warn("%s (pid %d) %s; killing it", child_name(c, name), (int)c->pid, why);
+        tlw_kill_group(c->pid);
         run->summary->killed++;
     }
+}
+
+static void hard_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    kill_children(w->data, "did not finish within the graceful shutdown timeout");
+}
+
+/* The last moment to leave the loop and still answer before the deadline:
+ * whatever still runs (a slot, a late recovery reporter) is killed and the
+ * loop ends without waiting for it. */
+static void final_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct run *run = w->data;
+    run->finished = true;
+    kill_children(run, "still runs at the invocation's final moment");
+    for (struct reporter *r = run->reporters; r; r = r->next) {
+        tlw_log_warn("recovery reporter (pid %d) still runs at the invocation's final moment; "
+                     "killing it",
+                     (int)r->pid);
+        tlw_kill_group(r->pid);
+    }
+    ev_break(loop, EVBREAK_ALL);
 }
 
 static void start_drain(struct run *run, const char *why)
@@ -346,15 +500,21 @@ static void start_drain(struct run *run, const char *why)
     int64_t now = run->ops->now_ms(run->ops->ctx);
     run->drain_started_ms = now;
     int64_t graceful = run->cfg->settings.worker.graceful_shutdown_timeout_ms.value;
+    int64_t hard_stop = now + graceful;
+    if (run->final_at_ms == TLW_NO_DEADLINE) {
+        run->final_at_ms = hard_stop + STANDALONE_REPORT_MS;
+        arm_at(run, &run->final_timer, run->final_at_ms);
+    }
+    if (hard_stop > run->final_at_ms)
+        hard_stop = run->final_at_ms;
     tlw_log_info("draining (%s): %zu worker(s), graceful timeout %lld ms", why, run->alive,
                  (long long)graceful);
     for (size_t i = 0; i < run->child_count; i++)
         if (run->children[i].alive)
-            send_drain(run, &run->children[i], now, now + graceful);
+            send_drain(run, &run->children[i], now, hard_stop);
     ev_timer_stop(run->loop, &run->drain_timer);
-    ev_timer_init(&run->hard_timer, hard_stop_cb, (double)graceful / 1000.0, 0.);
-    run->hard_timer.data = run;
-    ev_timer_start(run->loop, &run->hard_timer);
+    ev_timer_stop(run->loop, &run->connect_timer);
+    arm_at(run, &run->hard_timer, hard_stop);
 }
 
 static void drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -373,11 +533,11 @@ static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
     struct child *c = w->data;
     struct run *run = c->run;
+    char name[32];
     ev_child_stop(loop, w);
     ev_io_stop(loop, &c->io);
-    /* Read what it said before it died (TASK_END, STATS). */
-    child_io_cb(loop, &c->io, EV_READ);
-    ev_io_stop(loop, &c->io);
+    /* Read all it said before it died (TASK_END, STATS). */
+    read_messages(c, 0);
     close(c->fd);
     c->fd = -1;
     c->alive = false;
@@ -397,26 +557,102 @@ static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
         run->summary->crashes++;
         int64_t left = run->drain_at_ms - run->ops->now_ms(run->ops->ctx);
         if (c->restarts < TLW_MAX_RESTARTS_PER_SLOT && left > TLW_MIN_WORK_WINDOW_MS) {
-            tlw_log_warn("%s-%u (pid %d) %s before the drain; restarting it",
-                         tlw_ipc_slot_kind_name(c->kind), c->index, (int)c->pid, how);
+            tlw_log_warn("%s (pid %d) %s before the drain; restarting it", child_name(c, name),
+                         (int)c->pid, how);
             c->restarts++;
             run->summary->restarts++;
             tlw_error err;
             if (start_child(run, c, &err) == TLW_OK)
                 return;
-            tlw_log_error("cannot restart %s-%u: %s", tlw_ipc_slot_kind_name(c->kind), c->index,
-                          err.message);
+            tlw_log_error("cannot restart %s: %s", child_name(c, name), err.message);
         } else {
-            tlw_log_error("%s-%u (pid %d) %s; not restarting it (%u restarts, %lld ms left)",
-                          tlw_ipc_slot_kind_name(c->kind), c->index, (int)c->pid, how,
-                          c->restarts, (long long)left);
+            tlw_log_error("%s (pid %d) %s; not restarting it (%u restarts, %lld ms left)",
+                          child_name(c, name), (int)c->pid, how, c->restarts, (long long)left);
         }
+        check_connect(run);
     } else if (!clean) {
-        tlw_log_warn("%s-%u (pid %d) %s while draining", tlw_ipc_slot_kind_name(c->kind),
-                     c->index, (int)c->pid, how);
+        tlw_log_warn("%s (pid %d) %s while draining", child_name(c, name), (int)c->pid, how);
     }
     if (run->alive == 0)
         ev_break(loop, EVBREAK_ALL);
+}
+
+/* Stops every watcher of the run (they point into it) and kills what the
+ * final timer left running; the loop reaps the zombies later. */
+static void close_run(struct run *run)
+{
+    ev_timer_stop(run->loop, &run->drain_timer);
+    ev_timer_stop(run->loop, &run->hard_timer);
+    ev_timer_stop(run->loop, &run->final_timer);
+    ev_timer_stop(run->loop, &run->connect_timer);
+    ev_signal_stop(run->loop, &run->sigint_watcher);
+    ev_signal_stop(run->loop, &run->sigterm_watcher);
+    for (size_t i = 0; i < run->child_count; i++) {
+        struct child *c = &run->children[i];
+        if (!c->alive)
+            continue;
+        tlw_kill_group(c->pid);
+        ev_child_stop(run->loop, &c->exit_watcher);
+        ev_io_stop(run->loop, &c->io);
+        close(c->fd);
+        c->fd = -1;
+        c->alive = false;
+    }
+    while (run->reporters) {
+        struct reporter *r = run->reporters;
+        tlw_kill_group(r->pid);
+        ev_child_stop(run->loop, &r->watcher);
+        run->reporters = r->next;
+        free(r);
+    }
+    /* A process an activity started and left behind (its executor died, so
+     * it became our child: the supervisor is a subreaper). */
+    unsigned strays = tlw_kill_stray_children(NULL, 0);
+    if (strays)
+        tlw_log_debug("killed %u process(es) left behind by this invocation", strays);
+}
+
+/* A shutdown hook or teardown that overruns must not make the invocation
+ * miss its deadline: a watchdog thread posts the response on time if the
+ * hooks have not finished by then. */
+struct watchdog {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    bool fired;
+    const tlw_supervisor_ops *ops;
+    const tlw_invocation *inv;
+    char *body;
+    int64_t fire_at_ms;
+    pthread_t thread;
+};
+
+static void *watchdog_main(void *arg)
+{
+    struct watchdog *wd = arg;
+    pthread_mutex_lock(&wd->mu);
+    while (!wd->done) {
+        int64_t now = wd->ops->now_ms(wd->ops->ctx);
+        if (now >= wd->fire_at_ms)
+            break;
+        int64_t wake = tlw_wall_ms() + (wd->fire_at_ms - now);
+        struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000L};
+        pthread_cond_timedwait(&wd->cv, &wd->mu, &ts);
+    }
+    if (wd->done) {
+        pthread_mutex_unlock(&wd->mu);
+        return NULL;
+    }
+    wd->fired = true;
+    pthread_mutex_unlock(&wd->mu);
+    tlw_log_error("the shutdown hooks or invocation teardowns still run %d ms before the "
+                  "deadline; answering without waiting for them",
+                  TLW_FINAL_MARGIN_MS / 2);
+    tlw_error err;
+    if (wd->ops->respond(wd->ops->ctx, wd->inv->request_id, wd->body, strlen(wd->body), &err) !=
+        TLW_OK)
+        tlw_log_error("cannot post the response: %s", err.message);
+    return NULL;
 }
 
 static void run_shutdown_hooks(const tlw_config *cfg)
@@ -442,6 +678,43 @@ static void run_teardowns(const tlw_config *cfg, size_t n)
             tlw_log_error("invocation teardown %zu failed: %s (going on)", n + 1,
                           tlw_status_name(st));
     }
+}
+
+/* Runs the shutdown hooks and the teardowns; under a deadline, with the
+ * watchdog above. Sets summary->responded if the watchdog answered. */
+static void finish_invocation(const tlw_supervisor_ops *ops, const tlw_config *cfg,
+                              const tlw_invocation *inv, tlw_invocation_summary *summary,
+                              bool succeeded)
+{
+    struct watchdog wd = {.ops = ops, .inv = inv};
+    bool watched = false;
+    if (succeeded && inv->deadline_ms != TLW_NO_DEADLINE && ops->respond &&
+        (cfg->shutdown_hook_count || cfg->invocation_hook_count)) {
+        wd.body = tlw_invocation_summary_json(inv, summary);
+        wd.fire_at_ms = inv->deadline_ms - TLW_FINAL_MARGIN_MS / 2;
+        pthread_mutex_init(&wd.mu, NULL);
+        pthread_cond_init(&wd.cv, NULL);
+        watched = wd.body && pthread_create(&wd.thread, NULL, watchdog_main, &wd) == 0;
+        if (!watched) {
+            pthread_mutex_destroy(&wd.mu);
+            pthread_cond_destroy(&wd.cv);
+        }
+    }
+    run_shutdown_hooks(cfg);
+    run_teardowns(cfg, cfg->invocation_hook_count);
+    if (!watched) {
+        free(wd.body);
+        return;
+    }
+    pthread_mutex_lock(&wd.mu);
+    wd.done = true;
+    pthread_cond_signal(&wd.cv);
+    pthread_mutex_unlock(&wd.mu);
+    pthread_join(wd.thread, NULL);
+    summary->responded = wd.fired;
+    pthread_mutex_destroy(&wd.mu);
+    pthread_cond_destroy(&wd.cv);
+    free(wd.body);
 }
 
 /* Runs the setups in order; on a failure tears down those that succeeded. */
@@ -481,24 +754,33 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
 {
     memset(summary, 0, sizeof *summary);
     *error_type = NULL;
+    /* Processes that activities leave behind become ours, to be killed. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* Descriptors that configure() and the setups open are the user's, for
+     * the slots to keep; the rest are the supervisor's own. */
+    tlw_fd_set fds_before = {0}, fds_after = {0}, user_fds = {0};
+    tlw_fd_set_open(&fds_before, NULL);
     tlw_config cfg;
     tlw_status st = prepare_config(&cfg, version, configure, err);
     if (st) {
         *error_type = "Tlw.ConfigError";
         tlw_config_free(&cfg);
+        tlw_fd_set_free(&fds_before);
         return st;
     }
     const tlw_worker_settings *w = &cfg.settings.worker;
 
     struct run run = {.loop = ev_default_loop(0), .ops = ops, .cfg = &cfg, .inv = inv,
-                      .summary = summary};
+                      .summary = summary, .keep_fds = &user_fds};
     int64_t now = ops->now_ms(ops->ctx);
     run.started_ms = now;
     if (inv->deadline_ms == TLW_NO_DEADLINE) {
         run.drain_at_ms = TLW_NO_DEADLINE;
+        run.final_at_ms = TLW_NO_DEADLINE;
         summary->work_window_ms = -1;
     } else {
         run.drain_at_ms = inv->deadline_ms - w->shutdown_deadline_buffer_ms.value;
+        run.final_at_ms = inv->deadline_ms - TLW_FINAL_MARGIN_MS;
         summary->work_window_ms = run.drain_at_ms - now;
         if (summary->work_window_ms <= TLW_MIN_WORK_WINDOW_MS) {
             *error_type = "Tlw.DeadlineTooShort";
@@ -510,6 +792,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
                                (long long)w->shutdown_deadline_buffer_ms.value,
                                (long long)summary->work_window_ms, TLW_MIN_WORK_WINDOW_MS);
             tlw_config_free(&cfg);
+            tlw_fd_set_free(&fds_before);
             return st;
         }
         if (summary->work_window_ms < TLW_WARN_WORK_WINDOW_MS)
@@ -521,8 +804,13 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
         *error_type = "Tlw.SetupError";
         st = err->status;
         tlw_config_free(&cfg);
+        tlw_fd_set_free(&fds_before);
         return st;
     }
+    if (tlw_fd_set_open(&fds_after, NULL) == TLW_OK)
+        tlw_fd_set_added(&fds_before, &fds_after, &user_fds, NULL);
+    tlw_fd_set_free(&fds_before);
+    tlw_fd_set_free(&fds_after);
     if (w->identity.value)
         snprintf(run.identity, sizeof run.identity, "%s", w->identity.value);
     else
@@ -537,6 +825,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     if (!run.children) {
         run_teardowns(&cfg, cfg.invocation_hook_count);
         tlw_config_free(&cfg);
+        tlw_fd_set_free(&user_fds);
         return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory for %zu workers",
                              run.child_count);
     }
@@ -546,6 +835,9 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
         c->fd = -1;
         c->kind = i < n_wf ? TLW_IPC_SLOT_WORKFLOW : TLW_IPC_SLOT_ACTIVITY;
         c->index = (unsigned)(i < n_wf ? i : i - n_wf);
+        c->polls = tlw_slot_polls(c->kind, &cfg);
+        if (c->polls)
+            run.polling_slots++;
     }
 
     ev_signal_init(&run.sigint_watcher, signal_cb, SIGINT);
@@ -553,13 +845,22 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     run.sigint_watcher.data = run.sigterm_watcher.data = &run;
     ev_signal_start(run.loop, &run.sigint_watcher);
     ev_signal_start(run.loop, &run.sigterm_watcher);
-    if (run.drain_at_ms != TLW_NO_DEADLINE) {
-        ev_timer_init(&run.drain_timer, drain_timer_cb, (double)(run.drain_at_ms - now) / 1000.0,
-                      0.);
-        run.drain_timer.data = &run;
-        ev_timer_start(run.loop, &run.drain_timer);
-    }
+    ev_init(&run.drain_timer, drain_timer_cb);
     ev_init(&run.hard_timer, hard_stop_cb);
+    ev_init(&run.final_timer, final_cb);
+    ev_init(&run.connect_timer, connect_timer_cb);
+    run.drain_timer.data = run.hard_timer.data = run.final_timer.data =
+        run.connect_timer.data = &run;
+    if (run.drain_at_ms != TLW_NO_DEADLINE) {
+        arm_at(&run, &run.drain_timer, run.drain_at_ms);
+        arm_at(&run, &run.final_timer, run.final_at_ms);
+    }
+    if (run.polling_slots > 0) {
+        int64_t connect_by = now + TLW_CONNECT_WINDOW_MS;
+        if (connect_by > run.drain_at_ms)
+            connect_by = run.drain_at_ms;
+        arm_at(&run, &run.connect_timer, connect_by);
+    }
 
     for (size_t i = 0; i < run.child_count; i++) {
         if (start_child(&run, &run.children[i], err) != TLW_OK) {
@@ -576,15 +877,23 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
         ev_run(run.loop, 0);
     if (run.draining)
         summary->drain_ms = ops->now_ms(ops->ctx) - run.drain_started_ms;
-
-    ev_timer_stop(run.loop, &run.drain_timer);
-    ev_timer_stop(run.loop, &run.hard_timer);
-    ev_signal_stop(run.loop, &run.sigint_watcher);
-    ev_signal_stop(run.loop, &run.sigterm_watcher);
+    close_run(&run);
     free(run.children);
+    tlw_fd_set_free(&user_fds);
 
-    run_shutdown_hooks(&cfg);
-    run_teardowns(&cfg, cfg.invocation_hook_count);
+    if (run.connect_failed && st == TLW_OK) {
+        *error_type = "Tlw.ConnectError";
+        st = tlw_error_set(err, TLW_ERR_UNAVAILABLE,
+                           "no worker could reach the Temporal server at %s (namespace \"%s\") "
+                           "within %lld ms: %s",
+                           cfg.settings.client.address.value,
+                           cfg.settings.client.namespace_name.value,
+                           (long long)(ops->now_ms(ops->ctx) - run.started_ms),
+                           run.connect_error[0] ? run.connect_error
+                                                : "no answer; check that the server runs and "
+                                                  "that the address and TLS settings are right");
+    }
+    finish_invocation(ops, &cfg, inv, summary, st == TLW_OK);
     tlw_config_free(&cfg);
     return st;
 }
@@ -601,11 +910,12 @@ char *tlw_invocation_summary_json(const tlw_invocation *inv, const tlw_invocatio
         json_object_set_new(tasks, tlw_ipc_task_kind_name((tlw_ipc_task_kind)kind), by);
     }
     json_t *doc = json_pack(
-        "{s:s, s:{s:i, s:i}, s:i, s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:b}", "request_id",
+        "{s:s, s:{s:i, s:i}, s:i, s:o, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:b}", "request_id",
         inv->request_id ? inv->request_id : "", "slots", "workflow",
         (int)s->slots[TLW_IPC_SLOT_WORKFLOW], "activity", (int)s->slots[TLW_IPC_SLOT_ACTIVITY],
         "ready", (int)s->ready, "tasks", tasks, "crashes", (int)s->crashes, "restarts",
-        (int)s->restarts, "recovered_tasks", (int)s->recovered_tasks, "killed", (int)s->killed,
+        (int)s->restarts, "recovered_tasks", (int)s->recovered_tasks, "unreported_tasks",
+        (int)s->unreported_tasks, "killed", (int)s->killed,
         "work_window_ms", (json_int_t)s->work_window_ms, "drain_ms", (json_int_t)s->drain_ms,
         "drained_by_signal", s->drained_by_signal);
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -657,10 +967,6 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
         }
         malformed = 0;
         tlw_log_set_request_id(inv.request_id);
-        if (inv.trace_id && *inv.trace_id)
-            setenv("_X_AMZN_TRACE_ID", inv.trace_id, 1);
-        else
-            unsetenv("_X_AMZN_TRACE_ID");
 
         tlw_invocation_summary summary;
         const char *error_type = NULL;
@@ -673,7 +979,7 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
                                       error_type ? error_type : "Tlw.Error", err.message,
                                       &post_err) != TLW_OK)
                 tlw_log_error("cannot report the invocation error: %s", post_err.message);
-        } else {
+        } else if (!summary.responded) {
             char *body = tlw_invocation_summary_json(&inv, &summary);
             const char *text = body ? body : "{}";
             if (ops->respond(ops->ctx, inv.request_id, text, strlen(text), &post_err) != TLW_OK)

@@ -34,6 +34,12 @@
  * warning is logged. */
 #define TLW_MIN_WORK_WINDOW_MS 1000
 #define TLW_WARN_WORK_WINDOW_MS 5000
+/* The part of the deadline kept for the end of an invocation: at deadline -
+ * this, whatever still runs (a slot, a recovery reporter) is killed and the
+ * loop ends, leaving the time for the shutdown hooks and the response; a
+ * watchdog posts the response at deadline - half of this if the hooks have
+ * not returned by then. */
+#define TLW_FINAL_MARGIN_MS 300
 /* No deadline: outside Lambda the worker runs until a signal. */
 #define TLW_NO_DEADLINE INT64_MAX
 
@@ -54,11 +60,14 @@ typedef struct tlw_supervisor_ops {
      * in close_fds[0..n) must be closed first. */
     pid_t (*spawn)(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
                    tlw_error *err);
-    /* A task whose process died before it was reported: fail it now so it is
-     * retried without waiting for a server timeout. Returns the pid of a
-     * process doing that (the invocation waits for it), or -1. */
+    /* A task whose process died before it was reported, or whose slot could
+     * not report it: fail it now so it is retried without waiting for a
+     * server timeout, by `report_by_ms` (epoch ms). Returns the pid of a
+     * process doing that (the invocation waits for it, until its final
+     * moment), or -1. */
     pid_t (*recover_task)(void *ctx, const tlw_config *cfg, const char *identity,
-                          const tlw_ipc_task_begin *task, const char *reason);
+                          const tlw_ipc_task_begin *task, const char *reason,
+                          int64_t report_by_ms);
 } tlw_supervisor_ops;
 
 /* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork. */
@@ -71,11 +80,13 @@ typedef struct tlw_invocation_summary {
     unsigned crashes;                    /* children that died unexpectedly */
     unsigned restarts;
     unsigned recovered_tasks;            /* handed to recover_task */
+    unsigned unreported_tasks;           /* TASK_END said the server was not told */
     unsigned killed;                     /* children killed at the hard stop */
     unsigned ready;                      /* READY messages */
     int64_t work_window_ms;
     int64_t drain_ms;                    /* DRAIN sent -> last child gone */
     bool drained_by_signal;
+    bool responded; /* the hooks overran and the watchdog posted the response */
 } tlw_invocation_summary;
 
 /*
@@ -83,8 +94,17 @@ typedef struct tlw_invocation_summary {
  * and the shutdown hooks ran. Under Lambda, the caller posts the response;
  * `inv->deadline_ms` may be TLW_NO_DEADLINE (then SIGINT/SIGTERM drain).
  * Fails (without forking) when configure() or the settings fail or the work
- * window is too short; `err` then says why and *error_type names the kind
- * ("Tlw.ConfigError", "Tlw.DeadlineTooShort", "Tlw.SpawnError").
+ * window is too short, and after the fact when no slot could reach the
+ * Temporal server (within TLW_CONNECT_WINDOW_MS, or the work window if
+ * shorter); `err` then says why and *error_type names the kind
+ * ("Tlw.ConfigError", "Tlw.DeadlineTooShort", "Tlw.SetupError",
+ * "Tlw.SpawnError", "Tlw.ConnectError").
+ *
+ * Timers are taken from the invocation's deadline and the current time,
+ * whatever happened between invocations: DRAIN at deadline -
+ * shutdown_deadline_buffer_ms, the hard stop (SIGKILL to every slot's
+ * process group) graceful_shutdown_timeout_ms later, and the final moment
+ * at deadline - TLW_FINAL_MARGIN_MS.
  */
 tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
                                          const tlw_version *version, tlw_configure_fn configure,

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "worker/connect.h"
 #include "worker/payload.h"
 #include "worker/service.h"
@@ -43,23 +47,42 @@ struct slot {
     tlw_rpc_cancel poll_cancel;
     atomic_int draining;
     atomic_int polling;        /* a PollActivityTaskQueue call is open */
-    atomic_llong hard_stop_ms; /* epoch ms; LLONG_MAX until DRAIN */
+    /* epoch ms: the invocation's hard stop, known from the start and moved
+     * by DRAIN (a drain by signal comes early); LLONG_MAX outside Lambda
+     * until DRAIN */
+    atomic_llong hard_stop_ms;
+    /* What an executor keeps of the slot's descriptors: those open before
+     * the slot connected (stdio, the user's), not its gRPC sockets. */
+    tlw_fd_set executor_fds;
     tlw_ipc_stats stats;
 };
 
+/* A server-supplied duration in ms, saturated instead of overflowing
+ * (seconds is any int64). */
 static int64_t duration_ms(const Google__Protobuf__Duration *d)
 {
-    return d ? d->seconds * 1000 + d->nanos / 1000000 : 0;
+    if (!d || d->seconds < 0 || (d->seconds == 0 && d->nanos <= 0))
+        return 0;
+    if (d->seconds > INT64_MAX / 1000 - 1)
+        return INT64_MAX;
+    return d->seconds * 1000 + (d->nanos > 0 ? d->nanos / 1000000 : 0);
 }
 
-static void make_instance_key(char *out, size_t size)
+/* A random (version 4) UUID. Fails rather than give every worker the same
+ * key when the kernel has no randomness to give. */
+static tlw_status make_instance_key(char *out, size_t size, tlw_error *err)
 {
-    unsigned char b[16] = {0};
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = read(fd, b, sizeof b);
-        (void)n;
-        close(fd);
+    unsigned char b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return tlw_error_set(err, TLW_ERR_IO,
+                                 "cannot make a worker instance key: getrandom: %s",
+                                 n < 0 ? strerror(errno) : "no bytes");
+        got += (size_t)n;
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
@@ -67,6 +90,7 @@ static void make_instance_key(char *out, size_t size)
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
              b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
              b[15]);
+    return TLW_OK;
 }
 
 static Temporal__Api__Deployment__V1__WorkerDeploymentOptions deployment_options(const struct slot *s)
@@ -81,6 +105,20 @@ static Temporal__Api__Deployment__V1__WorkerDeploymentOptions deployment_options
 }
 
 static int64_t executor_stop_ms(struct slot *s);
+
+/* A call's timeout: `want`, cut to what is left before the hard stop (less
+ * a little, to send TASK_END after it). 0 means no time is left: do not
+ * start the call. */
+static int64_t rpc_budget_ms(struct slot *s, int64_t want)
+{
+    long long hard = atomic_load(&s->hard_stop_ms);
+    if (hard == LLONG_MAX)
+        return want;
+    int64_t left = hard - 50 - tlw_wall_ms();
+    if (left <= 0)
+        return 0;
+    return left < want ? left : want;
+}
 
 /* Asks the server to complete this slot's open polls empty (the namespace
  * has worker_poll_complete_on_shutdown). False if the call failed. */
@@ -99,7 +137,9 @@ static bool shutdown_worker(struct slot *s)
     req.task_queue_types = types;
     ProtobufCMessage *resp = NULL;
     tlw_error err;
-    tlw_rpc_call_options o = {.timeout_ms = 5000};
+    tlw_rpc_call_options o = {.timeout_ms = rpc_budget_ms(s, 5000)};
+    if (o.timeout_ms == 0)
+        return false;
     tlw_status st = tlw_rpc_call(s->client, TLW_WORKFLOW_SERVICE "ShutdownWorker", &req.base,
                                  &temporal__api__workflowservice__v1__shutdown_worker_response__descriptor,
                                  &resp, &o, &err);
@@ -277,6 +317,7 @@ struct task_run {
     int64_t heartbeat_interval_ms;
     bool cancel_requested;
     pid_t executor;
+    int64_t stc_deadline_ms; /* epoch ms: kill a hung attempt here; INT64_MAX: none */
 };
 
 static void send_heartbeat(struct task_run *run)
@@ -296,8 +337,11 @@ static void send_heartbeat(struct task_run *run)
     req.identity = (char *)s->spec->identity;
     req.namespace_ = s->settings->client.namespace_name.value;
     ProtobufCMessage *resp = NULL;
-    tlw_rpc_call_options o = {.timeout_ms = RPC_TIMEOUT_MS, .retry_unavailable = true};
-    if (tlw_rpc_call(s->client, TLW_WORKFLOW_SERVICE "RecordActivityTaskHeartbeat", &req.base,
+    tlw_rpc_call_options o = {.timeout_ms = rpc_budget_ms(s, RPC_TIMEOUT_MS),
+                              .retry_unavailable = true};
+    if (o.timeout_ms == 0) {
+        tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left before the hard stop");
+    } else if (tlw_rpc_call(s->client, TLW_WORKFLOW_SERVICE "RecordActivityTaskHeartbeat", &req.base,
                      &temporal__api__workflowservice__v1__record_activity_task_heartbeat_response__descriptor,
                      &resp, &o, &err) == TLW_OK) {
         Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatResponse *r = (void *)resp;
@@ -360,7 +404,25 @@ static json_t *result_frame(tlw_activity *act, tlw_status st, json_t *result)
 static void exit_now(int status, void *arg)
 {
     (void)arg;
+    fflush(NULL); /* the activity's own stdout lines reach the log */
     _exit(status);
+}
+
+/*
+ * The first thing a new executor does. It dies with its slot (a slot killed
+ * at the hard stop takes it along), in a process group of its own so that
+ * the slot can kill it with whatever it started; it holds no descriptor but
+ * stdio, its pipe and what the user's hooks opened (not the slot's channel
+ * or gRPC sockets); and it ignores SIGINT and SIGTERM, as its slot does.
+ */
+static void executor_isolate(struct slot *s, pid_t slot_pid, int result_fd)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != slot_pid)
+        _exit(1); /* the slot died before the line above */
+    tlw_close_fds_except(&s->executor_fds, result_fd);
+    close(s->spec->fd);
 }
 
 static void executor_main(tlw_activity_fn fn, tlw_activity *act, const json_t *args,
@@ -368,9 +430,11 @@ static void executor_main(tlw_activity_fn fn, tlw_activity *act, const json_t *a
 {
     /* A crash must kill the executor with its own signal, whatever handlers
      * the libraries of the slot process installed. */
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE, SIGTERM};
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE};
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         signal(fatal[i], SIG_DFL);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -386,43 +450,53 @@ static void executor_main(tlw_activity_fn fn, tlw_activity *act, const json_t *a
     json_t *frame = result_frame(act, st, result);
     int rc = frame && write_frame(act->result_fd, 'R', frame) ? 0 : 1;
     json_decref(frame);
+    fflush(NULL);
     _exit(rc);
 }
 
-/* Reads whole frames from `fd` into `buf`; returns false at end of file. */
-static bool read_frames(int fd, char **buf, size_t *len, size_t *cap)
+enum pipe_state { PIPE_OPEN, PIPE_EOF, PIPE_BAD };
+
+/* Reads what the executor's pipe has now (one read) into `buf`. PIPE_BAD
+ * for a read error or a frame over FRAME_MAX. */
+static enum pipe_state read_frames(int fd, char **buf, size_t *len, size_t *cap)
 {
-    for (;;) {
-        if (*cap - *len < 65536) {
-            size_t ncap = *cap ? *cap * 2 : 131072;
-            char *bigger = realloc(*buf, ncap);
-            if (!bigger)
-                return false;
-            *buf = bigger;
-            *cap = ncap;
-        }
-        ssize_t n = read(fd, *buf + *len, *cap - *len);
-        if (n > 0) {
-            *len += (size_t)n;
-            if (*len > FRAME_MAX + 5)
-                return false;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return true;
-        return false; /* EOF or error */
+    if (*cap - *len < 65536) {
+        size_t ncap = *cap ? *cap * 2 : 131072;
+        if (ncap > 2 * (FRAME_MAX + 5) + 65536)
+            return PIPE_BAD;
+        char *bigger = realloc(*buf, ncap);
+        if (!bigger)
+            return PIPE_BAD;
+        *buf = bigger;
+        *cap = ncap;
     }
+    ssize_t n;
+    do
+        n = read(fd, *buf + *len, *cap - *len);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        *len += (size_t)n;
+        return PIPE_OPEN;
+    }
+    if (n < 0 && errno == EAGAIN)
+        return PIPE_OPEN;
+    return n == 0 ? PIPE_EOF : PIPE_BAD;
 }
 
-static void handle_frames(struct task_run *run, char *buf, size_t *len, struct ran *ran)
+/* Consumes the whole frames at the start of `buf`. False if what is left
+ * cannot be the start of a valid frame (too long, or zero length). */
+static bool handle_frames(struct task_run *run, char *buf, size_t *len, struct ran *ran)
 {
     size_t off = 0;
+    bool ok = true;
     while (*len - off >= 5) {
         uint32_t flen;
         memcpy(&flen, buf + off, 4);
-        if (flen == 0 || flen > FRAME_MAX || *len - off - 5 < flen - 1)
+        if (flen == 0 || flen > FRAME_MAX) {
+            ok = false;
+            break;
+        }
+        if (*len - off - 5 < flen - 1)
             break;
         char kind = buf[off + 4];
         json_t *value = json_loadb(buf + off + 5, flen - 1, JSON_DECODE_ANY, NULL);
@@ -437,23 +511,56 @@ static void handle_frames(struct task_run *run, char *buf, size_t *len, struct r
     }
     memmove(buf, buf + off, *len - off);
     *len -= off;
+    return ok;
 }
 
+/* A descriptor that becomes readable when process `pid` ends (pidfd), or
+ * -1 where the kernel has none (the loop then polls waitpid). */
+static int watch_pid(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* Whether `pid` has ended; reaps it into *status if so. */
+static bool reaped(pid_t pid, int *status)
+{
+    pid_t r;
+    do
+        r = waitpid(pid, status, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    return r == pid || (r < 0 && errno == ECHILD);
+}
+
+/*
+ * Runs the activity in a forked executor and follows it until it ends:
+ * frames from its pipe (heartbeats, the result), its start-to-close and the
+ * hard stop (it is killed at either), and its process, watched by pid: a
+ * process that closes its pipe early, or leaves a grandchild holding it
+ * open, cannot keep the slot waiting. Whatever the executor started is
+ * killed with its process group when it ends.
+ */
 static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *args,
                        struct ran *ran)
 {
-    const tlw_worker_settings *w = &run->slot->settings->worker;
+    struct slot *s = run->slot;
+    const tlw_worker_settings *w = &s->settings->worker;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         ran->outcome = RAN_EXITED;
         ran->wait_status = -1;
         return;
     }
+    pid_t slot_pid = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        close(run->slot->spec->fd);
+        executor_isolate(s, slot_pid, fds[1]);
         run->act.result_fd = fds[1];
         executor_main(fn, &run->act, args, w->executor_memory_limit_mb.value);
     }
@@ -464,21 +571,42 @@ static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *a
         ran->wait_status = -1;
         return;
     }
+    setpgid(pid, pid); /* also in the child: whichever runs first */
     run->executor = pid;
+    int pidfd = watch_pid(pid);
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    bool open_pipe = true;
-    bool killed = false;
-    int64_t start_deadline = run->act.deadline_ms;
-    while (open_pipe) {
+    enum pipe_state pipe_state = PIPE_OPEN;
+    bool killed = false, ended = false, out_of_time = false;
+    int status = 0;
+    int64_t start_deadline = run->stc_deadline_ms;
+    int64_t eof_at = 0; /* when the pipe closed while the process ran */
+    while (!ended) {
         int64_t now = tlw_wall_ms();
-        int64_t hard = executor_stop_ms(run->slot);
+        int64_t hard = executor_stop_ms(s);
         if (!killed && (now >= start_deadline || now >= hard)) {
-            kill(pid, SIGKILL);
-            killed = true;
+            tlw_kill_group(pid);
+            killed = out_of_time = true;
             ran->outcome = now >= hard ? RAN_SHUTDOWN : RAN_TIMED_OUT;
             ran->limit_ms = now >= hard ? 0 : run->act.info.start_to_close_timeout_ms;
+        }
+        if (!killed && pipe_state == PIPE_BAD) {
+            tlw_log_error("activity %s wrote a malformed or oversized frame (over %d bytes); "
+                          "killing it",
+                          run->act.info.activity_type, FRAME_MAX);
+            tlw_kill_group(pid);
+            killed = true;
+        }
+        /* The pipe closed but the process goes on: it can no longer report,
+         * so give it a moment to finish exiting, then kill it. */
+        if (!killed && pipe_state == PIPE_EOF) {
+            if (!eof_at)
+                eof_at = now;
+            else if (now - eof_at > 200) {
+                tlw_kill_group(pid);
+                killed = true;
+            }
         }
         int64_t wake = start_deadline < hard ? start_deadline : hard;
         if (run->details_pending) {
@@ -486,29 +614,48 @@ static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *a
             if (flush < wake)
                 wake = flush;
         }
-        int64_t wait_ms = killed ? 1000 : wake - now;
+        int64_t wait_ms = wake - now;
         if (wait_ms > 1000)
             wait_ms = 1000; /* also re-reads the hard stop, which DRAIN may move */
-        if (wait_ms < 0)
-            wait_ms = 0;
-        int timeout = (int)wait_ms;
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        int r = poll(&p, 1, timeout);
-        if (r > 0) {
-            open_pipe = read_frames(fds[0], &buf, &len, &cap);
-            handle_frames(run, buf, &len, ran);
+        if (pidfd < 0 || pipe_state == PIPE_EOF)
+            wait_ms = wait_ms > 20 ? 20 : wait_ms;
+        if (wait_ms < 0 || killed)
+            wait_ms = killed ? 20 : 0;
+        struct pollfd p[2] = {{.fd = pipe_state == PIPE_OPEN ? fds[0] : -1, .events = POLLIN},
+                              {.fd = pidfd, .events = POLLIN}};
+        int r = poll(p, 2, (int)wait_ms);
+        if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            pipe_state = read_frames(fds[0], &buf, &len, &cap);
+            if (!handle_frames(run, buf, &len, ran) && pipe_state == PIPE_OPEN)
+                pipe_state = PIPE_BAD;
         }
         if (run->details_pending && tlw_wall_ms() - run->last_sent_ms >= run->heartbeat_interval_ms)
             send_heartbeat(run);
+        if (reaped(pid, &status)) {
+            ended = true;
+            /* What it wrote just before it ended. */
+            while (pipe_state == PIPE_OPEN) {
+                pipe_state = read_frames(fds[0], &buf, &len, &cap);
+                if (!handle_frames(run, buf, &len, ran))
+                    break;
+                if (pipe_state == PIPE_OPEN && len == 0) {
+                    struct pollfd q = {.fd = fds[0], .events = POLLIN};
+                    if (poll(&q, 1, 0) <= 0)
+                        break;
+                }
+            }
+        }
     }
+    /* A grandchild it left behind (holding the pipe or not) goes too; the
+     * group outlives its leader, so its id is not reused yet. */
+    tlw_kill_group(pid);
     free(buf);
     close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (pidfd >= 0)
+        close(pidfd);
     run->executor = 0;
     ran->wait_status = status;
-    if (killed)
+    if (out_of_time)
         return;
     ran->outcome = ran->message ? RAN_RESULT
                    : WIFSIGNALED(status) ? RAN_CRASHED
@@ -528,20 +675,38 @@ static void run_in_process(struct task_run *run, tlw_activity_fn fn, const json_
 
 /* ---- responses -------------------------------------------------------------- */
 
-/* Sends one of the Respond* requests; the server deduplicates by task token,
- * so UNAVAILABLE is retried. Logs what could not be reported. */
+/* Sends one of the Respond* requests within the time left before the hard
+ * stop; the server deduplicates by task token, so UNAVAILABLE is retried.
+ * Logs what could not be reported; `err` (may be NULL) says why. */
 static tlw_status respond(struct slot *s, const char *method, const ProtobufCMessage *req,
-                          const ProtobufCMessageDescriptor *resp_type, const char *what)
+                          const ProtobufCMessageDescriptor *resp_type, const char *what,
+                          tlw_error *err)
 {
-    tlw_error err;
+    tlw_error local;
+    if (!err)
+        err = &local;
     ProtobufCMessage *resp = NULL;
-    tlw_rpc_call_options o = {.timeout_ms = RPC_TIMEOUT_MS, .retry_unavailable = true};
-    tlw_status st = tlw_rpc_call(s->client, method, req, resp_type, &resp, &o, &err);
-    if (st != TLW_OK)
-        tlw_log_error("cannot %s: %s", what, err.message);
+    tlw_rpc_call_options o = {.timeout_ms = rpc_budget_ms(s, RPC_TIMEOUT_MS),
+                              .retry_unavailable = true};
+    tlw_status st = o.timeout_ms == 0
+                        ? tlw_error_set(err, TLW_ERR_TIMEOUT, "no time left before the hard stop")
+                        : tlw_rpc_call(s->client, method, req, resp_type, &resp, &o, err);
+    if (st == TLW_ERR_NOT_FOUND)
+        tlw_log_warn("cannot %s: the server no longer has the task (it timed out or was "
+                     "canceled): %s",
+                     what, err->message);
+    else if (st != TLW_OK)
+        tlw_log_error("cannot %s: %s", what, err->message);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     return st;
+}
+
+/* Whether the server now knows how the task ended: it took the report, or
+ * has no such task any more. Otherwise the recovery path must try. */
+static bool server_knows(tlw_status respond_status)
+{
+    return respond_status == TLW_OK || respond_status == TLW_ERR_NOT_FOUND;
 }
 
 static tlw_status respond_failed(struct slot *s, const activity_task *task, const char *message,
@@ -566,7 +731,7 @@ static tlw_status respond_failed(struct slot *s, const activity_task *task, cons
         req.deployment_options = &dep;
         st = respond(s, TLW_WORKFLOW_SERVICE "RespondActivityTaskFailed", &req.base,
                      &temporal__api__workflowservice__v1__respond_activity_task_failed_response__descriptor,
-                     "fail the activity task");
+                     "fail the activity task", NULL);
     } else {
         tlw_log_error("cannot build the failure of an activity task: %s", err.message);
     }
@@ -599,9 +764,20 @@ static tlw_status respond_completed(struct slot *s, const activity_task *task,
     req.deployment_options = &dep;
     st = respond(s, TLW_WORKFLOW_SERVICE "RespondActivityTaskCompleted", &req.base,
                  &temporal__api__workflowservice__v1__respond_activity_task_completed_response__descriptor,
-                 "complete the activity task");
+                 "complete the activity task", &err);
+    size_t result_size = protobuf_c_message_get_packed_size(&payloads->base);
     protobuf_c_message_free_unpacked(&payloads->base, NULL);
-    return st;
+    if (server_knows(st) || st == TLW_ERR_UNAVAILABLE || st == TLW_ERR_TIMEOUT ||
+        st == TLW_ERR_CANCELLED)
+        return st;
+    /* Refused for a reason that a retry of the same call would meet again
+     * (e.g. the result is over the server's size limit): fail the attempt
+     * instead, saying why, rather than leave it to time out. */
+    char message[TLW_ERROR_MESSAGE_MAX + 128];
+    snprintf(message, sizeof message,
+             "the server refused the activity's result (%zu bytes encoded): %s", result_size,
+             err.message);
+    return respond_failed(s, task, message, "tlw.ResultRefused", true, NULL, NULL);
 }
 
 static tlw_status respond_canceled(struct slot *s, const activity_task *task,
@@ -622,7 +798,7 @@ static tlw_status respond_canceled(struct slot *s, const activity_task *task,
     tlw_status st = respond(
         s, TLW_WORKFLOW_SERVICE "RespondActivityTaskCanceled", &req.base,
         &temporal__api__workflowservice__v1__respond_activity_task_canceled_response__descriptor,
-        "report the activity canceled");
+        "report the activity canceled", NULL);
     if (payloads)
         protobuf_c_message_free_unpacked(&payloads->base, NULL);
     return st;
@@ -651,7 +827,7 @@ static void describe_death(const struct ran *ran, int64_t memory_limit_mb, char 
 }
 
 /* Runs one task and reports it. Returns the TASK_END outcome. */
-static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
+static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task, bool *reported)
 {
     const tlw_config *cfg = s->spec->config;
     struct task_run run = {.slot = s, .task = task};
@@ -675,11 +851,12 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
      * fires, so that the failure says what happened. */
     int64_t stc = act->info.start_to_close_timeout_ms;
     int64_t early = stc / 10 < 500 ? stc / 10 : 500;
-    act->deadline_ms = stc > 0 ? now + stc - early : INT64_MAX;
-    if (hard < act->deadline_ms)
-        act->deadline_ms = hard;
+    run.stc_deadline_ms = stc > 0 && stc < INT64_MAX / 2 ? now + stc - early : INT64_MAX;
+    /* What tlw_activity_time_left_ms() counts down to: the earlier of that
+     * and the moment this invocation stops the activity. */
+    act->deadline_ms = run.stc_deadline_ms < hard ? run.stc_deadline_ms : hard;
     run.heartbeat_interval_ms = act->info.heartbeat_timeout_ms > 0
-                                    ? act->info.heartbeat_timeout_ms * 8 / 10
+                                    ? act->info.heartbeat_timeout_ms / 10 * 8
                                     : DEFAULT_HEARTBEAT_INTERVAL_MS;
     tlw_error err;
     if (task->heartbeat_details && task->heartbeat_details->n_payloads &&
@@ -690,6 +867,7 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
     }
 
     tlw_ipc_outcome outcome = TLW_IPC_OUTCOME_FAILED;
+    tlw_status rs = TLW_OK; /* how the report went */
     tlw_activity_fn fn = tlw_config_activity(cfg, act->info.activity_type);
     json_t *args = NULL;
     if (!fn) {
@@ -698,14 +876,14 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
         snprintf(message, sizeof message,
                  "activity type \"%s\" is not registered with this worker (registered: %s)",
                  act->info.activity_type, names);
-        respond_failed(s, task, message, "NotFoundError", false, NULL, NULL);
+        rs = respond_failed(s, task, message, "NotFoundError", false, NULL, NULL);
         goto out;
     }
     if (tlw_payloads_to_json(task->input, &args, &err) != TLW_OK) {
         char message[TLW_ERROR_MESSAGE_MAX + 64];
         snprintf(message, sizeof message, "the arguments of %s cannot be decoded: %s",
                  act->info.activity_type, err.message);
-        respond_failed(s, task, message, "tlw.ArgumentDecodingError", true, NULL, NULL);
+        rs = respond_failed(s, task, message, "tlw.ArgumentDecodingError", true, NULL, NULL);
         goto out;
     }
 
@@ -722,15 +900,15 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
         json_t *result = json_object_get(ran.message, "result");
         json_t *failure = json_object_get(ran.message, "failure");
         if (result) {
-            respond_completed(s, task, result);
+            rs = respond_completed(s, task, result);
             outcome = TLW_IPC_OUTCOME_COMPLETED;
         } else if (failure) {
-            respond_failed(s, task, json_string_value(json_object_get(failure, "message")),
+            rs = respond_failed(s, task, json_string_value(json_object_get(failure, "message")),
                            json_string_value(json_object_get(failure, "type")),
                            json_is_true(json_object_get(failure, "non_retryable")),
                            json_object_get(failure, "details"), run.latest_details);
         } else {
-            respond_canceled(s, task, run.latest_details);
+            rs = respond_canceled(s, task, run.latest_details);
             outcome = TLW_IPC_OUTCOME_CANCELED;
         }
         break;
@@ -738,7 +916,7 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
     case RAN_CRASHED:
     case RAN_EXITED:
         describe_death(&ran, memory_limit, message, sizeof message);
-        respond_failed(s, task, message,
+        rs = respond_failed(s, task, message,
                        ran.outcome == RAN_CRASHED ? "tlw.ActivityCrashed" : "tlw.ActivityExited",
                        false, NULL, run.latest_details);
         outcome = TLW_IPC_OUTCOME_CRASHED;
@@ -747,19 +925,20 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task)
         snprintf(message, sizeof message,
                  "the activity ran past its start-to-close timeout (%lld ms) and was killed",
                  (long long)ran.limit_ms);
-        respond_failed(s, task, message, "tlw.ActivityTimedOut", false, NULL, run.latest_details);
+        rs = respond_failed(s, task, message, "tlw.ActivityTimedOut", false, NULL, run.latest_details);
         outcome = TLW_IPC_OUTCOME_TIMED_OUT;
         break;
     case RAN_SHUTDOWN:
         snprintf(message, sizeof message,
                  "the worker drained before the activity finished (the Lambda invocation "
                  "ended); failing it so that a retry starts at once");
-        respond_failed(s, task, message, "tlw.WorkerShutdown", false, NULL, run.latest_details);
+        rs = respond_failed(s, task, message, "tlw.WorkerShutdown", false, NULL, run.latest_details);
         outcome = TLW_IPC_OUTCOME_TIMED_OUT;
         break;
     }
     json_decref(ran.message);
 out:
+    *reported = server_knows(rs);
     json_decref(args);
     json_decref(act->previous_details);
     json_decref(act->fail_details);
@@ -770,10 +949,17 @@ out:
 /* ---- the loop ----------------------------------------------------------------- */
 
 static void announce(int fd, tlw_ipc_type type, const activity_task *task,
-                     tlw_ipc_outcome outcome)
+                     tlw_ipc_outcome outcome, bool reported)
 {
-    if (task->task_token.len > TLW_IPC_TASK_TOKEN_MAX)
+    if (task->task_token.len > TLW_IPC_TASK_TOKEN_MAX) {
+        if (type == TLW_IPC_TASK_BEGIN)
+            tlw_log_error("the task token of activity %s is %zu bytes, over the %d that a "
+                          "TASK_BEGIN carries: if this worker dies running it, the server "
+                          "retries it only after its timeout",
+                          task->activity_type ? task->activity_type->name : "?",
+                          task->task_token.len, TLW_IPC_TASK_TOKEN_MAX);
         return;
+    }
     tlw_ipc_msg msg = {.type = type};
     if (type == TLW_IPC_TASK_BEGIN) {
         msg.task_begin.kind = TLW_IPC_TASK_ACTIVITY;
@@ -786,6 +972,7 @@ static void announce(int fd, tlw_ipc_type type, const activity_task *task,
     } else {
         msg.task_end.kind = TLW_IPC_TASK_ACTIVITY;
         msg.task_end.outcome = outcome;
+        msg.task_end.reported = reported ? 1 : 0;
         msg.task_end.task_token_len = (uint32_t)task->task_token.len;
         memcpy(msg.task_end.task_token, task->task_token.data, task->task_token.len);
     }
@@ -819,22 +1006,37 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
     tlw_rpc_cancel_init(&s.poll_cancel);
     atomic_init(&s.draining, 0);
     atomic_init(&s.polling, 0);
-    atomic_init(&s.hard_stop_ms, LLONG_MAX);
-    make_instance_key(s.worker_instance_key, sizeof s.worker_instance_key);
+    int64_t hard_stop = tlw_slot_hard_stop_ms(spec);
+    atomic_init(&s.hard_stop_ms, hard_stop == INT64_MAX ? LLONG_MAX : (long long)hard_stop);
     signal(SIGPIPE, SIG_IGN);
 
     tlw_error err;
-    if (tlw_worker_connect(s.settings, &s.client, &err) != TLW_OK) {
+    if (make_instance_key(s.worker_instance_key, sizeof s.worker_instance_key, &err) != TLW_OK ||
+        tlw_fd_set_open(&s.executor_fds, &err) != TLW_OK) {
+        tlw_log_error("%s", err.message);
         tlw_slot_send_fatal(spec->fd, err.message);
+        tlw_fd_set_free(&s.executor_fds);
         return 1;
     }
+    if (tlw_worker_connect(s.settings, &s.client, &err) != TLW_OK) {
+        tlw_slot_send_fatal(spec->fd, err.message);
+        tlw_fd_set_free(&s.executor_fds);
+        return 1;
+    }
+    /* Reaching the server within the connect window (the supervisor fails
+     * the invocation after it): a little less, so that the reason arrives
+     * first. */
     tlw_namespace_description *ns = NULL;
-    tlw_rpc_call_options call = {.timeout_ms = RPC_TIMEOUT_MS};
+    int64_t now = tlw_wall_ms();
+    tlw_rpc_call_options call = {.timeout_ms = tlw_slot_connect_by_ms(spec, now) - now - 300};
+    if (call.timeout_ms < 100)
+        call.timeout_ms = 100;
     if (tlw_service_describe_namespace(s.client, s.settings->client.namespace_name.value, &call,
                                        &ns, &err) != TLW_OK) {
         tlw_log_error("%s", err.message);
         tlw_slot_send_fatal(spec->fd, err.message);
         tlw_rpc_client_close(s.client);
+        tlw_fd_set_free(&s.executor_fds);
         return 1;
     }
     tlw_namespace_capabilities caps;
@@ -846,8 +1048,10 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
     if (pthread_create(&control, NULL, control_thread, &s) != 0) {
         tlw_slot_send_fatal(spec->fd, "cannot start the control thread");
         tlw_rpc_client_close(s.client);
+        tlw_fd_set_free(&s.executor_fds);
         return 1;
     }
+    tlw_slot_send_ready(spec);
 
     /* Poll until DRAIN. A task that arrives, even while draining, is run. */
     unsigned failures = 0;
@@ -859,9 +1063,10 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
         if (st == TLW_OK && task->task_token.len > 0) {
             failures = 0;
             s.stats.tasks_started++;
-            announce(spec->fd, TLW_IPC_TASK_BEGIN, task, 0);
-            tlw_ipc_outcome outcome = handle_task(&s, task);
-            announce(spec->fd, TLW_IPC_TASK_END, task, outcome);
+            announce(spec->fd, TLW_IPC_TASK_BEGIN, task, 0, false);
+            bool reported = false;
+            tlw_ipc_outcome outcome = handle_task(&s, task, &reported);
+            announce(spec->fd, TLW_IPC_TASK_END, task, outcome, reported);
             if (outcome == TLW_IPC_OUTCOME_COMPLETED)
                 s.stats.tasks_completed++;
             else if (outcome == TLW_IPC_OUTCOME_CANCELED)
@@ -884,5 +1089,6 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
     tlw_ipc_msg msg = {.type = TLW_IPC_STATS, .stats = s.stats};
     tlw_ipc_send(spec->fd, &msg, NULL);
     tlw_rpc_client_close(s.client);
+    tlw_fd_set_free(&s.executor_fds);
     return 0;
 }

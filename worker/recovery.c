@@ -4,14 +4,18 @@
 
 #include <stdio.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/connect.h"
 #include "worker/payload.h"
 #include "worker/service.h"
 
+/* At most this long per report, within the time the supervisor gives. */
+#define RECOVERY_TIMEOUT_MS 5000
+
 int tlw_recovery_report(const tlw_config *cfg, const char *identity,
-                        const tlw_ipc_task_begin *task, const char *reason)
+                        const tlw_ipc_task_begin *task, const char *reason, int64_t report_by_ms)
 {
     tlw_log_set_process("recovery");
     if (task->kind != TLW_IPC_TASK_ACTIVITY) {
@@ -28,6 +32,14 @@ int tlw_recovery_report(const tlw_config *cfg, const char *identity,
              "the worker process running this activity %s; failing the attempt so that a "
              "retry starts at once",
              reason);
+    int64_t budget_ms = report_by_ms - tlw_wall_ms();
+    if (budget_ms <= 0) {
+        tlw_log_error("no time left to fail activity %s left by a worker that %s", task->type_name,
+                      reason);
+        return 1;
+    }
+    if (budget_ms > RECOVERY_TIMEOUT_MS)
+        budget_ms = RECOVERY_TIMEOUT_MS;
     tlw_status st = tlw_worker_connect(&cfg->settings, &client, &err);
     if (st == TLW_OK)
         st = tlw_failure_application(message, "tlw.WorkerCrashed", false, NULL, &failure, &err);
@@ -40,7 +52,7 @@ int tlw_recovery_report(const tlw_config *cfg, const char *identity,
         req.identity = (char *)identity;
         req.namespace_ = cfg->settings.client.namespace_name.value;
         ProtobufCMessage *resp = NULL;
-        tlw_rpc_call_options o = {.timeout_ms = 5000, .retry_unavailable = true};
+        tlw_rpc_call_options o = {.timeout_ms = budget_ms, .retry_unavailable = true};
         st = tlw_rpc_call(client, TLW_WORKFLOW_SERVICE "RespondActivityTaskFailed", &req.base,
                           &temporal__api__workflowservice__v1__respond_activity_task_failed_response__descriptor,
                           &resp, &o, &err);

@@ -7,12 +7,15 @@
 #ifndef TLW_WORKER_RECOVERY_H
 #define TLW_WORKER_RECOVERY_H
 
+#include <stdint.h>
+
 #include "conf/config.h"
 #include "ipc/ipc.h"
 
 /* Reports `task` failed (retryable, type "tlw.WorkerCrashed", the message
- * saying how the worker died). Returns the exit status for the reporter. */
+ * saying what happened to its worker), giving up at `report_by_ms` (epoch
+ * ms). Returns the exit status for the reporter. */
 int tlw_recovery_report(const tlw_config *cfg, const char *identity,
-                        const tlw_ipc_task_begin *task, const char *reason);
+                        const tlw_ipc_task_begin *task, const char *reason, int64_t report_by_ms);
 
 #endif

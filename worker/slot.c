@@ -2,12 +2,26 @@
 
 #include "worker/slot.h"
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/activity.h"
+
+void tlw_slot_send_ready(const tlw_slot_spec *spec)
+{
+    tlw_ipc_msg msg = {.type = TLW_IPC_READY};
+    msg.ready.pid = (uint32_t)getpid();
+    msg.ready.slot_kind = spec->kind;
+    msg.ready.slot_index = spec->index;
+    tlw_error err;
+    if (tlw_ipc_send(spec->fd, &msg, &err) != TLW_OK)
+        tlw_log_error("cannot report READY: %s", err.message);
+}
 
 void tlw_slot_send_fatal(int fd, const char *message)
 {
@@ -16,11 +30,47 @@ void tlw_slot_send_fatal(int fd, const char *message)
     tlw_ipc_send(fd, &msg, NULL);
 }
 
+bool tlw_slot_polls(tlw_ipc_slot_kind kind, const tlw_config *cfg)
+{
+    return kind == TLW_IPC_SLOT_ACTIVITY && tlw_config_activity_count(cfg) > 0;
+}
+
+int64_t tlw_slot_hard_stop_ms(const tlw_slot_spec *spec)
+{
+    if (spec->deadline_ms == INT64_MAX)
+        return INT64_MAX;
+    const tlw_worker_settings *w = &spec->config->settings.worker;
+    return spec->deadline_ms - w->shutdown_deadline_buffer_ms.value +
+           w->graceful_shutdown_timeout_ms.value;
+}
+
+int64_t tlw_slot_connect_by_ms(const tlw_slot_spec *spec, int64_t now_ms)
+{
+    int64_t by = now_ms + TLW_CONNECT_WINDOW_MS;
+    if (spec->deadline_ms != INT64_MAX) {
+        int64_t drain_at =
+            spec->deadline_ms - spec->config->settings.worker.shutdown_deadline_buffer_ms.value;
+        if (drain_at < by)
+            by = drain_at;
+    }
+    return by;
+}
+
 int tlw_slot_main(const tlw_slot_spec *spec)
 {
     char name[32];
     snprintf(name, sizeof name, "%s-%u", tlw_ipc_slot_kind_name(spec->kind), spec->index);
     tlw_log_set_process(name);
+    /* The drain comes over the channel: a SIGINT or SIGTERM sent to every
+     * process (Ctrl-C, a cgroup-wide stop) must not cut a task short. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    /* The trace id is this invocation's; setting it here, not in the
+     * supervisor, keeps the supervisor's environment from growing. */
+    if (spec->trace_id && *spec->trace_id)
+        setenv("_X_AMZN_TRACE_ID", spec->trace_id, 1);
+    else
+        unsetenv("_X_AMZN_TRACE_ID");
 
     /* The user's per-process set-up (e.g. a database connection). */
     for (size_t i = 0; i < spec->config->start_hook_count; i++) {
@@ -36,6 +86,10 @@ int tlw_slot_main(const tlw_slot_spec *spec)
         }
     }
 
+    /* A polling slot reports READY once it has reached the server. */
+    if (tlw_slot_polls(spec->kind, spec->config))
+        return tlw_activity_slot_run(spec);
+
     tlw_error err;
     tlw_ipc_msg msg = {.type = TLW_IPC_READY};
     msg.ready.pid = (uint32_t)getpid();
@@ -46,8 +100,6 @@ int tlw_slot_main(const tlw_slot_spec *spec)
         return 1;
     }
 
-    if (spec->kind == TLW_IPC_SLOT_ACTIVITY && tlw_config_activity_count(spec->config) > 0)
-        return tlw_activity_slot_run(spec);
 
     /* Nothing to poll for this kind yet: wait for the drain. */
     tlw_ipc_stats stats = {0};
