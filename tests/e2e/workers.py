@@ -114,6 +114,11 @@ def c_env(address: str, tmp: Path, queue: str, deployment: str, **tuning) -> dic
     env = dict(os.environ, TEMPORAL_ADDRESS=address, TEMPORAL_TASK_QUEUE=queue,
                TLW_TEST_DEPLOYMENT=deployment, TLW_WORKER_CONFIG=str(cfg))
     env.pop("AWS_LAMBDA_RUNTIME_API", None)
+    if "ASAN_OPTIONS" in env:
+        # Under AddressSanitizer an executor that reaches its memory limit may
+        # die in the sanitizer's own mmap (exit 1) rather than see malloc
+        # return NULL; abort then, so that it reads as the crash it is.
+        env["ASAN_OPTIONS"] += ":abort_on_error=1"
     return env
 
 

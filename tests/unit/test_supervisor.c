@@ -23,8 +23,17 @@
 
 #include "common/error.h"
 #include "supervisor/supervisor.h"
+#include "worker/slot.h"
 
-typedef enum { PART_IDLE, PART_CRASH_WITH_TASK, PART_IGNORE_DRAIN, PART_EXIT_AT_ONCE } part;
+typedef enum {
+    PART_IDLE,
+    PART_CRASH_WITH_TASK,
+    PART_IGNORE_DRAIN,
+    PART_EXIT_AT_ONCE,
+    PART_CHATTY,         /* READY, then STATS without pause; ignores DRAIN */
+    PART_CANNOT_CONNECT, /* FATAL naming the server, exit 1 (a polling slot) */
+    PART_UNREPORTED,     /* a task it could not report to the server, then idle */
+} part;
 
 struct fake {
     part activity0_first;  /* what activity-0 does the first time */
@@ -36,6 +45,9 @@ struct fake {
     unsigned recovered;
     char recovered_token[64];
     char recovered_reason[128];
+    bool recover_hangs;    /* recover_task forks a process that never ends */
+    /* what the slots were given */
+    char trace_id[64];
     /* Runtime API */
     unsigned next_calls;
     unsigned invocations_to_serve;
@@ -44,6 +56,10 @@ struct fake {
     unsigned errors;
     char last_error_type[64];
     char last_error[512];
+    int64_t pause_before_next_ms; /* idle time before each invocation after the first */
+    int64_t deadline_ms[4];       /* of each invocation served */
+    int64_t answered_ms[4];       /* when each was answered */
+    int64_t hook_sleep_ms;        /* a shutdown hook that takes this long */
 };
 
 static struct fake fake;
@@ -83,6 +99,36 @@ static void play(part p, const tlw_slot_spec *spec)
             pause();
     case PART_EXIT_AT_ONCE:
         _exit(3);
+    case PART_CHATTY: {
+        tlw_ipc_send(spec->fd, &msg, NULL);
+        tlw_ipc_msg stats = {.type = TLW_IPC_STATS};
+        for (;;)
+            tlw_ipc_send(spec->fd, &stats, NULL);
+    }
+    case PART_CANNOT_CONNECT:
+        tlw_slot_send_fatal(spec->fd, "DescribeNamespace to 127.0.0.1:1: cannot reach the "
+                                      "Temporal server");
+        _exit(1);
+    case PART_UNREPORTED: {
+        tlw_ipc_send(spec->fd, &msg, NULL);
+        msg = (tlw_ipc_msg){.type = TLW_IPC_TASK_BEGIN};
+        msg.task_begin.kind = TLW_IPC_TASK_ACTIVITY;
+        msg.task_begin.attempt = 1;
+        memcpy(msg.task_begin.task_token, "tok-2", 5);
+        msg.task_begin.task_token_len = 5;
+        snprintf(msg.task_begin.type_name, sizeof msg.task_begin.type_name, "big");
+        tlw_ipc_send(spec->fd, &msg, NULL);
+        msg = (tlw_ipc_msg){.type = TLW_IPC_TASK_END};
+        msg.task_end.kind = TLW_IPC_TASK_ACTIVITY;
+        msg.task_end.outcome = TLW_IPC_OUTCOME_COMPLETED;
+        msg.task_end.reported = 0;
+        memcpy(msg.task_end.task_token, "tok-2", 5);
+        msg.task_end.task_token_len = 5;
+        tlw_ipc_send(spec->fd, &msg, NULL);
+        while (tlw_ipc_recv(spec->fd, &msg, NULL) == TLW_OK && msg.type != TLW_IPC_DRAIN)
+            ;
+        _exit(0);
+    }
     }
     _exit(99);
 }
@@ -91,6 +137,7 @@ static pid_t spawn(void *ctx, const tlw_slot_spec *spec, const int *close_fds, s
                    tlw_error *err)
 {
     struct fake *f = ctx;
+    snprintf(f->trace_id, sizeof f->trace_id, "%s", spec->trace_id ? spec->trace_id : "");
     part p = PART_IDLE;
     if (spec->kind == TLW_IPC_SLOT_ACTIVITY && spec->index == 0)
         p = f->activity0_spawns++ == 0 ? f->activity0_first : f->activity0_later;
@@ -113,14 +160,20 @@ static pid_t spawn(void *ctx, const tlw_slot_spec *spec, const int *close_fds, s
 }
 
 static pid_t recover(void *ctx, const tlw_config *cfg, const char *identity,
-                     const tlw_ipc_task_begin *task, const char *reason)
+                     const tlw_ipc_task_begin *task, const char *reason, int64_t report_by_ms)
 {
     struct fake *f = ctx;
     f->recovered++;
     snprintf(f->recovered_token, sizeof f->recovered_token, "%.*s", (int)task->task_token_len,
              (const char *)task->task_token);
     snprintf(f->recovered_reason, sizeof f->recovered_reason, "%s", reason);
-    return -1;
+    if (!f->recover_hangs)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0)
+        for (;;)
+            pause();
+    return pid;
 }
 
 static tlw_status next(void *ctx, tlw_invocation *inv, tlw_error *err)
@@ -128,16 +181,23 @@ static tlw_status next(void *ctx, tlw_invocation *inv, tlw_error *err)
     struct fake *f = ctx;
     if (f->next_calls++ >= f->invocations_to_serve)
         return tlw_error_set(err, TLW_ERR_UNAVAILABLE, "gone");
+    if (f->next_calls > 1 && f->pause_before_next_ms > 0) {
+        struct timespec pause = {.tv_sec = f->pause_before_next_ms / 1000,
+                                 .tv_nsec = f->pause_before_next_ms % 1000 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
     char id[32];
     snprintf(id, sizeof id, "req-%u", f->next_calls);
     inv->request_id = strdup(id);
     inv->function_arn = strdup("arn:aws:lambda:test");
-    inv->trace_id = strdup("");
+    inv->trace_id = strdup("Root=1-5759e988-bd862e3fe1be46a994272793");
     inv->client_context = strdup("");
     inv->cognito_identity = strdup("");
     inv->event = strdup("{}");
     inv->event_len = 2;
     inv->deadline_ms = now_ms(ctx) + 2500;
+    if (f->next_calls <= 4)
+        f->deadline_ms[f->next_calls - 1] = inv->deadline_ms;
     return TLW_OK;
 }
 
@@ -145,6 +205,8 @@ static tlw_status respond(void *ctx, const char *request_id, const char *body, s
                           tlw_error *err)
 {
     struct fake *f = ctx;
+    if (f->responses < 4)
+        f->answered_ms[f->responses] = now_ms(ctx);
     f->responses++;
     snprintf(f->last_response, sizeof f->last_response, "%.*s", (int)len, body);
     return TLW_OK;
@@ -180,6 +242,11 @@ static tlw_supervisor_ops ops = {
 static tlw_status hook(void *arg)
 {
     int id = (int)(intptr_t)arg;
+    if (fake.hook_sleep_ms > 0 && id == 2) {
+        struct timespec pause = {.tv_sec = fake.hook_sleep_ms / 1000,
+                                 .tv_nsec = fake.hook_sleep_ms % 1000 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
     hook_order[hook_calls++] = id;
     return id == 1 ? TLW_ERR_IO : TLW_OK; /* the first one fails; the rest still run */
 }
@@ -234,6 +301,19 @@ static int configure_with_failing_setup(tlw_config *cfg)
 {
     configure_with_invocation_hooks(cfg);
     tlw_config_add_invocation_hooks(cfg, setup_hook, teardown_hook, (void *)(intptr_t)3);
+    return 0;
+}
+
+static tlw_status noop_activity(tlw_activity *act, const json_t *args, json_t **result)
+{
+    return TLW_OK;
+}
+
+/* With an activity registered, activity slots poll (they must connect). */
+static int configure_polling(tlw_config *cfg)
+{
+    configure(cfg);
+    tlw_register_activity(cfg, "noop", noop_activity);
     return 0;
 }
 
@@ -418,6 +498,107 @@ static void serve_reports_bad_settings_as_an_init_error(void **state)
     assert_string_equal(fake.last_error_type, "Tlw.ConfigError");
 }
 
+/* The drain point of an invocation that follows an idle pause longer than
+ * the work window is still its own deadline - buffer (the loop's cached time
+ * is stale after the pause). */
+static void a_pause_between_invocations_does_not_move_the_drain(void **state)
+{
+    fake.invocations_to_serve = 2;
+    fake.pause_before_next_ms = 2000; /* the work window is 1.5 s */
+    assert_int_equal(tlw_supervisor_serve(&ops, &version, configure), 1);
+    assert_int_equal(fake.responses, 2);
+    for (int i = 0; i < 2; i++) {
+        int64_t drain_at = fake.deadline_ms[i] - 1000;
+        /* answered after the drain point (idle slots drain at once), before the deadline */
+        assert_in_range(fake.answered_ms[i], drain_at - 200, fake.deadline_ms[i] - 1);
+    }
+}
+
+/* A child that writes without pause must not keep the loop from its timers. */
+static void a_chatty_child_cannot_starve_the_timers(void **state)
+{
+    fake.workflow0 = PART_CHATTY;
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure, &s, &type, &err, &elapsed), TLW_OK);
+    assert_int_equal(s.killed, 1); /* at the hard stop, 1.9 s in */
+    assert_in_range(elapsed, 1800, 2400);
+}
+
+/* A shutdown hook that runs past the deadline does not make the invocation
+ * miss it: the response is posted on time. */
+static void an_overrunning_shutdown_hook_does_not_delay_the_answer(void **state)
+{
+    fake.invocations_to_serve = 1;
+    fake.hook_sleep_ms = 2000; /* starts at ~1.5 s, deadline at 2.5 s */
+    assert_int_equal(tlw_supervisor_serve(&ops, &version, configure), 1);
+    assert_int_equal(fake.responses, 1); /* once, by the watchdog */
+    assert_in_range(fake.answered_ms[0], fake.deadline_ms[0] - 300, fake.deadline_ms[0] - 1);
+    assert_non_null(strstr(fake.last_response, "\"request_id\":\"req-1\""));
+}
+
+/* The trace id reaches the slots through their spec; the supervisor's own
+ * environment does not change (setenv there grows it every invocation). */
+static void the_trace_id_reaches_the_slots_not_the_supervisor(void **state)
+{
+    unsetenv("_X_AMZN_TRACE_ID");
+    fake.invocations_to_serve = 2;
+    assert_int_equal(tlw_supervisor_serve(&ops, &version, configure), 1);
+    assert_string_equal(fake.trace_id, "Root=1-5759e988-bd862e3fe1be46a994272793");
+    assert_null(getenv("_X_AMZN_TRACE_ID"));
+}
+
+/* No slot reaches the server: the invocation fails early, naming why. */
+static void an_unreachable_server_fails_the_invocation(void **state)
+{
+    fake.activity0_first = PART_CANNOT_CONNECT;
+    fake.activity0_later = PART_CANNOT_CONNECT;
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure_polling, &s, &type, &err, &elapsed),
+                     TLW_ERR_UNAVAILABLE);
+    assert_string_equal(type, "Tlw.ConnectError");
+    assert_non_null(strstr(err.message, "no worker could reach the Temporal server at "
+                                        "localhost:7233 (namespace \"default\")"));
+    assert_non_null(strstr(err.message, "DescribeNamespace to 127.0.0.1:1"));
+    assert_true(elapsed < 1000); /* not at the drain point */
+}
+
+/* A task whose slot could not tell the server goes to the recovery path. */
+static void an_unreported_task_is_recovered(void **state)
+{
+    fake.activity0_first = PART_UNREPORTED;
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure, &s, &type, &err, &elapsed), TLW_OK);
+    assert_int_equal(s.unreported_tasks, 1);
+    assert_int_equal(fake.recovered, 1);
+    assert_string_equal(fake.recovered_token, "tok-2");
+    assert_non_null(strstr(fake.recovered_reason, "could not report"));
+}
+
+/* A recovery reporter that hangs is killed at the final moment; the
+ * invocation still ends before its deadline. */
+static void a_hanging_reporter_is_killed_before_the_deadline(void **state)
+{
+    fake.activity0_first = PART_CRASH_WITH_TASK;
+    fake.activity0_later = PART_IDLE;
+    fake.recover_hangs = true;
+    tlw_invocation_summary s;
+    const char *type;
+    tlw_error err;
+    int64_t elapsed;
+    assert_int_equal(run(2500, configure, &s, &type, &err, &elapsed), TLW_OK);
+    assert_int_equal(fake.recovered, 1);
+    assert_in_range(elapsed, 2500 - TLW_FINAL_MARGIN_MS - 100, 2499);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +612,13 @@ int main(void)
         cmocka_unit_test_setup(a_failing_setup_fails_the_invocation_and_tears_down, setup),
         cmocka_unit_test_setup(serve_answers_each_invocation_until_the_api_is_gone, setup),
         cmocka_unit_test_setup(serve_reports_bad_settings_as_an_init_error, setup),
+        cmocka_unit_test_setup(a_pause_between_invocations_does_not_move_the_drain, setup),
+        cmocka_unit_test_setup(a_chatty_child_cannot_starve_the_timers, setup),
+        cmocka_unit_test_setup(an_overrunning_shutdown_hook_does_not_delay_the_answer, setup),
+        cmocka_unit_test_setup(the_trace_id_reaches_the_slots_not_the_supervisor, setup),
+        cmocka_unit_test_setup(an_unreachable_server_fails_the_invocation, setup),
+        cmocka_unit_test_setup(an_unreported_task_is_recovered, setup),
+        cmocka_unit_test_setup(a_hanging_reporter_is_killed_before_the_deadline, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
