@@ -117,24 +117,31 @@ static bool is_token_char(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* A positive decimal integer that fits in int64, digits only. */
-static bool parse_deadline(const char *s, size_t n, int64_t *out)
+/*
+ * Reads a Lambda-Runtime-Deadline-Ms value: `n` bytes at `s`, NUL-terminated.
+ * The upper bound keeps TLW_NO_DEADLINE (INT64_MAX, "no deadline, run until
+ * a signal") out of a peer's reach, and leaves room for arithmetic on
+ * deadlines without signed overflow.
+ */
+static tlw_status parse_deadline(const char *s, size_t n, int64_t *out, tlw_error *err)
 {
-    if (n == 0)
-        return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        int d = s[i] - '0';
-        if (v > (INT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
+    char shown[64];
+    /* Digits only: strtoll alone would also take spaces, a sign and "0x". */
+    bool digits = n > 0 && strspn(s, "0123456789") == n;
+    errno = 0;
+    long long v = digits ? strtoll(s, NULL, 10) : 0;
+    if (digits && (errno == ERANGE || v > TLW_RUNTIME_API_DEADLINE_MAX))
+        return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                             "Runtime API: %s \"%s\" is out of range: a deadline is epoch "
+                             "milliseconds, at most %lld",
+                             header_names[H_DEADLINE], printable(shown, s, n),
+                             (long long)TLW_RUNTIME_API_DEADLINE_MAX);
     if (v <= 0)
-        return false;
-    *out = v;
-    return true;
+        return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                             "Runtime API: %s \"%s\" is not a positive number of milliseconds",
+                             header_names[H_DEADLINE], printable(shown, s, n));
+    *out = (int64_t)v;
+    return TLW_OK;
 }
 
 /* Checks one header line and, if it is one of Lambda's, copies its value
@@ -225,11 +232,8 @@ tlw_status tlw_runtime_api_parse_headers(const char *block, size_t len, tlw_invo
         st = tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: the answer to /next has no %s",
                            header_names[H_DEADLINE]);
     int64_t deadline_ms = 0;
-    if (st == TLW_OK && !parse_deadline(values[H_DEADLINE], lens[H_DEADLINE], &deadline_ms))
-        st = tlw_error_set(err, TLW_ERR_PROTOCOL,
-                           "Runtime API: %s \"%s\" is not a positive number of milliseconds",
-                           header_names[H_DEADLINE],
-                           printable(shown, values[H_DEADLINE], lens[H_DEADLINE]));
+    if (st == TLW_OK)
+        st = parse_deadline(values[H_DEADLINE], lens[H_DEADLINE], &deadline_ms, err);
     /* Headers Lambda did not send read as "". */
     for (int h = 0; h < H_COUNT && st == TLW_OK; h++)
         if (!values[h] && !(values[h] = dup_n("", 0)))

@@ -8,9 +8,9 @@
  *     POST /2018-06-01/runtime/init/error                 -> 202
  *
  * on http://$AWS_LAMBDA_RUNTIME_API. An answer that is not what Lambda sends
- * (a status other than the expected one, a missing or non-numeric deadline, a
- * missing request id or one unsafe in a URL path, an oversized event or
- * header block) is an error, never a crash. Connection failures are retried
+ * (a status other than the expected one, a missing, non-numeric or absurd
+ * deadline, a missing request id or one unsafe in a URL path, an oversized
+ * event or header block) is an error, never a crash. Connection failures are retried
  * for about a second; a Runtime API that stays away is TLW_ERR_UNAVAILABLE
  * with a message naming its address.
  *
@@ -36,6 +36,10 @@
 #define TLW_RUNTIME_API_HEADERS_MAX (64 * 1024)
 /* Longest request id accepted. Lambda's are 36-character UUIDs. */
 #define TLW_RUNTIME_API_REQUEST_ID_MAX 128
+/* Latest deadline accepted, in epoch ms (INT64_MAX / 2, some 146 million
+ * years away). Higher is absurd, and INT64_MAX is the supervisor's
+ * TLW_NO_DEADLINE: an invocation from Lambda always has a deadline. */
+#define TLW_RUNTIME_API_DEADLINE_MAX (INT64_MAX / 2)
 /* How long connection failures are retried before TLW_ERR_UNAVAILABLE. */
 #define TLW_RUNTIME_API_RETRY_MS 1000
 /* Bound on a POST (response, error) including its retries. */
@@ -74,7 +78,7 @@ void tlw_invocation_free(tlw_invocation *inv);
  * Lambda header, a missing request id, a request id that is longer than
  * TLW_RUNTIME_API_REQUEST_ID_MAX or has a character other than
  * [A-Za-z0-9._~-] (or is "." or ".."), a missing deadline, or one that is not
- * a positive decimal integer that fits in int64.
+ * a decimal integer from 1 to TLW_RUNTIME_API_DEADLINE_MAX.
  *
  * On success the header fields of `inv` are set (its event is left alone)
  * and owned by it; on failure `inv` is left without them. `inv` must not

@@ -2,7 +2,8 @@
  * Fuzzes the Runtime API header parser, and the error-body builder with the
  * same bytes as a message. Properties checked besides "never crash": an
  * accepted block yields a request id that is safe in a URL path and a
- * positive deadline; an error body is always valid JSON.
+ * deadline from 1 to TLW_RUNTIME_API_DEADLINE_MAX; an error body is always
+ * valid JSON.
  */
 // FUZZ_SOURCES: supervisor/runtime_api.c common/error.c common/clock.c
 // FUZZ_LIBS: -lcurl -ljansson
@@ -30,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    "0123456789-._~") != n ||
             strcmp(inv.request_id, ".") == 0 || strcmp(inv.request_id, "..") == 0)
             abort();
-        if (inv.deadline_ms <= 0 || !inv.function_arn || !inv.trace_id || !inv.client_context ||
-            !inv.cognito_identity)
+        if (inv.deadline_ms <= 0 || inv.deadline_ms > TLW_RUNTIME_API_DEADLINE_MAX ||
+            !inv.function_arn || !inv.trace_id || !inv.client_context || !inv.cognito_identity)
             abort();
     } else if (inv.request_id) {
         abort(); /* a failed parse owns nothing */

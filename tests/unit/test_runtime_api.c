@@ -118,26 +118,34 @@ static void names_are_case_insensitive_and_values_trimmed(void **state)
 
 static void deadline_limits(void **state)
 {
+    static const char *const not_a_number = "is not a positive number of milliseconds";
+    static const char *const out_of_range = "is out of range: a deadline is epoch milliseconds, "
+                                            "at most 4611686018427387903";
     static const struct {
         const char *value;
-        bool ok;
-        int64_t want;
+        int64_t want; /* 0: refused */
+        const char *says;
     } cases[] = {
-        {"1", true, 1},
-        {"0001542409706888", true, 1542409706888},
-        {"9223372036854775807", true, INT64_MAX},
-        {"9223372036854775808", false, 0},
-        {"99999999999999999999", false, 0},
-        {"123456789012345678901234567890", false, 0},
-        {"0", false, 0},
-        {"-1542409706888", false, 0},
-        {"+1542409706888", false, 0},
-        {"1542409706888.5", false, 0},
-        {"1e12", false, 0},
-        {"0x10", false, 0},
-        {"15424 09706888", false, 0},
-        {"abc", false, 0},
-        {"", false, 0},
+        {"1", 1, NULL},
+        {"0001542409706888", 1542409706888, NULL},
+        {"000000000000000000000000000001", 1, NULL},
+        {"4611686018427387903", INT64_MAX / 2, NULL},
+        /* INT64_MAX is TLW_NO_DEADLINE, "run until a signal": never a deadline. */
+        {"9223372036854775807", 0, out_of_range},
+        {"4611686018427387904", 0, out_of_range},
+        {"9223372036854775808", 0, out_of_range},
+        {"99999999999999999999", 0, out_of_range},
+        {"123456789012345678901234567890", 0, out_of_range},
+        {"0", 0, not_a_number},
+        {"-1542409706888", 0, not_a_number},
+        {"-9223372036854775808", 0, not_a_number},
+        {"+1542409706888", 0, not_a_number},
+        {"1542409706888.5", 0, not_a_number},
+        {"1e12", 0, not_a_number},
+        {"0x10", 0, not_a_number},
+        {"15424 09706888", 0, not_a_number},
+        {"abc", 0, not_a_number},
+        {"", 0, not_a_number},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char block[256];
@@ -145,7 +153,7 @@ static void deadline_limits(void **state)
         tlw_invocation inv;
         tlw_error err;
         tlw_status st = parse(block, &inv, &err);
-        if (cases[i].ok) {
+        if (cases[i].want) {
             if (st != TLW_OK)
                 fail_msg("deadline \"%s\": %s", cases[i].value, err.message);
             assert_true(inv.deadline_ms == cases[i].want);
@@ -153,7 +161,7 @@ static void deadline_limits(void **state)
             if (st != TLW_ERR_PROTOCOL)
                 fail_msg("deadline \"%s\" was accepted", cases[i].value);
             assert_says(&err, "Lambda-Runtime-Deadline-Ms");
-            assert_says(&err, "is not a positive number of milliseconds");
+            assert_says(&err, cases[i].says);
             assert_null(inv.request_id);
         }
         tlw_invocation_free(&inv);
