@@ -117,36 +117,55 @@ static bool is_token_char(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* A positive decimal integer that fits in int64, digits only. */
-static bool parse_deadline(const char *s, size_t n, int64_t *out)
-{
-    if (n == 0)
-        return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        int d = s[i] - '0';
-        if (v > (INT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v <= 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Checks one header line and, if it is one of Lambda's, copies its value
- * into values[]. */
-static tlw_status parse_line(const char *line, size_t n, char *values[H_COUNT],
-                             size_t lens[H_COUNT], tlw_error *err)
+/*
+ * Reads a Lambda-Runtime-Deadline-Ms value: `n` bytes at `s`, NUL-terminated.
+ * The upper bound keeps TLW_NO_DEADLINE (INT64_MAX, "no deadline, run until
+ * a signal") out of a peer's reach, and leaves room for arithmetic on
+ * deadlines without signed overflow.
+ */
+static tlw_status parse_deadline(const char *s, size_t n, int64_t *out, tlw_error *err)
 {
     char shown[64];
-    if (line[0] == ' ' || line[0] == '\t')
+    /* Digits only: strtoll alone would also take spaces, a sign and "0x". */
+    bool digits = n > 0 && strspn(s, "0123456789") == n;
+    errno = 0;
+    long long v = digits ? strtoll(s, NULL, 10) : 0;
+    if (digits && (errno == ERANGE || v > TLW_RUNTIME_API_DEADLINE_MAX))
+        return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                             "Runtime API: %s \"%s\" is out of range: a deadline is epoch "
+                             "milliseconds, at most %lld",
+                             header_names[H_DEADLINE], printable(shown, s, n),
+                             (long long)TLW_RUNTIME_API_DEADLINE_MAX);
+    if (v <= 0)
+        return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                             "Runtime API: %s \"%s\" is not a positive number of milliseconds",
+                             header_names[H_DEADLINE], printable(shown, s, n));
+    *out = (int64_t)v;
+    return TLW_OK;
+}
+
+/* What the lines of a header block have said so far. */
+typedef struct header_values {
+    char *values[H_COUNT];   /* a copy of each Lambda header's value, or NULL */
+    size_t lens[H_COUNT];    /* their lengths */
+    unsigned lines[H_COUNT]; /* lines naming each header, well-formed or not */
+    int last;                /* the Lambda header on the previous line, or H_COUNT */
+} header_values;
+
+/* Checks one header line and, if it is one of Lambda's, copies its value
+ * into hv. */
+static tlw_status parse_line(const char *line, size_t n, header_values *hv, tlw_error *err)
+{
+    char shown[64];
+    if (line[0] == ' ' || line[0] == '\t') {
+        /* It continues the previous header, which is then longer than read. */
+        if (hv->last < H_COUNT)
+            hv->lines[hv->last]++;
         return tlw_error_set(err, TLW_ERR_PROTOCOL,
                              "Runtime API: folded header line \"%s\" (obsolete, not accepted)",
                              printable(shown, line, n));
+    }
+    hv->last = H_COUNT;
     const char *colon = memchr(line, ':', n);
     if (!colon)
         return tlw_error_set(err, TLW_ERR_PROTOCOL,
@@ -161,6 +180,13 @@ static tlw_status parse_line(const char *line, size_t n, char *values[H_COUNT],
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
                                  "Runtime API: bad character in header name \"%s\"",
                                  printable(shown, line, name_len));
+    int h = 0;
+    while (h < H_COUNT && (strlen(header_names[h]) != name_len ||
+                           strncasecmp(line, header_names[h], name_len) != 0))
+        h++;
+    hv->last = h;
+    if (h < H_COUNT)
+        hv->lines[h]++;
 
     const char *value = colon + 1;
     size_t value_len = n - name_len - 1;
@@ -176,48 +202,52 @@ static tlw_status parse_line(const char *line, size_t n, char *values[H_COUNT],
     while (value_len && (value[value_len - 1] == ' ' || value[value_len - 1] == '\t'))
         value_len--;
 
-    for (int h = 0; h < H_COUNT; h++) {
-        if (strlen(header_names[h]) != name_len ||
-            strncasecmp(line, header_names[h], name_len) != 0)
-            continue;
-        if (values[h])
-            return tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: header %s sent twice",
-                                 header_names[h]);
-        if (!(values[h] = dup_n(value, value_len)))
-            return tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory");
-        lens[h] = value_len;
-        break;
-    }
+    if (h == H_COUNT)
+        return TLW_OK;
+    if (hv->lines[h] > 1)
+        return tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: header %s sent twice",
+                             header_names[h]);
+    if (!(hv->values[h] = dup_n(value, value_len)))
+        return tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory");
+    hv->lens[h] = value_len;
     return TLW_OK;
 }
 
 tlw_status tlw_runtime_api_parse_headers(const char *block, size_t len, tlw_invocation *inv,
                                          tlw_error *err)
 {
-    char *values[H_COUNT] = {0};
-    size_t lens[H_COUNT] = {0};
+    header_values hv = {.last = H_COUNT};
+    char **values = hv.values;
+    size_t *lens = hv.lens;
     tlw_status st = TLW_OK;
     char shown[64];
 
+    /* Every line is read, past a bad one too, so that a refused block still
+     * yields the request id it names (and `err` keeps the first problem). */
     size_t pos = 0;
-    while (pos < len && st == TLW_OK) {
+    while (pos < len) {
         const char *line = block + pos;
         const char *nl = memchr(line, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - line) : len - pos;
         pos += n + (nl ? 1 : 0);
         if (n && line[n - 1] == '\r')
             n--;
-        if (n == 0 || (n >= 5 && memcmp(line, "HTTP/", 5) == 0))
+        if (n == 0 || (n >= 5 && memcmp(line, "HTTP/", 5) == 0)) {
+            hv.last = H_COUNT;
             continue;
-        st = parse_line(line, n, values, lens, err);
+        }
+        tlw_error ignored;
+        tlw_status line_st = parse_line(line, n, &hv, st == TLW_OK ? err : &ignored);
+        if (st == TLW_OK)
+            st = line_st;
     }
 
     if (st == TLW_OK && !values[H_REQUEST_ID])
         st = tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: the answer to /next has no %s",
                            header_names[H_REQUEST_ID]);
-    const char *problem;
-    if (st == TLW_OK &&
-        (problem = request_id_problem(values[H_REQUEST_ID], lens[H_REQUEST_ID])) != NULL)
+    const char *problem =
+        values[H_REQUEST_ID] ? request_id_problem(values[H_REQUEST_ID], lens[H_REQUEST_ID]) : NULL;
+    if (st == TLW_OK && problem)
         st = tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: %s \"%s\" %s",
                            header_names[H_REQUEST_ID],
                            printable(shown, values[H_REQUEST_ID], lens[H_REQUEST_ID]), problem);
@@ -225,17 +255,20 @@ tlw_status tlw_runtime_api_parse_headers(const char *block, size_t len, tlw_invo
         st = tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: the answer to /next has no %s",
                            header_names[H_DEADLINE]);
     int64_t deadline_ms = 0;
-    if (st == TLW_OK && !parse_deadline(values[H_DEADLINE], lens[H_DEADLINE], &deadline_ms))
-        st = tlw_error_set(err, TLW_ERR_PROTOCOL,
-                           "Runtime API: %s \"%s\" is not a positive number of milliseconds",
-                           header_names[H_DEADLINE],
-                           printable(shown, values[H_DEADLINE], lens[H_DEADLINE]));
+    if (st == TLW_OK)
+        st = parse_deadline(values[H_DEADLINE], lens[H_DEADLINE], &deadline_ms, err);
     /* Headers Lambda did not send read as "". */
     for (int h = 0; h < H_COUNT && st == TLW_OK; h++)
         if (!values[h] && !(values[h] = dup_n("", 0)))
             st = tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory");
 
     if (st != TLW_OK) {
+        /* A request id that is unambiguous and safe stays, so that the
+         * caller can fail the invocation instead of leaving Lambda to wait. */
+        if (values[H_REQUEST_ID] && !problem && hv.lines[H_REQUEST_ID] == 1) {
+            inv->request_id = values[H_REQUEST_ID];
+            values[H_REQUEST_ID] = NULL;
+        }
         for (int h = 0; h < H_COUNT; h++)
             free(values[h]);
         return st;
@@ -553,10 +586,12 @@ static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_bro
                                  "Runtime API at %s: the answer to %s has more than %d bytes "
                                  "of headers",
                                  api->host_port, what, TLW_RUNTIME_API_HEADERS_MAX);
-        if (ex->body.overflow || rc == CURLE_FILESIZE_EXCEEDED)
+        if (ex->body.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
+            ex->body.overflow = true; /* announced, if not sent */
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
                                  "Runtime API at %s: the answer to %s is larger than %zu bytes",
                                  api->host_port, what, ex->body.max);
+        }
         const char *detail = api->curl_error[0] ? api->curl_error : curl_easy_strerror(rc);
         if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL)
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
@@ -630,10 +665,23 @@ tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_e
     if (st == TLW_OK)
         st = tlw_runtime_api_parse_headers(ex.headers.data ? ex.headers.data : "", ex.headers.len,
                                            inv, err);
+    if (st == TLW_ERR_PROTOCOL && ex.body.overflow) {
+        /* The headers came before the event that is too large: the
+         * invocation they name can still be failed. */
+        tlw_error ignored;
+        curl_easy_getinfo(api->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 200)
+            tlw_runtime_api_parse_headers(ex.headers.data ? ex.headers.data : "", ex.headers.len,
+                                          inv, &ignored);
+    }
     if (st == TLW_OK && !ex.body.data && !(ex.body.data = dup_n("", 0)))
         st = tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory");
     if (st != TLW_OK) {
+        /* Only the request id stays (see the header). */
+        char *request_id = inv->request_id;
+        inv->request_id = NULL;
         tlw_invocation_free(inv);
+        inv->request_id = request_id;
         exchange_free(&ex);
         return st;
     }

@@ -8,9 +8,9 @@
  *     POST /2018-06-01/runtime/init/error                 -> 202
  *
  * on http://$AWS_LAMBDA_RUNTIME_API. An answer that is not what Lambda sends
- * (a status other than the expected one, a missing or non-numeric deadline, a
- * missing request id or one unsafe in a URL path, an oversized event or
- * header block) is an error, never a crash. Connection failures are retried
+ * (a status other than the expected one, a missing, non-numeric or absurd
+ * deadline, a missing request id or one unsafe in a URL path, an oversized
+ * event or header block) is an error, never a crash. Connection failures are retried
  * for about a second; a Runtime API that stays away is TLW_ERR_UNAVAILABLE
  * with a message naming its address.
  *
@@ -36,6 +36,10 @@
 #define TLW_RUNTIME_API_HEADERS_MAX (64 * 1024)
 /* Longest request id accepted. Lambda's are 36-character UUIDs. */
 #define TLW_RUNTIME_API_REQUEST_ID_MAX 128
+/* Latest deadline accepted, in epoch ms (INT64_MAX / 2, some 146 million
+ * years away). Higher is absurd, and INT64_MAX is the supervisor's
+ * TLW_NO_DEADLINE: an invocation from Lambda always has a deadline. */
+#define TLW_RUNTIME_API_DEADLINE_MAX (INT64_MAX / 2)
 /* How long connection failures are retried before TLW_ERR_UNAVAILABLE. */
 #define TLW_RUNTIME_API_RETRY_MS 1000
 /* Bound on a POST (response, error) including its retries. */
@@ -74,10 +78,15 @@ void tlw_invocation_free(tlw_invocation *inv);
  * Lambda header, a missing request id, a request id that is longer than
  * TLW_RUNTIME_API_REQUEST_ID_MAX or has a character other than
  * [A-Za-z0-9._~-] (or is "." or ".."), a missing deadline, or one that is not
- * a positive decimal integer that fits in int64.
+ * a decimal integer from 1 to TLW_RUNTIME_API_DEADLINE_MAX.
  *
- * On success the header fields of `inv` are set (its event is left alone)
- * and owned by it; on failure `inv` is left without them. `inv` must not
+ * Every line is read, even past a bad one. On success the header fields
+ * of `inv` are set (its event is left alone) and owned by it. On failure
+ * `inv` is left without them, except for the request id when the block
+ * names its invocation: exactly one Lambda-Runtime-Aws-Request-Id line, not
+ * folded, with a valid value. Then inv->request_id is set and owned by
+ * `inv`, so that the caller can fail that invocation rather than leave
+ * Lambda waiting for an answer until the function times out. `inv` must not
  * already own header fields (start from a zeroed struct).
  */
 tlw_status tlw_runtime_api_parse_headers(const char *block, size_t len, tlw_invocation *inv,
@@ -114,11 +123,16 @@ const char *tlw_runtime_api_address(const tlw_runtime_api *api);
 /*
  * Waits for the next invocation (GET /next blocks until there is one; there
  * is no timeout). `inv` must be zeroed or freed; on success it owns the
- * invocation (free with tlw_invocation_free()), on failure it owns nothing.
+ * invocation. Free it with tlw_invocation_free() in every case.
  *   TLW_ERR_UNAVAILABLE  the Runtime API cannot be reached
  *   TLW_ERR_SERVER       it answered with a status other than 200
  *   TLW_ERR_PROTOCOL     the answer is malformed (see parse_headers) or the
  *                        event is larger than TLW_RUNTIME_API_EVENT_MAX
+ * On failure `inv` owns nothing, except that inv->request_id is set when a
+ * 200 answer named its invocation (see parse_headers) that cannot be run: a
+ * malformed header block, an event that is too large, no memory for it.
+ * The caller should then post an invocation error for that request id, for
+ * Lambda waits for an answer to it.
  */
 tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_error *err);
 

@@ -957,8 +957,27 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
             return 1;
         }
         if (st != TLW_OK) {
+            /* A bad answer that names its invocation is failed at once:
+             * Lambda would otherwise wait for an answer to it until the
+             * function times out. Once Lambda has that answer, the bad one
+             * does not count towards giving up. */
+            bool answered = false;
+            if (inv.request_id) {
+                tlw_error_prefix(&err, "invocation %s was not run: ", inv.request_id);
+                tlw_log_error("bad answer from the Runtime API: %s", err.message);
+                tlw_error post_err;
+                answered = ops->invocation_error(ops->ctx, inv.request_id, "Tlw.BadInvocation",
+                                                 err.message, &post_err) == TLW_OK;
+                if (!answered)
+                    tlw_log_error("cannot report the invocation error: %s", post_err.message);
+            } else {
+                tlw_log_error("bad answer from the Runtime API: %s", err.message);
+            }
             tlw_invocation_free(&inv);
-            tlw_log_error("bad answer from the Runtime API: %s", err.message);
+            if (answered) {
+                malformed = 0;
+                continue;
+            }
             if (++malformed >= 10) {
                 tlw_log_error("10 bad answers in a row from the Runtime API; exiting");
                 return 1;

@@ -118,7 +118,10 @@ char *tlw_invocation_summary_json(const tlw_invocation *inv, const tlw_invocatio
 /*
  * The Lambda loop: check the settings once (an error is posted as an init
  * error, and the process exits 1), then GET next -> run -> POST response or
- * error, until the Runtime API is gone. Returns the exit status.
+ * error, until the Runtime API is gone. A bad answer to GET next that names
+ * its invocation is failed with "Tlw.BadInvocation" without running it;
+ * after 10 bad answers in a row that name none, the loop gives up. Returns
+ * the exit status.
  */
 int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *version,
                          tlw_configure_fn configure);

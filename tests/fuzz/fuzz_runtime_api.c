@@ -2,12 +2,14 @@
  * Fuzzes the Runtime API header parser, and the error-body builder with the
  * same bytes as a message. Properties checked besides "never crash": an
  * accepted block yields a request id that is safe in a URL path and a
- * positive deadline; an error body is always valid JSON.
+ * deadline from 1 to TLW_RUNTIME_API_DEADLINE_MAX; a refused one yields at
+ * most such a request id; an error body is always valid JSON.
  */
 // FUZZ_SOURCES: supervisor/runtime_api.c common/error.c common/clock.c
 // FUZZ_LIBS: -lcurl -ljansson
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,22 +21,28 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool safe_in_a_path(const char *id)
+{
+    size_t n = strlen(id);
+    return n > 0 && n <= TLW_RUNTIME_API_REQUEST_ID_MAX &&
+           strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-._~") == n &&
+           strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tlw_invocation inv = {0};
     tlw_error err;
     if (tlw_runtime_api_parse_headers((const char *)data, size, &inv, &err) == TLW_OK) {
-        size_t n = strlen(inv.request_id);
-        if (n == 0 || n > TLW_RUNTIME_API_REQUEST_ID_MAX ||
-            strspn(inv.request_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                   "0123456789-._~") != n ||
-            strcmp(inv.request_id, ".") == 0 || strcmp(inv.request_id, "..") == 0)
+        if (!safe_in_a_path(inv.request_id))
             abort();
-        if (inv.deadline_ms <= 0 || !inv.function_arn || !inv.trace_id || !inv.client_context ||
-            !inv.cognito_identity)
+        if (inv.deadline_ms <= 0 || inv.deadline_ms > TLW_RUNTIME_API_DEADLINE_MAX ||
+            !inv.function_arn || !inv.trace_id || !inv.client_context || !inv.cognito_identity)
             abort();
-    } else if (inv.request_id) {
-        abort(); /* a failed parse owns nothing */
+    } else if ((inv.request_id && !safe_in_a_path(inv.request_id)) || inv.deadline_ms ||
+               inv.function_arn || inv.trace_id || inv.client_context || inv.cognito_identity) {
+        abort(); /* a failed parse owns nothing but a valid request id */
     }
     tlw_invocation_free(&inv);
 

@@ -45,7 +45,8 @@ static void assert_says(const tlw_error *err, const char *says)
 
 /* --- header parsing ------------------------------------------------------------ */
 
-#define GOOD_ID "Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n"
+#define ID "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
+#define GOOD_ID "Lambda-Runtime-Aws-Request-Id: " ID "\r\n"
 #define GOOD_DEADLINE "Lambda-Runtime-Deadline-Ms: 1542409706888\r\n"
 
 static tlw_status parse(const char *block, tlw_invocation *inv, tlw_error *err)
@@ -118,26 +119,34 @@ static void names_are_case_insensitive_and_values_trimmed(void **state)
 
 static void deadline_limits(void **state)
 {
+    static const char *const not_a_number = "is not a positive number of milliseconds";
+    static const char *const out_of_range = "is out of range: a deadline is epoch milliseconds, "
+                                            "at most 4611686018427387903";
     static const struct {
         const char *value;
-        bool ok;
-        int64_t want;
+        int64_t want; /* 0: refused */
+        const char *says;
     } cases[] = {
-        {"1", true, 1},
-        {"0001542409706888", true, 1542409706888},
-        {"9223372036854775807", true, INT64_MAX},
-        {"9223372036854775808", false, 0},
-        {"99999999999999999999", false, 0},
-        {"123456789012345678901234567890", false, 0},
-        {"0", false, 0},
-        {"-1542409706888", false, 0},
-        {"+1542409706888", false, 0},
-        {"1542409706888.5", false, 0},
-        {"1e12", false, 0},
-        {"0x10", false, 0},
-        {"15424 09706888", false, 0},
-        {"abc", false, 0},
-        {"", false, 0},
+        {"1", 1, NULL},
+        {"0001542409706888", 1542409706888, NULL},
+        {"000000000000000000000000000001", 1, NULL},
+        {"4611686018427387903", INT64_MAX / 2, NULL},
+        /* INT64_MAX is TLW_NO_DEADLINE, "run until a signal": never a deadline. */
+        {"9223372036854775807", 0, out_of_range},
+        {"4611686018427387904", 0, out_of_range},
+        {"9223372036854775808", 0, out_of_range},
+        {"99999999999999999999", 0, out_of_range},
+        {"123456789012345678901234567890", 0, out_of_range},
+        {"0", 0, not_a_number},
+        {"-1542409706888", 0, not_a_number},
+        {"-9223372036854775808", 0, not_a_number},
+        {"+1542409706888", 0, not_a_number},
+        {"1542409706888.5", 0, not_a_number},
+        {"1e12", 0, not_a_number},
+        {"0x10", 0, not_a_number},
+        {"15424 09706888", 0, not_a_number},
+        {"abc", 0, not_a_number},
+        {"", 0, not_a_number},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char block[256];
@@ -145,7 +154,7 @@ static void deadline_limits(void **state)
         tlw_invocation inv;
         tlw_error err;
         tlw_status st = parse(block, &inv, &err);
-        if (cases[i].ok) {
+        if (cases[i].want) {
             if (st != TLW_OK)
                 fail_msg("deadline \"%s\": %s", cases[i].value, err.message);
             assert_true(inv.deadline_ms == cases[i].want);
@@ -153,8 +162,10 @@ static void deadline_limits(void **state)
             if (st != TLW_ERR_PROTOCOL)
                 fail_msg("deadline \"%s\" was accepted", cases[i].value);
             assert_says(&err, "Lambda-Runtime-Deadline-Ms");
-            assert_says(&err, "is not a positive number of milliseconds");
-            assert_null(inv.request_id);
+            assert_says(&err, cases[i].says);
+            /* The invocation is named, so that the caller can fail it. */
+            assert_string_equal(inv.request_id, ID);
+            assert_null(inv.trace_id);
         }
         tlw_invocation_free(&inv);
     }
@@ -190,8 +201,10 @@ static void request_ids_must_be_safe_in_a_path(void **state)
         if (cases[i].ok != (st == TLW_OK))
             fail_msg("request id \"%s\": status %d (%s)", cases[i].value, st,
                      st ? err.message : "");
-        if (!cases[i].ok)
+        if (!cases[i].ok) {
             assert_says(&err, "Lambda-Runtime-Aws-Request-Id");
+            assert_null(inv.request_id);
+        }
         tlw_invocation_free(&inv);
     }
 
@@ -211,26 +224,37 @@ static void request_ids_must_be_safe_in_a_path(void **state)
 
 static void malformed_blocks_are_refused(void **state)
 {
+    /* `id`: the request id a refused block still yields (see the header),
+     * NULL when it has none, or none that is unambiguous and valid. */
     static const struct {
         const char *block;
         const char *says;
+        const char *id;
     } cases[] = {
-        {GOOD_DEADLINE, "has no Lambda-Runtime-Aws-Request-Id"},
-        {GOOD_ID, "has no Lambda-Runtime-Deadline-Ms"},
-        {"", "has no Lambda-Runtime-Aws-Request-Id"},
-        {GOOD_ID GOOD_DEADLINE GOOD_DEADLINE, "Lambda-Runtime-Deadline-Ms sent twice"},
-        {GOOD_ID GOOD_ID GOOD_DEADLINE, "Lambda-Runtime-Aws-Request-Id sent twice"},
+        {GOOD_DEADLINE, "has no Lambda-Runtime-Aws-Request-Id", NULL},
+        {GOOD_ID, "has no Lambda-Runtime-Deadline-Ms", ID},
+        {"", "has no Lambda-Runtime-Aws-Request-Id", NULL},
+        {GOOD_ID GOOD_DEADLINE GOOD_DEADLINE, "Lambda-Runtime-Deadline-Ms sent twice", ID},
+        {GOOD_ID GOOD_ID GOOD_DEADLINE, "Lambda-Runtime-Aws-Request-Id sent twice", NULL},
         {GOOD_ID "lambda-runtime-trace-id: a\r\nLambda-Runtime-Trace-Id: b\r\n" GOOD_DEADLINE,
-         "Lambda-Runtime-Trace-Id sent twice"},
-        {GOOD_ID "no colon here\r\n" GOOD_DEADLINE, "header line without a colon: \"no colon"},
-        {GOOD_ID ": value\r\n" GOOD_DEADLINE, "header line with no name"},
-        {GOOD_ID "Bad Name: x\r\n" GOOD_DEADLINE, "bad character in header name"},
-        {GOOD_ID "X-Folded: a\r\n continued\r\n" GOOD_DEADLINE, "folded header line"},
+         "Lambda-Runtime-Trace-Id sent twice", ID},
+        {GOOD_ID "no colon here\r\n" GOOD_DEADLINE, "header line without a colon: \"no colon", ID},
+        /* The lines after a bad one are still read for the request id. */
+        {"no colon here\r\n" GOOD_ID GOOD_DEADLINE, "header line without a colon", ID},
+        {"X-Ctl: \x01\r\n" GOOD_ID GOOD_ID GOOD_DEADLINE, "control character 0x01", NULL},
+        {GOOD_ID ": value\r\n" GOOD_DEADLINE, "header line with no name", ID},
+        {GOOD_ID "Bad Name: x\r\n" GOOD_DEADLINE, "bad character in header name", ID},
+        {GOOD_ID "X-Folded: a\r\n continued\r\n" GOOD_DEADLINE, "folded header line", ID},
+        /* A folded request id would be longer than what was read. */
+        {GOOD_ID " continued\r\n" GOOD_DEADLINE, "folded header line", NULL},
         {GOOD_ID "X-Ctl: a\x01"
                  "b\r\n" GOOD_DEADLINE,
-         "control character 0x01 in header X-Ctl"},
-        {GOOD_ID "X-Cr: a\rb\r\n" GOOD_DEADLINE, "control character 0x0d"},
-        {GOOD_ID "X-Del: a\x7f\r\n" GOOD_DEADLINE, "control character 0x7f"},
+         "control character 0x01 in header X-Ctl", ID},
+        {GOOD_ID "X-Cr: a\rb\r\n" GOOD_DEADLINE, "control character 0x0d", ID},
+        {GOOD_ID "X-Del: a\x7f\r\n" GOOD_DEADLINE, "control character 0x7f", ID},
+        {"Lambda-Runtime-Aws-Request-Id: a\x01\r\n" GOOD_ID GOOD_DEADLINE,
+         "control character 0x01 in header Lambda-Runtime-Aws-Request-Id", NULL},
+        {"Lambda-Runtime-Aws-Request-Id: a/b\r\n" GOOD_DEADLINE, "not safe in a URL path", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tlw_invocation inv;
@@ -238,8 +262,15 @@ static void malformed_blocks_are_refused(void **state)
         if (parse(cases[i].block, &inv, &err) != TLW_ERR_PROTOCOL)
             fail_msg("case %zu was accepted", i);
         assert_says(&err, cases[i].says);
-        assert_null(inv.request_id);
+        if (cases[i].id && (!inv.request_id || strcmp(inv.request_id, cases[i].id) != 0))
+            fail_msg("case %zu: request id \"%s\"", i, inv.request_id ? inv.request_id : "(none)");
+        if (!cases[i].id && inv.request_id)
+            fail_msg("case %zu: request id \"%s\" from a block without a valid one", i,
+                     inv.request_id);
+        assert_true(inv.deadline_ms == 0);
         assert_null(inv.trace_id);
+        assert_null(inv.function_arn);
+        tlw_invocation_free(&inv);
     }
 
     /* A NUL byte inside a value (the length, not strlen, bounds the block). */
@@ -249,6 +280,8 @@ static void malformed_blocks_are_refused(void **state)
     assert_int_equal(tlw_runtime_api_parse_headers(with_nul, sizeof with_nul - 1, &inv, &err),
                      TLW_ERR_PROTOCOL);
     assert_says(&err, "control character 0x00");
+    assert_string_equal(inv.request_id, ID);
+    tlw_invocation_free(&inv);
 }
 
 static void messages_do_not_echo_control_characters(void **state)
@@ -560,30 +593,37 @@ static void next_accepts_an_empty_event_and_a_chunked_one(void **state)
 
 static void next_refuses_malformed_answers(void **state)
 {
+    /* `id`: the request id left in the invocation, so that the caller can
+     * fail it; only a 200 answer names one. */
     static const struct {
         const char *answer;
         tlw_status want;
         const char *says;
+        const char *id;
     } cases[] = {
         {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID "Content-Length: 2\r\n\r\n{}",
-         TLW_ERR_PROTOCOL, "has no Lambda-Runtime-Deadline-Ms"},
+         TLW_ERR_PROTOCOL, "has no Lambda-Runtime-Deadline-Ms", ID},
         {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID
          "Lambda-Runtime-Deadline-Ms: soon\r\nContent-Length: 2\r\n\r\n{}",
-         TLW_ERR_PROTOCOL, "\"soon\" is not a positive number"},
+         TLW_ERR_PROTOCOL, "\"soon\" is not a positive number", ID},
+        {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID
+         "Lambda-Runtime-Deadline-Ms: 9223372036854775807\r\nContent-Length: 2\r\n\r\n{}",
+         TLW_ERR_PROTOCOL, "\"9223372036854775807\" is out of range", ID},
         {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_DEADLINE "Content-Length: 2\r\n\r\n{}",
-         TLW_ERR_PROTOCOL, "has no Lambda-Runtime-Aws-Request-Id"},
+         TLW_ERR_PROTOCOL, "has no Lambda-Runtime-Aws-Request-Id", NULL},
         {"HTTP/1.1 200 OK\r\nConnection: close\r\nLambda-Runtime-Aws-Request-Id: "
          "../init\r\n" GOOD_DEADLINE "Content-Length: 2\r\n\r\n{}",
-         TLW_ERR_PROTOCOL, "not safe in a URL path"},
-        {"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 59\r\n\r\n"
+         TLW_ERR_PROTOCOL, "not safe in a URL path", NULL},
+        {"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n" GOOD_ID
+         "Content-Length: 59\r\n\r\n"
          "{\"errorMessage\":\"Internal Server Error\",\"errorType\":\"X\"}   ",
-         TLW_ERR_SERVER, "with HTTP 500: {\"errorMessage\":\"Internal Server Error\""},
+         TLW_ERR_SERVER, "with HTTP 500: {\"errorMessage\":\"Internal Server Error\"", NULL},
         {"HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", TLW_ERR_SERVER,
-         "answered GET /runtime/invocation/next with HTTP 403"},
+         "answered GET /runtime/invocation/next with HTTP 403", NULL},
         {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID GOOD_DEADLINE
          "Content-Length: 7000000\r\n\r\n{}",
-         TLW_ERR_PROTOCOL, "is larger than 6295552 bytes"},
-        {"garbage\r\n\r\n", TLW_ERR_PROTOCOL, "is not HTTP/1.x"},
+         TLW_ERR_PROTOCOL, "is larger than 6295552 bytes", ID},
+        {"garbage\r\n\r\n", TLW_ERR_PROTOCOL, "is not HTTP/1.x", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         server s = {.answers = {cases[i].answer}, .n_answers = 1};
@@ -593,8 +633,14 @@ static void next_refuses_malformed_answers(void **state)
         if (st != cases[i].want)
             fail_msg("case %zu: status %d: %s", i, st, err.message);
         assert_says(&err, cases[i].says);
-        assert_null(inv.request_id);
+        if (cases[i].id)
+            assert_string_equal(inv.request_id, cases[i].id);
+        else
+            assert_null(inv.request_id);
         assert_null(inv.event);
+        assert_null(inv.function_arn);
+        assert_true(inv.deadline_ms == 0);
+        tlw_invocation_free(&inv);
         server_stop(&s);
         free(s.requests);
     }
@@ -610,6 +656,8 @@ static void next_refuses_an_oversized_chunked_event(void **state)
     assert_int_equal(next_against(&s, &inv, &err), TLW_ERR_PROTOCOL);
     assert_says(&err, "is larger than 6295552 bytes");
     assert_null(inv.event);
+    assert_string_equal(inv.request_id, ID); /* the headers came first */
+    tlw_invocation_free(&inv);
     server_stop(&s);
     free(s.requests);
 }

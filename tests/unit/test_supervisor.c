@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,15 +52,19 @@ struct fake {
     /* Runtime API */
     unsigned next_calls;
     unsigned invocations_to_serve;
+    unsigned bad_answers;   /* the first this many answers are malformed */
+    bool bad_answers_named; /* ... yet carry a request id */
     unsigned responses;
     char last_response[2048];
     unsigned errors;
+    char last_error_request_id[64];
     char last_error_type[64];
     char last_error[512];
     int64_t pause_before_next_ms; /* idle time before each invocation after the first */
     int64_t deadline_ms[4];       /* of each invocation served */
     int64_t answered_ms[4];       /* when each was answered */
     int64_t hook_sleep_ms;        /* a shutdown hook that takes this long */
+    unsigned spawns_at_last_error;
 };
 
 static struct fake fake;
@@ -188,6 +193,15 @@ static tlw_status next(void *ctx, tlw_invocation *inv, tlw_error *err)
     }
     char id[32];
     snprintf(id, sizeof id, "req-%u", f->next_calls);
+    if (f->next_calls <= f->bad_answers) {
+        /* What tlw_runtime_api_next leaves of a malformed answer. */
+        if (f->bad_answers_named)
+            inv->request_id = strdup(id);
+        return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                             "Runtime API: Lambda-Runtime-Deadline-Ms \"9223372036854775807\" is "
+                             "out of range: a deadline is epoch milliseconds, at most "
+                             "4611686018427387903");
+    }
     inv->request_id = strdup(id);
     inv->function_arn = strdup("arn:aws:lambda:test");
     inv->trace_id = strdup("Root=1-5759e988-bd862e3fe1be46a994272793");
@@ -217,6 +231,8 @@ static tlw_status invocation_error(void *ctx, const char *request_id, const char
 {
     struct fake *f = ctx;
     f->errors++;
+    snprintf(f->last_error_request_id, sizeof f->last_error_request_id, "%s", request_id);
+    f->spawns_at_last_error = f->spawns;
     snprintf(f->last_error_type, sizeof f->last_error_type, "%s", error_type);
     snprintf(f->last_error, sizeof f->last_error, "%s", message);
     return TLW_OK;
@@ -599,6 +615,38 @@ static void a_hanging_reporter_is_killed_before_the_deadline(void **state)
     assert_in_range(elapsed, 2500 - TLW_FINAL_MARGIN_MS - 100, 2499);
 }
 
+static void serve_fails_a_bad_invocation_that_has_a_request_id(void **state)
+{
+    /* Eleven bad answers, each naming its invocation, then a good one. */
+    fake.invocations_to_serve = 12;
+    fake.bad_answers = 11;
+    fake.bad_answers_named = true;
+    assert_int_equal(tlw_supervisor_serve(&ops, &version, configure), 1);
+    /* Each bad one is failed at once, without forking, and does not count
+     * towards giving up: Lambda got its answer. */
+    assert_int_equal(fake.errors, 11);
+    assert_string_equal(fake.last_error_request_id, "req-11");
+    assert_string_equal(fake.last_error_type, "Tlw.BadInvocation");
+    assert_string_equal(fake.last_error,
+                        "invocation req-11 was not run: Runtime API: Lambda-Runtime-Deadline-Ms "
+                        "\"9223372036854775807\" is out of range: a deadline is epoch "
+                        "milliseconds, at most 4611686018427387903");
+    assert_int_equal(fake.spawns_at_last_error, 0);
+    assert_int_equal(fake.responses, 1);
+    assert_non_null(strstr(fake.last_response, "\"request_id\":\"req-12\""));
+    assert_int_equal(fake.next_calls, 13);
+}
+
+static void serve_gives_up_after_ten_bad_answers_without_a_request_id(void **state)
+{
+    fake.invocations_to_serve = 20;
+    fake.bad_answers = 20;
+    assert_int_equal(tlw_supervisor_serve(&ops, &version, configure), 1);
+    assert_int_equal(fake.next_calls, 10);
+    assert_int_equal(fake.errors, 0);
+    assert_int_equal(fake.spawns, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +667,8 @@ int main(void)
         cmocka_unit_test_setup(an_unreachable_server_fails_the_invocation, setup),
         cmocka_unit_test_setup(an_unreported_task_is_recovered, setup),
         cmocka_unit_test_setup(a_hanging_reporter_is_killed_before_the_deadline, setup),
+        cmocka_unit_test_setup(serve_fails_a_bad_invocation_that_has_a_request_id, setup),
+        cmocka_unit_test_setup(serve_gives_up_after_ten_bad_answers_without_a_request_id, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
