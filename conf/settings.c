@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/error.h"
+#include "common/metadata.h"
 
 static const char *const log_level_names[] = {
     [TLW_LOG_TRACE] = "TRACE", [TLW_LOG_DEBUG] = "DEBUG", [TLW_LOG_INFO] = "INFO",
@@ -223,8 +224,63 @@ static const char *src(const tlw_source *s)
     return s->where[0] ? s->where : "default";
 }
 
+/* One gRPC metadata entry against gRPC's rules (common/metadata), named as
+ * the user wrote it: the file entry or the variable. */
+static tlw_status check_meta(const tlw_client_settings *c, const tlw_meta_setting *m,
+                             tlw_error *err)
+{
+    char key[160], table[200];
+    size_t position;
+    tlw_metadata_key_show(m->key, key, sizeof key);
+    snprintf(table, sizeof table, "[profile.%.150s.grpc_meta]",
+             c->profile.value ? c->profile.value : TLW_DEFAULT_PROFILE);
+    bool from_file = m->source.kind == TLW_SOURCE_FILE;
+    const char *problem = tlw_metadata_key_problem(m->key);
+    if (problem && from_file)
+        return tlw_error_set(err, TLW_ERR_INVALID, "%s: key \"%s\" in %s is not valid: %s; rename it",
+                             src(&m->source), key, table, problem);
+    if (problem)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s names gRPC metadata key \"%s\", which is not valid: %s ('_' in "
+                             "the name reads as '-'); rename the variable",
+                             src(&m->source), key, problem);
+    problem = tlw_metadata_value_problem(m->key, m->value, &position);
+    if (problem && from_file)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the value of \"%s\" in %s is not valid at byte %zu (the value "
+                             "is not shown): %s",
+                             src(&m->source), key, table, position, problem);
+    if (problem)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the value is not valid at byte %zu (the value is not shown): %s",
+                             src(&m->source), position, problem);
+    return TLW_OK;
+}
+
+tlw_status tlw_settings_validate_client(const tlw_settings *s, tlw_error *err)
+{
+    const tlw_client_settings *c = &s->client;
+    for (size_t i = 0; i < c->meta_count; i++) {
+        tlw_status st = check_meta(c, &c->meta[i], err);
+        if (st)
+            return st;
+    }
+    size_t position;
+    if (c->api_key.value &&
+        tlw_metadata_value_problem("authorization", c->api_key.value, &position))
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the API key is not valid at byte %zu (the key is not shown): "
+                             "gRPC sends only printable ASCII (space to '~') in it; remove the "
+                             "character (often a trailing newline)",
+                             src(&c->api_key.source), position);
+    return TLW_OK;
+}
+
 tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
 {
+    tlw_status st = tlw_settings_validate_client(s, err);
+    if (st)
+        return st;
     const tlw_worker_settings *w = &s->worker;
     if (!w->task_queue.value || !*w->task_queue.value)
         return tlw_error_set(err, TLW_ERR_INVALID,

@@ -142,9 +142,15 @@ tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
  * buffer from the graceful timeout. Call after every layer; idempotent. */
 void tlw_settings_finish(tlw_settings *s);
 
-/* The final checks, after code had its say: a task queue, a deployment
- * version, ranges that hold together. */
+/* The final checks, after code had its say: the client's
+ * (tlw_settings_validate_client), a task queue, a deployment version, ranges
+ * that hold together. The supervisor makes them before it forks anything. */
 tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err);
+
+/* The checks of the client connection alone, which tlw-info --from-env makes
+ * too: every gRPC metadata entry and the API key are ones gRPC would send
+ * (common/metadata). Messages name the variable or file:line, never a value. */
+tlw_status tlw_settings_validate_client(const tlw_settings *s, tlw_error *err);
 
 void tlw_settings_free(tlw_settings *s);
 

@@ -272,6 +272,89 @@ static void grpc_meta_from_the_environment(void **state)
     tlw_settings_free(&s);
 }
 
+/* Loads from `envp` as the supervisor does before it forks: the settings,
+ * a deployment version from code, then every check. */
+static tlw_status validate_env(char *const *envp, tlw_error *err)
+{
+    tlw_settings s;
+    tlw_status st = load(&s, envp, err);
+    if (st == TLW_OK) {
+        tlw_source code = {.kind = TLW_SOURCE_CODE, .where = "code"};
+        tlw_str_setting_set(&s.worker.deployment_name, "dep", 3, &code, NULL);
+        tlw_str_setting_set(&s.worker.build_id, "b1", 2, &code, NULL);
+        tlw_settings_finish(&s);
+        st = tlw_settings_validate(&s, err);
+    }
+    tlw_settings_free(&s);
+    return st;
+}
+
+static void grpc_meta_is_checked_before_any_fork(void **state)
+{
+    static const struct {
+        const char *toml; /* NULL: no temporal.toml */
+        const char *env;
+        const char *says;
+    } bad[] = {
+        {"[profile.default.grpc_meta]\n\"x tenant\" = \"v\"\n", NULL,
+         "temporal.toml:2: key \"x tenant\" in [profile.default.grpc_meta] is not valid: a gRPC "
+         "metadata key may contain only lower-case letters, digits, '-', '_' and '.'; rename it"},
+        {"[profile.default.grpc_meta]\n\"\" = \"v\"\n", NULL,
+         "temporal.toml:2: key \"\" in [profile.default.grpc_meta] is not valid: a gRPC metadata "
+         "key cannot be empty"},
+        {"[profile.default.grpc_meta]\n\"x\\u0007y\" = \"v\"\n", NULL,
+         "key \"x\\x07y\" in [profile.default.grpc_meta] is not valid"},
+        {NULL, "TEMPORAL_GRPC_META_X:TENANT=acme",
+         "TEMPORAL_GRPC_META_X:TENANT names gRPC metadata key \"x:tenant\", which is not valid: "
+         "a gRPC metadata key may contain only lower-case letters"},
+        {"[profile.default.grpc_meta]\nauthorization = \"Bearer SECRET-TOKEN\\n\"\n", NULL,
+         "temporal.toml:2: the value of \"authorization\" in [profile.default.grpc_meta] is not "
+         "valid at byte 20 (the value is not shown): gRPC sends only printable ASCII"},
+        {"[profile.default.grpc_meta]\nx-name = \"caf\xc3\xa9-SECRET\"\n", NULL,
+         "is not valid at byte 4 (the value is not shown)"},
+        {NULL, "TEMPORAL_GRPC_META_X_TENANT=ac\tSECRET",
+         "TEMPORAL_GRPC_META_X_TENANT: the value is not valid at byte 3 (the value is not shown)"},
+        {NULL, "TEMPORAL_API_KEY=SECRET-API-KEY\n",
+         "TEMPORAL_API_KEY: the API key is not valid at byte 15 (the key is not shown)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unlink("temporal.toml");
+        if (bad[i].toml)
+            write_file("temporal.toml", bad[i].toml);
+        tlw_error err;
+        char *const *envp = bad[i].env ? ENV("TEMPORAL_TASK_QUEUE=q", (char *)bad[i].env)
+                                       : ENV("TEMPORAL_TASK_QUEUE=q");
+        if (validate_env(envp, &err) != TLW_ERR_INVALID)
+            fail_msg("case %zu validated", i);
+        has(err.message, bad[i].says);
+        lacks(err.message, "SECRET");
+
+        /* tlw-info --from-env makes the same check. */
+        tlw_settings s;
+        assert_int_equal(load(&s, envp, &err), TLW_OK);
+        assert_int_equal(tlw_settings_validate_client(&s, &err), TLW_ERR_INVALID);
+        has(err.message, bad[i].says);
+        tlw_settings_free(&s);
+    }
+
+    /* What gRPC accepts passes: a -bin key carries any byte, upper case in the
+     * file reads as lower case, and a long name is kept whole. */
+    write_file("temporal.toml", "[profile.default.grpc_meta]\nX-Tenant = \"acme corp ~!\"\n"
+                                "x-trace-bin = \"\\u0001\xc3\xa9\"\n");
+    char long_var[300];
+    int n = snprintf(long_var, sizeof long_var, "TEMPORAL_GRPC_META_");
+    memset(long_var + n, 'K', 200);
+    snprintf(long_var + n + 200, sizeof long_var - (size_t)n - 200, "=v");
+    tlw_error err;
+    if (validate_env(ENV("TEMPORAL_TASK_QUEUE=q", long_var), &err) != TLW_OK)
+        fail_msg("valid metadata refused: %s", err.message);
+    tlw_settings s;
+    assert_int_equal(load(&s, ENV(long_var), &err), TLW_OK);
+    assert_int_equal(s.client.meta_count, 3);
+    assert_int_equal(strlen(s.client.meta[2].key), 200);
+    tlw_settings_free(&s);
+}
+
 static void bad_booleans_in_the_environment(void **state)
 {
     tlw_settings s;
@@ -464,6 +547,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(pem_files_are_read_at_load_time, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(grpc_meta_from_the_environment, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(grpc_meta_is_checked_before_any_fork, enter_tmpdir,
+                                        leave_tmpdir),
         cmocka_unit_test_setup_teardown(bad_booleans_in_the_environment, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(codec_is_accepted_with_a_warning, enter_tmpdir,
                                         leave_tmpdir),
