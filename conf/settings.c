@@ -150,6 +150,7 @@ void tlw_settings_defaults(tlw_settings *s)
     int_default(&w->log_level, TLW_LOG_INFO);
     int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
     int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);
+    int_default(&w->allow_plaintext_credentials, 0);
 }
 
 tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
@@ -257,6 +258,43 @@ static tlw_status check_meta(const tlw_client_settings *c, const tlw_meta_settin
     return TLW_OK;
 }
 
+/*
+ * A credential sent without TLS can be read by anyone on the path, so the
+ * API key and an authorization header need TLS, unless the tuning file says
+ * plaintext is meant (a sidecar or local proxy that adds TLS itself). An API
+ * key turns TLS on by itself (tlw_settings_finish), so it reaches here only
+ * with TLS explicitly off; metadata never turns TLS on.
+ */
+static tlw_status check_plaintext_credentials(const tlw_settings *s, tlw_error *err)
+{
+    const tlw_client_settings *c = &s->client;
+    if (c->tls.value || s->worker.allow_plaintext_credentials.value)
+        return TLW_OK;
+    char what[320];
+    what[0] = '\0';
+    if (c->api_key.value && *c->api_key.value) {
+        snprintf(what, sizeof what, "the API key (%.200s)", src(&c->api_key.source));
+    } else {
+        for (size_t i = 0; i < c->meta_count && !what[0]; i++)
+            if (strcasecmp(c->meta[i].key, "authorization") == 0)
+                snprintf(what, sizeof what, "the gRPC metadata \"authorization\" (%.200s)",
+                         src(&c->meta[i].source));
+    }
+    if (!what[0])
+        return TLW_OK;
+    char tls[240];
+    if (c->tls.source.kind == TLW_SOURCE_DEFAULT)
+        snprintf(tls, sizeof tls, "TLS is off because no setting turns it on");
+    else
+        snprintf(tls, sizeof tls, "TLS is off (%.200s)", src(&c->tls.source));
+    const tlw_str_setting *file = &s->worker.tuning_file;
+    return tlw_error_set(err, TLW_ERR_INVALID,
+                         "%s would be sent in plaintext: %s. Turn TLS on (TEMPORAL_TLS=true, or "
+                         "tls = true in the profile), or, for a trusted local proxy only, set "
+                         "allow_plaintext_credentials = true; in the tuning file (%.200s)",
+                         what, tls, file->value ? file->value : TLW_TUNING_FILE_NAME);
+}
+
 tlw_status tlw_settings_validate_client(const tlw_settings *s, tlw_error *err)
 {
     const tlw_client_settings *c = &s->client;
@@ -273,7 +311,7 @@ tlw_status tlw_settings_validate_client(const tlw_settings *s, tlw_error *err)
                              "gRPC sends only printable ASCII (space to '~') in it; remove the "
                              "character (often a trailing newline)",
                              src(&c->api_key.source), position);
-    return TLW_OK;
+    return check_plaintext_credentials(s, err);
 }
 
 tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
@@ -416,6 +454,9 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
     print_row(out, "worker.default_versioning_behavior",
               versioning_name(w->default_versioning_behavior.value),
               &w->default_versioning_behavior.source);
+    print_row(out, "worker.allow_plaintext_credentials",
+              w->allow_plaintext_credentials.value ? "true" : "false",
+              &w->allow_plaintext_credentials.source);
     for (size_t i = 0; i < s->warning_count; i++)
         fprintf(out, "warning: %s\n", s->warnings[i]);
 }

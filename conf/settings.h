@@ -102,6 +102,9 @@ typedef struct tlw_worker_settings {
     tlw_str_setting deployment_name;
     tlw_str_setting build_id;
     tlw_int_setting default_versioning_behavior; /* tlw_versioning_behavior */
+    /* 1: an API key or authorization metadata may go over a plaintext
+     * channel (a trusted local proxy); 0 (default): that is an error. */
+    tlw_int_setting allow_plaintext_credentials;
 } tlw_worker_settings;
 
 #define TLW_SETTINGS_MAX_WARNINGS 16
@@ -149,7 +152,9 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err);
 
 /* The checks of the client connection alone, which tlw-info --from-env makes
  * too: every gRPC metadata entry and the API key are ones gRPC would send
- * (common/metadata). Messages name the variable or file:line, never a value. */
+ * (common/metadata), and no credential (the API key, authorization metadata)
+ * goes over a plaintext channel unless allow_plaintext_credentials is set.
+ * Messages name the variable or file:line, never a value. */
 tlw_status tlw_settings_validate_client(const tlw_settings *s, tlw_error *err);
 
 void tlw_settings_free(tlw_settings *s);

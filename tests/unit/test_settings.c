@@ -355,6 +355,116 @@ static void grpc_meta_is_checked_before_any_fork(void **state)
     tlw_settings_free(&s);
 }
 
+static void credentials_need_tls_or_the_opt_in(void **state)
+{
+    static const struct {
+        const char *toml; /* NULL: no temporal.toml */
+        const char *env1, *env2;
+        const char *credential; /* where the message says it came from */
+        const char *tls;        /* what it says of TLS */
+    } refused[] = {
+        {NULL, "TEMPORAL_API_KEY=SECRET-API-KEY", "TEMPORAL_TLS=false",
+         "the API key (TEMPORAL_API_KEY)", "TLS is off (TEMPORAL_TLS)"},
+        {"[profile.default]\napi_key = \"SECRET-API-KEY\"\ntls = false\n", "PATH=/bin", NULL,
+         "the API key (temporal.toml:2)", "TLS is off (temporal.toml:3)"},
+        {"[profile.default]\napi_key = \"SECRET-API-KEY\"\n[profile.default.tls]\n"
+         "disabled = true\n",
+         "PATH=/bin", NULL, "the API key (temporal.toml:2)", "TLS is off (temporal.toml:4)"},
+        {"[profile.default.grpc_meta]\nAuthorization = \"Bearer SECRET-TOKEN\"\n", "PATH=/bin",
+         NULL, "the gRPC metadata \"authorization\" (temporal.toml:2)",
+         "TLS is off because no setting turns it on"},
+        {NULL, "TEMPORAL_GRPC_META_AUTHORIZATION=Bearer SECRET-TOKEN", "PATH=/bin",
+         "the gRPC metadata \"authorization\" (TEMPORAL_GRPC_META_AUTHORIZATION)",
+         "TLS is off because no setting turns it on"},
+        {NULL, "TEMPORAL_GRPC_META_AUTHORIZATION=Bearer SECRET-TOKEN", "TEMPORAL_TLS=0",
+         "(TEMPORAL_GRPC_META_AUTHORIZATION)", "TLS is off (TEMPORAL_TLS)"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        unlink("temporal.toml");
+        unlink("lambda_worker.cfg");
+        if (refused[i].toml)
+            write_file("temporal.toml", refused[i].toml);
+        char *const *envp =
+            refused[i].env2
+                ? ENV("TEMPORAL_TASK_QUEUE=q", (char *)refused[i].env1, (char *)refused[i].env2)
+                : ENV("TEMPORAL_TASK_QUEUE=q", (char *)refused[i].env1);
+        tlw_error err;
+        if (validate_env(envp, &err) != TLW_ERR_INVALID)
+            fail_msg("case %zu validated", i);
+        has(err.message, refused[i].credential);
+        has(err.message, "would be sent in plaintext");
+        has(err.message, refused[i].tls);
+        has(err.message, "Turn TLS on");
+        has(err.message, "set allow_plaintext_credentials = true; in the tuning file "
+                         "(lambda_worker.cfg)");
+        lacks(err.message, "SECRET");
+
+        /* tlw-info --from-env refuses it too. */
+        tlw_settings s;
+        assert_int_equal(load(&s, envp, &err), TLW_OK);
+        assert_int_equal(tlw_settings_validate_client(&s, &err), TLW_ERR_INVALID);
+        has(err.message, refused[i].credential);
+        tlw_settings_free(&s);
+
+        /* The opt-in lets it through, and says where it came from. */
+        write_file("lambda_worker.cfg", "allow_plaintext_credentials = true;\n");
+        if (validate_env(envp, &err) != TLW_OK)
+            fail_msg("case %zu refused with the opt-in: %s", i, err.message);
+        assert_int_equal(load(&s, envp, &err), TLW_OK);
+        assert_int_equal(s.worker.allow_plaintext_credentials.value, 1);
+        assert_string_equal(s.worker.allow_plaintext_credentials.source.where,
+                            "lambda_worker.cfg:1");
+        tlw_settings_free(&s);
+
+        /* So does TLS, and an explicit false is the default. */
+        write_file("lambda_worker.cfg", "allow_plaintext_credentials = false;\n");
+        assert_int_equal(validate_env(envp, &err), TLW_ERR_INVALID);
+    }
+
+    /* With TLS on nothing needs allowing: an API key turns it on by itself. */
+    unlink("temporal.toml");
+    unlink("lambda_worker.cfg");
+    tlw_error err;
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_API_KEY=k"), &err), TLW_OK);
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_API_KEY=k",
+                                      "TEMPORAL_TLS=true"),
+                                  &err),
+                     TLW_OK);
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_TLS=true",
+                                      "TEMPORAL_GRPC_META_AUTHORIZATION=Bearer t"),
+                                  &err),
+                     TLW_OK);
+    /* Other metadata is no credential. */
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_GRPC_META_X_TENANT=a"),
+                                  &err),
+                     TLW_OK);
+
+    /* A key from code is named as such. */
+    tlw_settings s;
+    assert_int_equal(load(&s, ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_TLS=false"), &err), TLW_OK);
+    tlw_source code = {.kind = TLW_SOURCE_CODE, .where = "tlw_config_set_api_key()"};
+    tlw_str_setting_set(&s.client.api_key, "SECRET", 6, &code, NULL);
+    tlw_settings_finish(&s);
+    assert_int_equal(tlw_settings_validate_client(&s, &err), TLW_ERR_INVALID);
+    has(err.message, "the API key (tlw_config_set_api_key()) would be sent in plaintext");
+    lacks(err.message, "SECRET");
+    tlw_settings_free(&s);
+
+    /* The file named by TLW_WORKER_CONFIG is the one to edit. */
+    write_file("tuning.cfg", "workflow_slots = 1;\n");
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TLW_WORKER_CONFIG=tuning.cfg",
+                                      "TEMPORAL_API_KEY=k", "TEMPORAL_TLS=false"),
+                                  &err),
+                     TLW_ERR_INVALID);
+    has(err.message, "in the tuning file (tuning.cfg)");
+
+    write_file("lambda_worker.cfg", "allow_plaintext_credentials = 1;\n");
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_ERR_INVALID);
+    has(err.message, "lambda_worker.cfg:1: allow_plaintext_credentials must be true or false, "
+                     "not an integer");
+    tlw_settings_free(&s);
+}
+
 static void bad_booleans_in_the_environment(void **state)
 {
     tlw_settings s;
@@ -522,6 +632,7 @@ static void print_config_redacts_secrets(void **state)
     has(buf, "worker.task_queue                  q");
     has(buf, "TEMPORAL_TASK_QUEUE");
     has(buf, "temporal.toml:2");
+    has(buf, "worker.allow_plaintext_credentials false");
     lacks(buf, "SECRET");
     lacks(buf, "TOPSECRETKEYBYTES");
     free(buf);
@@ -548,6 +659,8 @@ int main(void)
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(grpc_meta_from_the_environment, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(grpc_meta_is_checked_before_any_fork, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(credentials_need_tls_or_the_opt_in, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(bad_booleans_in_the_environment, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(codec_is_accepted_with_a_warning, enter_tmpdir,
