@@ -406,6 +406,8 @@ out:
 
 /* ---- the environment ------------------------------------------------- */
 
+/* The value is not quoted in the error: a variable set by mistake may hold
+ * a secret (an API key pasted into the wrong one). */
 static tlw_status env_bool(const char *name, const char *text, int64_t *out, tlw_error *err)
 {
     if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0)
@@ -414,7 +416,7 @@ static tlw_status env_bool(const char *name, const char *text, int64_t *out, tlw
         *out = 0;
     else
         return tlw_error_set(err, TLW_ERR_INVALID,
-                             "%s=\"%s\" is not a boolean; use true or false", name, text);
+                             "%s is not a boolean; set it to true or false (or 1 or 0)", name);
     return TLW_OK;
 }
 

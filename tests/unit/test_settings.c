@@ -470,8 +470,55 @@ static void bad_booleans_in_the_environment(void **state)
     tlw_settings s;
     tlw_error err;
     assert_int_equal(load(&s, ENV("TEMPORAL_TLS=yes please"), &err), TLW_ERR_INVALID);
-    has(err.message, "TEMPORAL_TLS=\"yes please\" is not a boolean");
+    has(err.message, "TEMPORAL_TLS is not a boolean; set it to true or false");
+    lacks(err.message, "yes please");
     tlw_settings_free(&s);
+}
+
+/* A value may be a secret put in the wrong place: the file's and the
+ * environment's errors name the key or variable and the rule, never the
+ * value. */
+static void envconfig_errors_never_print_a_value(void **state)
+{
+    static const struct {
+        const char *toml; /* NULL: no temporal.toml */
+        const char *env;
+        const char *says;
+    } cases[] = {
+        {"[profile.default]\napi_kye = \"SECRET-1\"\n", NULL,
+         "temporal.toml:2:11: unknown key \"api_kye\" in [profile.default]; did you mean "
+         "\"api_key\"?"},
+        {"[profile.default]\napi_key = 12345678\n", NULL,
+         "temporal.toml:2:11: api_key in [profile.default] must be a string, not integer"},
+        {"[profile.default]\napi_key = [\"SECRET-1\"]\n", NULL,
+         "api_key in [profile.default] must be a string, not array"},
+        {"[profile.default.grpc_meta]\nauthorization = { bearer = \"SECRET-1\" }\n", NULL,
+         "authorization in [profile.default.grpc_meta] must be a string, not table"},
+        {"[profile.default.tls]\nclient_key_data = 1979-05-27\n", NULL,
+         "client_key_data in [profile.default.tls] must be a string, not date-time"},
+        {"[profile.default.tls]\ndisabled = \"SECRET-1\"\n", NULL,
+         "disabled in [profile.default.tls] must be true or false, not string"},
+        {"[profile.default]\napi_key = \"SECRET-1\" SECRET-2\n", NULL,
+         "temporal.toml:2:22: expected the end of the line after the value"},
+        {NULL, "TEMPORAL_TLS=SECRET-1", "TEMPORAL_TLS is not a boolean"},
+        {NULL, "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=SECRET-1",
+         "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not a boolean"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unlink("temporal.toml");
+        if (cases[i].toml)
+            write_file("temporal.toml", cases[i].toml);
+        tlw_settings s;
+        tlw_error err;
+        if (load(&s, cases[i].env ? ENV((char *)cases[i].env) : ENV("PATH=/bin"), &err) ==
+            TLW_OK)
+            fail_msg("case %zu loaded", i);
+        has(err.message, cases[i].says);
+        lacks(err.message, "SECRET");
+        lacks(err.message, "12345678");
+        lacks(err.message, "1979");
+        tlw_settings_free(&s);
+    }
 }
 
 static void codec_is_accepted_with_a_warning(void **state)
@@ -663,6 +710,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(credentials_need_tls_or_the_opt_in, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(bad_booleans_in_the_environment, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(envconfig_errors_never_print_a_value, enter_tmpdir,
+                                        leave_tmpdir),
         cmocka_unit_test_setup_teardown(codec_is_accepted_with_a_warning, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(tuning_file_and_its_sources, enter_tmpdir, leave_tmpdir),
