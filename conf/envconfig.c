@@ -63,6 +63,26 @@ static tlw_status load_pem_path(tlw_str_setting *field, const struct pem_item *i
     return st;
 }
 
+/* The metadata key a file key or a TEMPORAL_GRPC_META_ variable's name
+ * stands for: lower case, and from a variable '_' read as '-'. The caller
+ * frees it; NULL when out of memory. */
+static char *meta_key(const char *name, size_t len, bool from_env)
+{
+    char *key = malloc(len + 1);
+    if (!key)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (from_env && ch == '_')
+            ch = '-';
+        else if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        key[i] = ch;
+    }
+    key[len] = '\0';
+    return key;
+}
+
 /* Sets, replaces or (value NULL) removes one gRPC metadata entry. */
 static tlw_status meta_set(tlw_client_settings *c, const char *key, const char *value,
                            const tlw_source *source, tlw_error *err)
@@ -273,14 +293,13 @@ static tlw_status file_profile(const struct file_ctx *f, const char *name,
                 const tlw_toml_value *mv = tlw_toml_table_value(v, j);
                 if (tlw_toml_type_of(mv) != TLW_TOML_STRING)
                     return type_error(f, mv, sub, tlw_toml_table_key(v, j), "a string", err);
-                char mkey[128];
-                snprintf(mkey, sizeof mkey, "%s", tlw_toml_table_key(v, j));
-                for (char *p = mkey; *p; p++)
-                    if (*p >= 'A' && *p <= 'Z')
-                        *p = (char)(*p - 'A' + 'a');
                 tlw_source source;
                 where_of(f, mv, &source);
-                st = meta_set(c, mkey, tlw_toml_string(mv, NULL), &source, err);
+                const char *written = tlw_toml_table_key(v, j);
+                char *mkey = meta_key(written, strlen(written), false);
+                st = mkey ? meta_set(c, mkey, tlw_toml_string(mv, NULL), &source, err)
+                          : tlw_error_set(err, TLW_ERR_NOMEM, "out of memory (%s)", source.where);
+                free(mkey);
             }
         } else if (strcmp(key, "codec") == 0) {
             tlw_settings_warn(f->s,
@@ -387,6 +406,8 @@ out:
 
 /* ---- the environment ------------------------------------------------- */
 
+/* The value is not quoted in the error: a variable set by mistake may hold
+ * a secret (an API key pasted into the wrong one). */
 static tlw_status env_bool(const char *name, const char *text, int64_t *out, tlw_error *err)
 {
     if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0)
@@ -395,7 +416,7 @@ static tlw_status env_bool(const char *name, const char *text, int64_t *out, tlw
         *out = 0;
     else
         return tlw_error_set(err, TLW_ERR_INVALID,
-                             "%s=\"%s\" is not a boolean; use true or false", name, text);
+                             "%s is not a boolean; set it to true or false (or 1 or 0)", name);
     return TLW_OK;
 }
 
@@ -467,20 +488,19 @@ static tlw_status load_env(tlw_settings *s, char *const *envp, tlw_error *err)
             continue;
         const char *name = *e + sizeof meta_prefix - 1;
         const char *eq = strchr(name, '=');
-        if (!eq || eq == name || eq - name >= 128)
+        if (!eq || eq == name)
             continue;
-        char key[128], var[160];
-        size_t n = (size_t)(eq - name);
-        for (size_t i = 0; i < n; i++) {
-            char ch = name[i];
-            key[i] = ch == '_' ? '-' : (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-        }
-        key[n] = '\0';
-        snprintf(var, sizeof var, "%.*s", (int)(eq - *e), *e);
         tlw_source source;
-        tlw_source_set(&source, TLW_SOURCE_ENV, "%s", var);
-        /* An empty variable removes the header the file set. */
-        if ((st = meta_set(c, key, eq[1] ? eq + 1 : NULL, &source, err)))
+        tlw_source_set(&source, TLW_SOURCE_ENV, "%.*s", (int)(eq - *e), *e);
+        char *key = meta_key(name, (size_t)(eq - name), true);
+        if (!key)
+            return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory (%s)", source.where);
+        /* An empty variable removes the header the file set. Whether the key
+         * is one gRPC accepts is checked with the other settings
+         * (tlw_settings_validate_client). */
+        st = meta_set(c, key, eq[1] ? eq + 1 : NULL, &source, err);
+        free(key);
+        if (st)
             return st;
     }
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/error.h"
+#include "common/metadata.h"
 
 static const char *const log_level_names[] = {
     [TLW_LOG_TRACE] = "TRACE", [TLW_LOG_DEBUG] = "DEBUG", [TLW_LOG_INFO] = "INFO",
@@ -149,6 +150,7 @@ void tlw_settings_defaults(tlw_settings *s)
     int_default(&w->log_level, TLW_LOG_INFO);
     int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
     int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);
+    int_default(&w->allow_plaintext_credentials, 0);
 }
 
 tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
@@ -223,8 +225,100 @@ static const char *src(const tlw_source *s)
     return s->where[0] ? s->where : "default";
 }
 
+/* One gRPC metadata entry against gRPC's rules (common/metadata), named as
+ * the user wrote it: the file entry or the variable. */
+static tlw_status check_meta(const tlw_client_settings *c, const tlw_meta_setting *m,
+                             tlw_error *err)
+{
+    char key[160], table[200];
+    size_t position;
+    tlw_metadata_key_show(m->key, key, sizeof key);
+    snprintf(table, sizeof table, "[profile.%.150s.grpc_meta]",
+             c->profile.value ? c->profile.value : TLW_DEFAULT_PROFILE);
+    bool from_file = m->source.kind == TLW_SOURCE_FILE;
+    const char *problem = tlw_metadata_key_problem(m->key);
+    if (problem && from_file)
+        return tlw_error_set(err, TLW_ERR_INVALID, "%s: key \"%s\" in %s is not valid: %s; rename it",
+                             src(&m->source), key, table, problem);
+    if (problem)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s names gRPC metadata key \"%s\", which is not valid: %s ('_' in "
+                             "the name reads as '-'); rename the variable",
+                             src(&m->source), key, problem);
+    problem = tlw_metadata_value_problem(m->key, m->value, &position);
+    if (problem && from_file)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the value of \"%s\" in %s is not valid at byte %zu (the value "
+                             "is not shown): %s",
+                             src(&m->source), key, table, position, problem);
+    if (problem)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the value is not valid at byte %zu (the value is not shown): %s",
+                             src(&m->source), position, problem);
+    return TLW_OK;
+}
+
+/*
+ * A credential sent without TLS can be read by anyone on the path, so the
+ * API key and an authorization header need TLS, unless the tuning file says
+ * plaintext is meant (a sidecar or local proxy that adds TLS itself). An API
+ * key turns TLS on by itself (tlw_settings_finish), so it reaches here only
+ * with TLS explicitly off; metadata never turns TLS on.
+ */
+static tlw_status check_plaintext_credentials(const tlw_settings *s, tlw_error *err)
+{
+    const tlw_client_settings *c = &s->client;
+    if (c->tls.value || s->worker.allow_plaintext_credentials.value)
+        return TLW_OK;
+    char what[320];
+    what[0] = '\0';
+    if (c->api_key.value && *c->api_key.value) {
+        snprintf(what, sizeof what, "the API key (%.200s)", src(&c->api_key.source));
+    } else {
+        for (size_t i = 0; i < c->meta_count && !what[0]; i++)
+            if (strcasecmp(c->meta[i].key, "authorization") == 0)
+                snprintf(what, sizeof what, "the gRPC metadata \"authorization\" (%.200s)",
+                         src(&c->meta[i].source));
+    }
+    if (!what[0])
+        return TLW_OK;
+    char tls[240];
+    if (c->tls.source.kind == TLW_SOURCE_DEFAULT)
+        snprintf(tls, sizeof tls, "TLS is off because no setting turns it on");
+    else
+        snprintf(tls, sizeof tls, "TLS is off (%.200s)", src(&c->tls.source));
+    const tlw_str_setting *file = &s->worker.tuning_file;
+    return tlw_error_set(err, TLW_ERR_INVALID,
+                         "%s would be sent in plaintext: %s. Turn TLS on (TEMPORAL_TLS=true, or "
+                         "tls = true in the profile), or, for a trusted local proxy only, set "
+                         "allow_plaintext_credentials = true; in the tuning file (%.200s)",
+                         what, tls, file->value ? file->value : TLW_TUNING_FILE_NAME);
+}
+
+tlw_status tlw_settings_validate_client(const tlw_settings *s, tlw_error *err)
+{
+    const tlw_client_settings *c = &s->client;
+    for (size_t i = 0; i < c->meta_count; i++) {
+        tlw_status st = check_meta(c, &c->meta[i], err);
+        if (st)
+            return st;
+    }
+    size_t position;
+    if (c->api_key.value &&
+        tlw_metadata_value_problem("authorization", c->api_key.value, &position))
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the API key is not valid at byte %zu (the key is not shown): "
+                             "gRPC sends only printable ASCII (space to '~') in it; remove the "
+                             "character (often a trailing newline)",
+                             src(&c->api_key.source), position);
+    return check_plaintext_credentials(s, err);
+}
+
 tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
 {
+    tlw_status st = tlw_settings_validate_client(s, err);
+    if (st)
+        return st;
     const tlw_worker_settings *w = &s->worker;
     if (!w->task_queue.value || !*w->task_queue.value)
         return tlw_error_set(err, TLW_ERR_INVALID,
@@ -360,6 +454,9 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
     print_row(out, "worker.default_versioning_behavior",
               versioning_name(w->default_versioning_behavior.value),
               &w->default_versioning_behavior.source);
+    print_row(out, "worker.allow_plaintext_credentials",
+              w->allow_plaintext_credentials.value ? "true" : "false",
+              &w->allow_plaintext_credentials.source);
     for (size_t i = 0; i < s->warning_count; i++)
         fprintf(out, "warning: %s\n", s->warnings[i]);
 }

@@ -102,6 +102,9 @@ typedef struct tlw_worker_settings {
     tlw_str_setting deployment_name;
     tlw_str_setting build_id;
     tlw_int_setting default_versioning_behavior; /* tlw_versioning_behavior */
+    /* 1: an API key or authorization metadata may go over a plaintext
+     * channel (a trusted local proxy); 0 (default): that is an error. */
+    tlw_int_setting allow_plaintext_credentials;
 } tlw_worker_settings;
 
 #define TLW_SETTINGS_MAX_WARNINGS 16
@@ -142,9 +145,17 @@ tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
  * buffer from the graceful timeout. Call after every layer; idempotent. */
 void tlw_settings_finish(tlw_settings *s);
 
-/* The final checks, after code had its say: a task queue, a deployment
- * version, ranges that hold together. */
+/* The final checks, after code had its say: the client's
+ * (tlw_settings_validate_client), a task queue, a deployment version, ranges
+ * that hold together. The supervisor makes them before it forks anything. */
 tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err);
+
+/* The checks of the client connection alone, which tlw-info --from-env makes
+ * too: every gRPC metadata entry and the API key are ones gRPC would send
+ * (common/metadata), and no credential (the API key, authorization metadata)
+ * goes over a plaintext channel unless allow_plaintext_credentials is set.
+ * Messages name the variable or file:line, never a value. */
+tlw_status tlw_settings_validate_client(const tlw_settings *s, tlw_error *err);
 
 void tlw_settings_free(tlw_settings *s);
 

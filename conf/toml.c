@@ -22,7 +22,8 @@
 /* Tables and arrays nest at most this deep. The parser and tlw_toml_free()
  * recurse once per level; this keeps hostile input from exhausting the stack. */
 #define MAX_DEPTH 128
-/* At most this many bytes of a key or a token are quoted in an error. */
+/* At most this many bytes of a key are quoted in an error. A value is never
+ * quoted, not even in part: it may be a secret (api_key = "..."). */
 #define QUOTE_MAX 40
 
 /* What a table was made by decides what may still be added to it. */
@@ -211,20 +212,11 @@ static bool is_digit(int c)
     return c >= '0' && c <= '9';
 }
 
-static size_t utf8_sequence_length(int lead)
-{
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xF0)
-        return 4;
-    if (lead >= 0xE0)
-        return 3;
-    return 2;
-}
-
 /*
  * Names what is at `at`, for "expected X, found Y": the end of the file or
- * line, a run of key characters, or one character, quoted and shortened.
+ * line, a comment, unquoted text, or one punctuation character, quoted. Text
+ * is only named, never quoted: it may be the rest of a value, and a value may
+ * be a secret.
  */
 static const char *describe(const parser *p, size_t at, char *buf, size_t size)
 {
@@ -235,22 +227,18 @@ static const char *describe(const parser *p, size_t at, char *buf, size_t size)
         return "end of line";
     if (c == '#')
         return "a comment";
-    size_t n = 1;
-    if (is_token_char(c)) {
-        while (n < QUOTE_MAX && is_token_char(byte_at(p, at + n)))
-            n++;
-    } else {
-        n = utf8_sequence_length(c);
-        if (n > p->len - at)
-            n = p->len - at;
-    }
+    if (c == '\t')
+        return "a tab";
+    if (c == ' ')
+        return "a space";
+    if (is_bare_key_char(c))
+        return "unquoted text";
+    if (c >= 0x80)
+        return "a non-ASCII character";
     if (c == '\'')
         snprintf(buf, size, "\"'\"");
-    else if (c == '\t')
-        snprintf(buf, size, "a tab");
     else
-        snprintf(buf, size, "'%.*s%s'", (int)n, p->text + at,
-                 is_token_char(c) && is_token_char(byte_at(p, at + n)) ? "..." : "");
+        snprintf(buf, size, "'%c'", c);
     return buf;
 }
 
@@ -369,16 +357,17 @@ static tlw_status check_encoding(parser *p)
             cp = c & 0x07;
             min = 0x10000;
         } else {
-            return fail(p, i, "invalid UTF-8 (byte 0x%02X): TOML files must be UTF-8", c);
+            return fail(p, i,
+                        "invalid UTF-8 (a byte that cannot start a character): TOML files "
+                        "must be UTF-8");
         }
         if (n > p->len - i)
             return fail(p, i, "invalid UTF-8 (truncated sequence at the end of the file)");
         for (size_t k = 1; k < n; k++) {
             if ((s[i + k] & 0xC0) != 0x80)
                 return fail(p, i,
-                            "invalid UTF-8 (byte 0x%02X is not followed by %zu "
-                            "continuation bytes): TOML files must be UTF-8",
-                            c, n - 1);
+                            "invalid UTF-8 (a multi-byte character is cut short by a byte "
+                            "that cannot continue it): TOML files must be UTF-8");
             cp = (cp << 6) | (s[i + k] & 0x3F);
         }
         if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
@@ -611,9 +600,9 @@ static tlw_status parse_unicode_escape(parser *p, strbuf *out, size_t at)
     }
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return fail(p, at,
-                    "\\%c%.*s is not a Unicode scalar value (surrogates D800-DFFF and values "
-                    "above 10FFFF are not allowed)",
-                    letter, digits, p->text + p->pos + 1);
+                    "the \\%c escape is not a Unicode scalar value (surrogates D800-DFFF and "
+                    "values above 10FFFF are not allowed)",
+                    letter);
     p->pos += 1 + (size_t)digits;
     return buf_append_utf8(out, cp) ? TLW_OK : no_memory(p);
 }
@@ -660,15 +649,10 @@ static tlw_status parse_escape(parser *p, strbuf *out, bool multiline)
     }
     if (c < 0)
         return fail(p, at, "unterminated string: the file ends after a backslash");
-    char shown[8];
-    size_t n = utf8_sequence_length(c);
-    if (n > p->len - p->pos)
-        n = p->len - p->pos;
-    snprintf(shown, sizeof shown, "%.*s", (int)n, p->text + p->pos);
     return fail(p, at,
-                "invalid escape \"\\%s\"; the escapes are \\b \\t \\n \\f \\r \\\" \\\\ "
-                "\\uXXXX \\UXXXXXXXX (write a backslash as \\\\)",
-                shown);
+                "invalid escape: the escapes are \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX "
+                "\\UXXXXXXXX (write a backslash as \\\\, or use a '...' string, which has no "
+                "escapes)");
 }
 
 /* After """ or ''' a line break right away is not part of the string. */
@@ -902,7 +886,6 @@ static bool scan_digits(const char *tok, size_t n, size_t *i, int base, size_t *
 
 static tlw_status parse_float_text(parser *p, size_t at, const char *tok, size_t n, double *out)
 {
-    char quoted[QUOTE_MAX * 6 + 8];
     char *clean = malloc(n + 1);
     if (!clean)
         return no_memory(p);
@@ -916,8 +899,7 @@ static tlw_status parse_float_text(parser *p, size_t at, const char *tok, size_t
     *out = strtod(clean, NULL);
     free(clean);
     if (isinf(*out))
-        return fail(p, at, "float %s is out of range (larger than a 64-bit float)",
-                    quote_key(tok, n, quoted, sizeof quoted));
+        return fail(p, at, "float is out of range (larger than a 64-bit float)");
     return TLW_OK;
 }
 
@@ -925,8 +907,6 @@ static tlw_status parse_float_text(parser *p, size_t at, const char *tok, size_t
 static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
                                tlw_toml_value **out)
 {
-    char quoted[QUOTE_MAX * 6 + 8];
-    const char *shown = quote_key(tok, n, quoted, sizeof quoted);
     size_t i = 0;
     bool negative = false, has_sign = false;
     if (tok[0] == '+' || tok[0] == '-') {
@@ -955,23 +935,24 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
         const char *base_name = base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary";
         if (has_sign)
             return fail(p, at,
-                        "invalid number %s: hexadecimal, octal and binary integers "
-                        "cannot have a sign",
-                        shown);
+                        "invalid number: hexadecimal, octal and binary integers cannot have a "
+                        "sign");
         i += 2;
         size_t first = i, count;
         if (!scan_digits(tok, n, &i, base, &count))
-            return fail(p, at, "invalid number %s: an underscore must be between two digits",
-                        shown);
+            return fail(p, at, "invalid number: an underscore must be between two digits");
         if (count == 0 || i != n)
-            return fail(p, at, "invalid %s integer %s", base_name, shown);
+            return fail(p, at,
+                        "invalid %s integer: after 0%c come only %s digits (and '_' between "
+                        "two of them)",
+                        base_name, tok[1], base_name);
         uint64_t value = 0;
         for (size_t k = first; k < n; k++) {
             if (tok[k] == '_')
                 continue;
             uint64_t digit = (uint64_t)hex_value((unsigned char)tok[k]);
             if (value > ((uint64_t)INT64_MAX - digit) / (uint64_t)base)
-                return fail(p, at, "integer %s is out of range (it must fit in 64 bits)", shown);
+                return fail(p, at, "integer is out of range (it must fit in 64 bits)");
             value = value * (uint64_t)base + digit;
         }
         tlw_toml_value *v = new_value(TLW_TOML_INTEGER, position_of(p, at));
@@ -984,21 +965,22 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
 
     size_t first = i, count;
     if (!scan_digits(tok, n, &i, 10, &count))
-        return fail(p, at, "invalid number %s: an underscore must be between two digits", shown);
+        return fail(p, at, "invalid number: an underscore must be between two digits");
     if (count == 0)
-        return fail(p, at, "invalid number %s", shown);
+        return fail(p, at,
+                    "invalid number: a number starts with a digit, after an optional + or - "
+                    "(a string must be in quotes)");
     if (tok[first] == '0' && count > 1)
-        return fail(p, at, "invalid number %s: leading zeros are not allowed", shown);
+        return fail(p, at, "invalid number: leading zeros are not allowed");
     size_t int_end = i;
     bool is_float = false;
     if (i < n && tok[i] == '.') {
         is_float = true;
         i++;
         if (!scan_digits(tok, n, &i, 10, &count))
-            return fail(p, at, "invalid number %s: an underscore must be between two digits",
-                        shown);
+            return fail(p, at, "invalid number: an underscore must be between two digits");
         if (count == 0)
-            return fail(p, at, "invalid float %s: a '.' must be followed by a digit", shown);
+            return fail(p, at, "invalid float: a '.' must be followed by a digit");
     }
     if (i < n && (tok[i] == 'e' || tok[i] == 'E')) {
         is_float = true;
@@ -1006,13 +988,14 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
         if (i < n && (tok[i] == '+' || tok[i] == '-'))
             i++;
         if (!scan_digits(tok, n, &i, 10, &count))
-            return fail(p, at, "invalid number %s: an underscore must be between two digits",
-                        shown);
+            return fail(p, at, "invalid number: an underscore must be between two digits");
         if (count == 0)
-            return fail(p, at, "invalid float %s: the exponent needs digits", shown);
+            return fail(p, at, "invalid float: the exponent needs digits");
     }
     if (i != n)
-        return fail(p, at, "invalid number %s", shown);
+        return fail(p, at,
+                    "invalid number: unexpected characters after the digits (a string must be "
+                    "in quotes)");
 
     if (is_float) {
         double real = 0.0;
@@ -1034,12 +1017,12 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
             continue;
         int digit = tok[k] - '0';
         if (value < (INT64_MIN + digit) / 10)
-            return fail(p, at, "integer %s is out of range (it must fit in 64 bits)", shown);
+            return fail(p, at, "integer is out of range (it must fit in 64 bits)");
         value = value * 10 - digit;
     }
     if (!negative) {
         if (value == INT64_MIN)
-            return fail(p, at, "integer %s is out of range (it must fit in 64 bits)", shown);
+            return fail(p, at, "integer is out of range (it must fit in 64 bits)");
         value = -value;
     }
     tlw_toml_value *v = new_value(TLW_TOML_INTEGER, position_of(p, at));
@@ -1092,9 +1075,8 @@ static tlw_status parse_time(parser *p, size_t start, size_t at, size_t *end)
         second = number_at(p, at + 6, 2);
     if (hour > 23 || minute > 59 || second > 60)
         return fail(p, start,
-                    "invalid time %02d:%02d:%02d: hours go to 23, minutes to 59, "
-                    "seconds to 59 (60 for a leap second)",
-                    hour, minute, second);
+                    "invalid time: hours go to 23, minutes to 59, seconds to 59 (60 for a "
+                    "leap second)");
     size_t i = at + 8;
     if (byte_at(p, i) == '.') {
         i++;
@@ -1123,11 +1105,10 @@ static tlw_status parse_datetime(parser *p, tlw_toml_value **out)
             return fail(p, at, "invalid date: expected YYYY-MM-DD (with leading zeros)");
         int year = number_at(p, i, 4), month = number_at(p, i + 5, 2), day = number_at(p, i + 8, 2);
         if (month < 1 || month > 12)
-            return fail(p, at, "invalid date %04d-%02d-%02d: the month must be 01 to 12", year,
-                        month, day);
+            return fail(p, at, "invalid date: the month must be 01 to 12");
         if (day < 1 || day > days_in_month(year, month))
-            return fail(p, at, "invalid date %04d-%02d-%02d: that month has no day %02d", year,
-                        month, day, day);
+            return fail(p, at, "invalid date: the day is not in that month (01 to %02d)",
+                        days_in_month(year, month));
         has_date = true;
         i += 10;
         int sep = byte_at(p, i);
@@ -1146,8 +1127,9 @@ static tlw_status parse_datetime(parser *p, tlw_toml_value **out)
                                 "invalid date-time: the offset must be Z or +HH:MM / "
                                 "-HH:MM");
                 if (number_at(p, i + 1, 2) > 23 || number_at(p, i + 4, 2) > 59)
-                    return fail(p, at, "invalid date-time: offset %.6s is out of range",
-                                p->text + i);
+                    return fail(p, at,
+                                "invalid date-time: the offset is out of range (hours to 23, "
+                                "minutes to 59)");
                 i += 6;
             }
         }
@@ -1157,11 +1139,10 @@ static tlw_status parse_datetime(parser *p, tlw_toml_value **out)
             return status;
     }
     int c = byte_at(p, i);
-    if (is_token_char(c) || c == ':') {
-        char found[64];
-        return fail(p, at, "invalid %s: unexpected %s after it", has_date ? "date-time" : "time",
-                    describe(p, i, found, sizeof found));
-    }
+    if (is_token_char(c) || c == ':')
+        return fail(p, at,
+                    "invalid %s: more characters follow it (a string must be in quotes)",
+                    has_date ? "date-time" : "time");
     tlw_toml_value *v = new_value(TLW_TOML_DATETIME, position_of(p, at));
     if (!v)
         return no_memory(p);
@@ -1223,8 +1204,9 @@ static tlw_status parse_bare_value(parser *p, tlw_toml_value **out)
                (n == 3 && memcmp(tok, "inf", 3) == 0) || (n == 3 && memcmp(tok, "nan", 3) == 0)) {
         status = parse_number(p, at, tok, n, out);
     } else {
-        return fail(p, at, "invalid value %s: a string must be in quotes",
-                    describe(p, at, found, sizeof found));
+        return fail(p, at,
+                    "invalid value: a string must be in quotes (true, false, numbers and "
+                    "dates are the only unquoted values)");
     }
     if (status == TLW_OK)
         p->pos = at + n;
@@ -1412,8 +1394,9 @@ static tlw_status parse_keyval(parser *p, tlw_toml_value *table)
     if (status != TLW_OK)
         goto done;
     if (peek(p) != '=') {
-        status = fail(p, p->pos, "expected '=' after the key %s, found %s",
-                      format_path(&path, path.count, where, sizeof where),
+        /* The "key" is not quoted: with no '=' after it, it may be a value
+         * written on a line of its own. */
+        status = fail(p, p->pos, "expected '=' after the key, found %s",
                       describe(p, p->pos, found, sizeof found));
         goto done;
     }

@@ -35,7 +35,8 @@ typedef struct tlw_toml_value tlw_toml_value;
  * used in error messages only: "temporal.toml:12:3: duplicate key \"address\"".
  * On success *root is a table owned by the caller: free it with
  * tlw_toml_free(). On failure *root is NULL and `err` says where and why
- * (status TLW_ERR_INVALID), never quoting more than the offending token.
+ * (status TLW_ERR_INVALID). It may quote a key (at most 40 bytes), never
+ * any part of a value: a value may be a secret, such as an API key.
  */
 tlw_status tlw_toml_parse(const char *text, size_t len, const char *filename,
                           tlw_toml_value **root, tlw_error *err);

@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/metadata.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define BACKOFF_FIRST_MS 100
@@ -146,17 +147,6 @@ static void metadata_add(tlw_rpc_client *client, const char *key, const char *va
     md->value = grpc_slice_from_copied_string(value);
 }
 
-static bool metadata_key_valid(const char *key)
-{
-    if (!key || !*key)
-        return false;
-    for (const char *p = key; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-              *p == '.'))
-            return false;
-    return true;
-}
-
 tlw_status tlw_rpc_client_open(const tlw_rpc_connect_options *opts, tlw_rpc_client **out,
                                tlw_error *err)
 {
@@ -173,11 +163,25 @@ tlw_status tlw_rpc_client_open(const tlw_rpc_connect_options *opts, tlw_rpc_clie
                              "needs its certificate; give both or neither",
                              opts->address);
     for (size_t i = 0; i < opts->metadata_count; i++) {
-        if (!metadata_key_valid(opts->metadata[i].key) || !opts->metadata[i].value)
+        /* The settings checked these already (conf/settings.c); tlw-info's
+         * --header comes here directly. */
+        const tlw_rpc_metadata *md = &opts->metadata[i];
+        char shown[160];
+        size_t position;
+        const char *problem = tlw_metadata_key_problem(md->key);
+        if (problem)
+            return tlw_error_set(err, TLW_ERR_INVALID, "gRPC metadata key \"%s\" is not valid: %s",
+                                 tlw_metadata_key_show(md->key, shown, sizeof shown), problem);
+        problem = tlw_metadata_value_problem(md->key, md->value, &position);
+        if (problem && position)
             return tlw_error_set(err, TLW_ERR_INVALID,
-                                 "gRPC metadata key \"%s\" is not valid: use lower-case letters, "
-                                 "digits, '-', '_' and '.'",
-                                 opts->metadata[i].key ? opts->metadata[i].key : "");
+                                 "the value of gRPC metadata \"%s\" is not valid at byte %zu (the "
+                                 "value is not shown): %s",
+                                 tlw_metadata_key_show(md->key, shown, sizeof shown), position,
+                                 problem);
+        if (problem)
+            return tlw_error_set(err, TLW_ERR_INVALID, "gRPC metadata \"%s\": %s",
+                                 tlw_metadata_key_show(md->key, shown, sizeof shown), problem);
     }
 
     tlw_rpc_client *client = calloc(1, sizeof *client);

@@ -158,7 +158,10 @@ int main(int argc, char **argv)
 
     if (from_env) {
         have_settings = true;
+        /* The worker's own checks of the connection settings, so that
+         * tlw-info refuses what the worker would refuse. */
         if (tlw_settings_load(&settings, environ, &err) ||
+            tlw_settings_validate_client(&settings, &err) ||
             tlw_worker_connect(&settings, &client, &err)) {
             rc = fail(&err);
             goto out;

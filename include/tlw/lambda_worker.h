@@ -108,6 +108,10 @@ int tlw_run_worker(const tlw_version *version, tlw_configure_fn configure);
 tlw_status tlw_config_set_task_queue(tlw_config *cfg, const char *task_queue);
 tlw_status tlw_config_set_address(tlw_config *cfg, const char *host_port);
 tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name);
+/* An API key turns TLS on. With TLS explicitly off (TEMPORAL_TLS=false, or
+ * tls = false in the profile) the worker refuses to start rather than send
+ * the key in plaintext, unless the tuning file has
+ * allow_plaintext_credentials = true; (a trusted local proxy). */
 tlw_status tlw_config_set_api_key(tlw_config *cfg, const char *api_key);
 tlw_status tlw_config_set_identity(tlw_config *cfg, const char *identity);
 tlw_status tlw_config_set_workflow_slots(tlw_config *cfg, int slots);

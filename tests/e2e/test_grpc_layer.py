@@ -192,6 +192,19 @@ def test_api_key_and_metadata_reach_the_server_and_never_the_output(tls_proxy):
     assert secret not in p.stdout + p.stderr
 
 
+def test_from_env_refuses_a_plaintext_api_key_as_the_worker_would(tmp_path):
+    secret = "tlw-test-key-5f1c2e"
+    env = {"TEMPORAL_ADDRESS": "127.0.0.1:1", "TEMPORAL_API_KEY": secret,
+           "TEMPORAL_TLS": "false", "TEMPORAL_CONFIG_FILE": "", "TEMPORAL_PROFILE": "",
+           "TLW_WORKER_CONFIG": ""}
+    p, _ = tlw_info("--from-env", "--timeout-ms", "2000", env=env)
+    assert p.returncode == 1
+    line = one_error_line(p)
+    assert "the API key (TEMPORAL_API_KEY) would be sent in plaintext" in line
+    assert "allow_plaintext_credentials = true;" in line
+    assert secret not in p.stdout + p.stderr
+
+
 def test_from_env_connects_as_the_worker_would(dev_server, tmp_path):
     # A temporal.toml profile, with the address coming from the environment.
     toml = tmp_path / "temporal.toml"

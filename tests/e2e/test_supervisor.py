@@ -204,3 +204,28 @@ def test_print_config_shows_sources_and_hides_secrets(tmp_path):
     assert p.returncode == 1
     assert "TEMPORAL_TASK_QUEUE" in p.stderr
     assert "sekrit" not in p.stdout + p.stderr
+
+
+def test_api_key_over_plaintext_needs_the_opt_in(tmp_path):
+    # TLS explicitly off with an API key: refused before anything forks, the
+    # message naming both settings and the opt-in, never the key.
+    env = dict(os.environ, TEMPORAL_TASK_QUEUE="e2e", TEMPORAL_API_KEY="sekrit-api-key-42",
+               TEMPORAL_TLS="false")
+    env.pop("TLW_WORKER_CONFIG", None)
+    p = subprocess.run([str(bootstrap()), "--print-config"], env=env, capture_output=True,
+                       text=True, timeout=30, cwd=tmp_path)
+    assert p.returncode == 1
+    assert "the API key (TEMPORAL_API_KEY) would be sent in plaintext" in p.stderr
+    assert "TLS is off (TEMPORAL_TLS)" in p.stderr
+    assert "allow_plaintext_credentials = true;" in p.stderr
+    assert "sekrit" not in p.stdout + p.stderr
+
+    # A trusted local proxy: the tuning file allows it on purpose.
+    env["TLW_WORKER_CONFIG"] = tuning(tmp_path, allow_plaintext_credentials=True)
+    p = subprocess.run([str(bootstrap()), "--print-config"], env=env, capture_output=True,
+                       text=True, timeout=30, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    rows = {line.split()[0]: line for line in p.stdout.splitlines() if line.strip()}
+    assert "true" in rows["worker.allow_plaintext_credentials"]
+    assert "lambda_worker.cfg:1" in rows["worker.allow_plaintext_credentials"]
+    assert "sekrit" not in p.stdout + p.stderr

@@ -123,6 +123,19 @@ static void metadata_keys_are_checked(void **state)
     tlw_error err;
     assert_int_equal(tlw_rpc_client_open(&o, &c, &err), TLW_ERR_INVALID);
     assert_non_null(strstr(err.message, "\"Bad Key\""));
+    assert_non_null(strstr(err.message, "lower-case letters"));
+
+    /* Values gRPC would refuse are refused here, and never quoted. */
+    md[0] = (tlw_rpc_metadata){"authorization", "Bearer SECRET-VALUE\n"};
+    assert_int_equal(tlw_rpc_client_open(&o, &c, &err), TLW_ERR_INVALID);
+    assert_non_null(strstr(err.message, "\"authorization\" is not valid at byte 20"));
+    assert_non_null(strstr(err.message, "printable ASCII"));
+    assert_null(strstr(err.message, "SECRET"));
+
+    /* A -bin key carries any bytes. */
+    md[0] = (tlw_rpc_metadata){"x-trace-bin", "\x01\x7f\xff"};
+    assert_int_equal(tlw_rpc_client_open(&o, &c, &err), TLW_OK);
+    tlw_rpc_client_close(c);
 }
 
 static void status_mapping(void **state)

@@ -272,13 +272,253 @@ static void grpc_meta_from_the_environment(void **state)
     tlw_settings_free(&s);
 }
 
+/* Loads from `envp` as the supervisor does before it forks: the settings,
+ * a deployment version from code, then every check. */
+static tlw_status validate_env(char *const *envp, tlw_error *err)
+{
+    tlw_settings s;
+    tlw_status st = load(&s, envp, err);
+    if (st == TLW_OK) {
+        tlw_source code = {.kind = TLW_SOURCE_CODE, .where = "code"};
+        tlw_str_setting_set(&s.worker.deployment_name, "dep", 3, &code, NULL);
+        tlw_str_setting_set(&s.worker.build_id, "b1", 2, &code, NULL);
+        tlw_settings_finish(&s);
+        st = tlw_settings_validate(&s, err);
+    }
+    tlw_settings_free(&s);
+    return st;
+}
+
+static void grpc_meta_is_checked_before_any_fork(void **state)
+{
+    static const struct {
+        const char *toml; /* NULL: no temporal.toml */
+        const char *env;
+        const char *says;
+    } bad[] = {
+        {"[profile.default.grpc_meta]\n\"x tenant\" = \"v\"\n", NULL,
+         "temporal.toml:2: key \"x tenant\" in [profile.default.grpc_meta] is not valid: a gRPC "
+         "metadata key may contain only lower-case letters, digits, '-', '_' and '.'; rename it"},
+        {"[profile.default.grpc_meta]\n\"\" = \"v\"\n", NULL,
+         "temporal.toml:2: key \"\" in [profile.default.grpc_meta] is not valid: a gRPC metadata "
+         "key cannot be empty"},
+        {"[profile.default.grpc_meta]\n\"x\\u0007y\" = \"v\"\n", NULL,
+         "key \"x\\x07y\" in [profile.default.grpc_meta] is not valid"},
+        {NULL, "TEMPORAL_GRPC_META_X:TENANT=acme",
+         "TEMPORAL_GRPC_META_X:TENANT names gRPC metadata key \"x:tenant\", which is not valid: "
+         "a gRPC metadata key may contain only lower-case letters"},
+        {"[profile.default.grpc_meta]\nauthorization = \"Bearer SECRET-TOKEN\\n\"\n", NULL,
+         "temporal.toml:2: the value of \"authorization\" in [profile.default.grpc_meta] is not "
+         "valid at byte 20 (the value is not shown): gRPC sends only printable ASCII"},
+        {"[profile.default.grpc_meta]\nx-name = \"caf\xc3\xa9-SECRET\"\n", NULL,
+         "is not valid at byte 4 (the value is not shown)"},
+        {NULL, "TEMPORAL_GRPC_META_X_TENANT=ac\tSECRET",
+         "TEMPORAL_GRPC_META_X_TENANT: the value is not valid at byte 3 (the value is not shown)"},
+        {NULL, "TEMPORAL_API_KEY=SECRET-API-KEY\n",
+         "TEMPORAL_API_KEY: the API key is not valid at byte 15 (the key is not shown)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unlink("temporal.toml");
+        if (bad[i].toml)
+            write_file("temporal.toml", bad[i].toml);
+        tlw_error err;
+        char *const *envp = bad[i].env ? ENV("TEMPORAL_TASK_QUEUE=q", (char *)bad[i].env)
+                                       : ENV("TEMPORAL_TASK_QUEUE=q");
+        if (validate_env(envp, &err) != TLW_ERR_INVALID)
+            fail_msg("case %zu validated", i);
+        has(err.message, bad[i].says);
+        lacks(err.message, "SECRET");
+
+        /* tlw-info --from-env makes the same check. */
+        tlw_settings s;
+        assert_int_equal(load(&s, envp, &err), TLW_OK);
+        assert_int_equal(tlw_settings_validate_client(&s, &err), TLW_ERR_INVALID);
+        has(err.message, bad[i].says);
+        tlw_settings_free(&s);
+    }
+
+    /* What gRPC accepts passes: a -bin key carries any byte, upper case in the
+     * file reads as lower case, and a long name is kept whole. */
+    write_file("temporal.toml", "[profile.default.grpc_meta]\nX-Tenant = \"acme corp ~!\"\n"
+                                "x-trace-bin = \"\\u0001\xc3\xa9\"\n");
+    char long_var[300];
+    int n = snprintf(long_var, sizeof long_var, "TEMPORAL_GRPC_META_");
+    memset(long_var + n, 'K', 200);
+    snprintf(long_var + n + 200, sizeof long_var - (size_t)n - 200, "=v");
+    tlw_error err;
+    if (validate_env(ENV("TEMPORAL_TASK_QUEUE=q", long_var), &err) != TLW_OK)
+        fail_msg("valid metadata refused: %s", err.message);
+    tlw_settings s;
+    assert_int_equal(load(&s, ENV(long_var), &err), TLW_OK);
+    assert_int_equal(s.client.meta_count, 3);
+    assert_int_equal(strlen(s.client.meta[2].key), 200);
+    tlw_settings_free(&s);
+}
+
+static void credentials_need_tls_or_the_opt_in(void **state)
+{
+    static const struct {
+        const char *toml; /* NULL: no temporal.toml */
+        const char *env1, *env2;
+        const char *credential; /* where the message says it came from */
+        const char *tls;        /* what it says of TLS */
+    } refused[] = {
+        {NULL, "TEMPORAL_API_KEY=SECRET-API-KEY", "TEMPORAL_TLS=false",
+         "the API key (TEMPORAL_API_KEY)", "TLS is off (TEMPORAL_TLS)"},
+        {"[profile.default]\napi_key = \"SECRET-API-KEY\"\ntls = false\n", "PATH=/bin", NULL,
+         "the API key (temporal.toml:2)", "TLS is off (temporal.toml:3)"},
+        {"[profile.default]\napi_key = \"SECRET-API-KEY\"\n[profile.default.tls]\n"
+         "disabled = true\n",
+         "PATH=/bin", NULL, "the API key (temporal.toml:2)", "TLS is off (temporal.toml:4)"},
+        {"[profile.default.grpc_meta]\nAuthorization = \"Bearer SECRET-TOKEN\"\n", "PATH=/bin",
+         NULL, "the gRPC metadata \"authorization\" (temporal.toml:2)",
+         "TLS is off because no setting turns it on"},
+        {NULL, "TEMPORAL_GRPC_META_AUTHORIZATION=Bearer SECRET-TOKEN", "PATH=/bin",
+         "the gRPC metadata \"authorization\" (TEMPORAL_GRPC_META_AUTHORIZATION)",
+         "TLS is off because no setting turns it on"},
+        {NULL, "TEMPORAL_GRPC_META_AUTHORIZATION=Bearer SECRET-TOKEN", "TEMPORAL_TLS=0",
+         "(TEMPORAL_GRPC_META_AUTHORIZATION)", "TLS is off (TEMPORAL_TLS)"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        unlink("temporal.toml");
+        unlink("lambda_worker.cfg");
+        if (refused[i].toml)
+            write_file("temporal.toml", refused[i].toml);
+        char *const *envp =
+            refused[i].env2
+                ? ENV("TEMPORAL_TASK_QUEUE=q", (char *)refused[i].env1, (char *)refused[i].env2)
+                : ENV("TEMPORAL_TASK_QUEUE=q", (char *)refused[i].env1);
+        tlw_error err;
+        if (validate_env(envp, &err) != TLW_ERR_INVALID)
+            fail_msg("case %zu validated", i);
+        has(err.message, refused[i].credential);
+        has(err.message, "would be sent in plaintext");
+        has(err.message, refused[i].tls);
+        has(err.message, "Turn TLS on");
+        has(err.message, "set allow_plaintext_credentials = true; in the tuning file "
+                         "(lambda_worker.cfg)");
+        lacks(err.message, "SECRET");
+
+        /* tlw-info --from-env refuses it too. */
+        tlw_settings s;
+        assert_int_equal(load(&s, envp, &err), TLW_OK);
+        assert_int_equal(tlw_settings_validate_client(&s, &err), TLW_ERR_INVALID);
+        has(err.message, refused[i].credential);
+        tlw_settings_free(&s);
+
+        /* The opt-in lets it through, and says where it came from. */
+        write_file("lambda_worker.cfg", "allow_plaintext_credentials = true;\n");
+        if (validate_env(envp, &err) != TLW_OK)
+            fail_msg("case %zu refused with the opt-in: %s", i, err.message);
+        assert_int_equal(load(&s, envp, &err), TLW_OK);
+        assert_int_equal(s.worker.allow_plaintext_credentials.value, 1);
+        assert_string_equal(s.worker.allow_plaintext_credentials.source.where,
+                            "lambda_worker.cfg:1");
+        tlw_settings_free(&s);
+
+        /* So does TLS, and an explicit false is the default. */
+        write_file("lambda_worker.cfg", "allow_plaintext_credentials = false;\n");
+        assert_int_equal(validate_env(envp, &err), TLW_ERR_INVALID);
+    }
+
+    /* With TLS on nothing needs allowing: an API key turns it on by itself. */
+    unlink("temporal.toml");
+    unlink("lambda_worker.cfg");
+    tlw_error err;
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_API_KEY=k"), &err), TLW_OK);
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_API_KEY=k",
+                                      "TEMPORAL_TLS=true"),
+                                  &err),
+                     TLW_OK);
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_TLS=true",
+                                      "TEMPORAL_GRPC_META_AUTHORIZATION=Bearer t"),
+                                  &err),
+                     TLW_OK);
+    /* Other metadata is no credential. */
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_GRPC_META_X_TENANT=a"),
+                                  &err),
+                     TLW_OK);
+
+    /* A key from code is named as such. */
+    tlw_settings s;
+    assert_int_equal(load(&s, ENV("TEMPORAL_TASK_QUEUE=q", "TEMPORAL_TLS=false"), &err), TLW_OK);
+    tlw_source code = {.kind = TLW_SOURCE_CODE, .where = "tlw_config_set_api_key()"};
+    tlw_str_setting_set(&s.client.api_key, "SECRET", 6, &code, NULL);
+    tlw_settings_finish(&s);
+    assert_int_equal(tlw_settings_validate_client(&s, &err), TLW_ERR_INVALID);
+    has(err.message, "the API key (tlw_config_set_api_key()) would be sent in plaintext");
+    lacks(err.message, "SECRET");
+    tlw_settings_free(&s);
+
+    /* The file named by TLW_WORKER_CONFIG is the one to edit. */
+    write_file("tuning.cfg", "workflow_slots = 1;\n");
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q", "TLW_WORKER_CONFIG=tuning.cfg",
+                                      "TEMPORAL_API_KEY=k", "TEMPORAL_TLS=false"),
+                                  &err),
+                     TLW_ERR_INVALID);
+    has(err.message, "in the tuning file (tuning.cfg)");
+
+    write_file("lambda_worker.cfg", "allow_plaintext_credentials = 1;\n");
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_ERR_INVALID);
+    has(err.message, "lambda_worker.cfg:1: allow_plaintext_credentials must be true or false, "
+                     "not an integer");
+    tlw_settings_free(&s);
+}
+
 static void bad_booleans_in_the_environment(void **state)
 {
     tlw_settings s;
     tlw_error err;
     assert_int_equal(load(&s, ENV("TEMPORAL_TLS=yes please"), &err), TLW_ERR_INVALID);
-    has(err.message, "TEMPORAL_TLS=\"yes please\" is not a boolean");
+    has(err.message, "TEMPORAL_TLS is not a boolean; set it to true or false");
+    lacks(err.message, "yes please");
     tlw_settings_free(&s);
+}
+
+/* A value may be a secret put in the wrong place: the file's and the
+ * environment's errors name the key or variable and the rule, never the
+ * value. */
+static void envconfig_errors_never_print_a_value(void **state)
+{
+    static const struct {
+        const char *toml; /* NULL: no temporal.toml */
+        const char *env;
+        const char *says;
+    } cases[] = {
+        {"[profile.default]\napi_kye = \"SECRET-1\"\n", NULL,
+         "temporal.toml:2:11: unknown key \"api_kye\" in [profile.default]; did you mean "
+         "\"api_key\"?"},
+        {"[profile.default]\napi_key = 12345678\n", NULL,
+         "temporal.toml:2:11: api_key in [profile.default] must be a string, not integer"},
+        {"[profile.default]\napi_key = [\"SECRET-1\"]\n", NULL,
+         "api_key in [profile.default] must be a string, not array"},
+        {"[profile.default.grpc_meta]\nauthorization = { bearer = \"SECRET-1\" }\n", NULL,
+         "authorization in [profile.default.grpc_meta] must be a string, not table"},
+        {"[profile.default.tls]\nclient_key_data = 1979-05-27\n", NULL,
+         "client_key_data in [profile.default.tls] must be a string, not date-time"},
+        {"[profile.default.tls]\ndisabled = \"SECRET-1\"\n", NULL,
+         "disabled in [profile.default.tls] must be true or false, not string"},
+        {"[profile.default]\napi_key = \"SECRET-1\" SECRET-2\n", NULL,
+         "temporal.toml:2:22: expected the end of the line after the value"},
+        {NULL, "TEMPORAL_TLS=SECRET-1", "TEMPORAL_TLS is not a boolean"},
+        {NULL, "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=SECRET-1",
+         "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not a boolean"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unlink("temporal.toml");
+        if (cases[i].toml)
+            write_file("temporal.toml", cases[i].toml);
+        tlw_settings s;
+        tlw_error err;
+        if (load(&s, cases[i].env ? ENV((char *)cases[i].env) : ENV("PATH=/bin"), &err) ==
+            TLW_OK)
+            fail_msg("case %zu loaded", i);
+        has(err.message, cases[i].says);
+        lacks(err.message, "SECRET");
+        lacks(err.message, "12345678");
+        lacks(err.message, "1979");
+        tlw_settings_free(&s);
+    }
 }
 
 static void codec_is_accepted_with_a_warning(void **state)
@@ -439,6 +679,7 @@ static void print_config_redacts_secrets(void **state)
     has(buf, "worker.task_queue                  q");
     has(buf, "TEMPORAL_TASK_QUEUE");
     has(buf, "temporal.toml:2");
+    has(buf, "worker.allow_plaintext_credentials false");
     lacks(buf, "SECRET");
     lacks(buf, "TOPSECRETKEYBYTES");
     free(buf);
@@ -464,7 +705,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(pem_files_are_read_at_load_time, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(grpc_meta_from_the_environment, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(grpc_meta_is_checked_before_any_fork, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(credentials_need_tls_or_the_opt_in, enter_tmpdir,
+                                        leave_tmpdir),
         cmocka_unit_test_setup_teardown(bad_booleans_in_the_environment, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(envconfig_errors_never_print_a_value, enter_tmpdir,
+                                        leave_tmpdir),
         cmocka_unit_test_setup_teardown(codec_is_accepted_with_a_warning, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(tuning_file_and_its_sources, enter_tmpdir, leave_tmpdir),

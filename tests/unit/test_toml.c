@@ -471,21 +471,24 @@ static const invalid_case invalid_cases[] = {
     /* lines, keys and headers */
     {"a = \n", 0, "1:5", "expected a value, found end of line"},
     {"a = # no value\n", 0, "1:5", "expected a value, found a comment"},
-    {"a = 1 2\n", 0, "1:7", "expected the end of the line after the value, found '2'"},
-    {"a = 1 b = 2\n", 0, "1:7", "expected the end of the line after the value, found 'b'"},
-    {"a b = 1", 0, "1:3", "expected '=' after the key a, found 'b'"},
-    {"a\n= 1", 0, "1:2", "expected '=' after the key a, found end of line"},
+    {"a = 1 2\n", 0, "1:7", "expected the end of the line after the value, found unquoted text"},
+    {"a = 1 b = 2\n", 0, "1:7",
+     "expected the end of the line after the value, found unquoted text"},
+    {"a b = 1", 0, "1:3", "expected '=' after the key, found unquoted text"},
+    {"a\n= 1", 0, "1:2", "expected '=' after the key, found end of line"},
     {"= 1", 0, "1:1", "expected a key, found '='"},
     {"a. = 1", 0, "1:4", "expected a key, found '='"},
-    {".a = 1", 0, "1:1", "expected a key, found '.a'"},
-    {"\xc3\xbc = 1", 0, "1:1", "expected a key, found '\xc3\xbc' (bare keys may contain only"},
+    {".a = 1", 0, "1:1", "expected a key, found '.'"},
+    {"\xc3\xbc = 1", 0, "1:1",
+     "expected a key, found a non-ASCII character (bare keys may contain only"},
     {"\"\"\"a\"\"\" = 1", 0, "1:1", "a key cannot be a multi-line string"},
     {"[]", 0, "1:2", "expected a key, found ']'"},
     {"[a", 0, "1:3", "expected ']' to close the header [a, found end of file"},
     {"[a.b\n]", 0, "1:5", "expected ']' to close the header [a.b, found end of line"},
     {"[[a]", 0, "1:4", "expected ']]' to close the header [[a, found ']'"},
     {"[[a] ]", 0, "1:4", "expected ']]' to close the header [[a, found ']'"},
-    {"[a] b = 1", 0, "1:5", "expected the end of the line after the table header, found 'b'"},
+    {"[a] b = 1", 0, "1:5",
+     "expected the end of the line after the table header, found unquoted text"},
     {"[a]]", 0, "1:4", "expected the end of the line after the table header, found ']'"},
     {"[ [a]]", 0, "1:3", "expected a key, found '['"},
     /* strings */
@@ -494,12 +497,12 @@ static const invalid_case invalid_cases[] = {
     {"a = 'abc\n'", 0, "1:5", "unterminated string: a string in '...' must end on the line"},
     {"a = \"\"\"abc\n", 0, "1:5", "unterminated multi-line string: no closing \"\"\""},
     {"a = '''abc''", 0, "1:5", "unterminated multi-line string: no closing '''"},
-    {"a = \"\\x41\"", 0, "1:6", "invalid escape \"\\x\""},
-    {"a = \"\\e\"", 0, "1:6", "invalid escape \"\\e\""},
-    {"a = \"\\\xc3\xa9\"", 0, "1:6", "invalid escape \"\\\xc3\xa9\""},
-    {"a = \"\\uD800\"", 0, "1:6", "\\uD800 is not a Unicode scalar value"},
-    {"a = \"\\uDFFF\"", 0, "1:6", "\\uDFFF is not a Unicode scalar value"},
-    {"a = \"\\U00110000\"", 0, "1:6", "\\U00110000 is not a Unicode scalar value"},
+    {"a = \"\\x41\"", 0, "1:6", "invalid escape: the escapes are \\b \\t \\n"},
+    {"a = \"\\e\"", 0, "1:6", "invalid escape: the escapes are"},
+    {"a = \"\\\xc3\xa9\"", 0, "1:6", "invalid escape: the escapes are"},
+    {"a = \"\\uD800\"", 0, "1:6", "the \\u escape is not a Unicode scalar value"},
+    {"a = \"\\uDFFF\"", 0, "1:6", "the \\u escape is not a Unicode scalar value"},
+    {"a = \"\\U00110000\"", 0, "1:6", "the \\U escape is not a Unicode scalar value"},
     {"a = \"\\u12\"", 0, "1:6", "\\u must be followed by exactly 4 hexadecimal digits"},
     {"a = \"\\U1234567\"", 0, "1:6", "\\U must be followed by exactly 8 hexadecimal digits"},
     {"a = \"\\u", 0, "1:6", "\\u must be followed by exactly 4 hexadecimal digits"},
@@ -511,71 +514,72 @@ static const invalid_case invalid_cases[] = {
     {"a = \"x\" \"y\"", 0, "1:9", "expected the end of the line after the value, found '\"'"},
     {"a = 'x''y'", 0, "1:8", "expected the end of the line after the value, found \"'\""},
     /* integers and floats */
-    {"a = 01", 0, "1:5", "invalid number \"01\": leading zeros are not allowed"},
+    {"a = 01", 0, "1:5", "invalid number: leading zeros are not allowed"},
     {"a = -01", 0, "1:5", "leading zeros are not allowed"},
     {"a = 0_0", 0, "1:5", "leading zeros are not allowed"},
     {"a = 03.14", 0, "1:5", "leading zeros are not allowed"},
-    {"a = 1__2", 0, "1:5", "invalid number \"1__2\": an underscore must be between two digits"},
+    {"a = 1__2", 0, "1:5", "invalid number: an underscore must be between two digits"},
     {"a = 1_", 0, "1:5", "an underscore must be between two digits"},
     {"a = 1_.5", 0, "1:5", "an underscore must be between two digits"},
     {"a = 1e_5", 0, "1:5", "an underscore must be between two digits"},
     {"a = 0x_1", 0, "1:5", "an underscore must be between two digits"},
-    {"a = _1", 0, "1:5", "invalid value '_1': a string must be in quotes"},
+    {"a = _1", 0, "1:5", "invalid value: a string must be in quotes"},
     {"a = 9223372036854775808", 0, "1:5",
-     "integer \"9223372036854775808\" is out of range (it must fit in 64 bits)"},
+     "integer is out of range (it must fit in 64 bits)"},
     {"a = -9223372036854775809", 0, "1:5", "is out of range (it must fit in 64 bits)"},
     {"a = 0x8000000000000000", 0, "1:5", "is out of range (it must fit in 64 bits)"},
     {"a = 0b11111111111111111111111111111111111111111111111111111111111111111", 0, "1:5",
      "is out of range"},
     {"a = +0x1", 0, "1:5",
-     "invalid number \"+0x1\": hexadecimal, octal and binary integers cannot have a sign"},
+     "invalid number: hexadecimal, octal and binary integers cannot have a sign"},
     {"a = -0o1", 0, "1:5", "integers cannot have a sign"},
-    {"a = 0x", 0, "1:5", "invalid hexadecimal integer \"0x\""},
-    {"a = 0XFF", 0, "1:5", "invalid number \"0XFF\""},
-    {"a = 0o8", 0, "1:5", "invalid octal integer \"0o8\""},
-    {"a = 0b102", 0, "1:5", "invalid binary integer \"0b102\""},
+    {"a = 0x", 0, "1:5", "invalid hexadecimal integer: after 0x come only hexadecimal digits"},
+    {"a = 0XFF", 0, "1:5", "invalid number: unexpected characters after the digits"},
+    {"a = 0o8", 0, "1:5", "invalid octal integer: after 0o come only octal digits"},
+    {"a = 0b102", 0, "1:5", "invalid binary integer: after 0b come only binary digits"},
     {"a = 0x1.5", 0, "1:5", "invalid hexadecimal integer"},
-    {"a = 1.", 0, "1:5", "invalid float \"1.\": a '.' must be followed by a digit"},
+    {"a = 1.", 0, "1:5", "invalid float: a '.' must be followed by a digit"},
     {"a = 1.e5", 0, "1:5", "a '.' must be followed by a digit"},
-    {"a = .5", 0, "1:5", "invalid number \".5\""},
-    {"a = +", 0, "1:5", "invalid number \"+\""},
-    {"a = 1e", 0, "1:5", "invalid float \"1e\": the exponent needs digits"},
+    {"a = .5", 0, "1:5", "invalid number: a number starts with a digit"},
+    {"a = +", 0, "1:5", "invalid number: a number starts with a digit"},
+    {"a = 1e", 0, "1:5", "invalid float: the exponent needs digits"},
     {"a = 1.5e+", 0, "1:5", "the exponent needs digits"},
-    {"a = 1e5.5", 0, "1:5", "invalid number \"1e5.5\""},
-    {"a = 1.2.3", 0, "1:5", "invalid number \"1.2.3\""},
-    {"a = 1e400", 0, "1:5", "float \"1e400\" is out of range"},
-    {"a = infinity", 0, "1:5", "invalid value 'infinity': a string must be in quotes"},
-    {"a = Inf", 0, "1:5", "invalid value 'Inf'"},
-    {"a = True", 0, "1:5", "invalid value 'True'"},
-    {"a = truex", 0, "1:5", "invalid value 'truex'"},
-    {"a = hello", 0, "1:5", "invalid value 'hello': a string must be in quotes"},
+    {"a = 1e5.5", 0, "1:5", "invalid number: unexpected characters after the digits"},
+    {"a = 1.2.3", 0, "1:5", "invalid number: unexpected characters after the digits"},
+    {"a = 1e400", 0, "1:5", "float is out of range"},
+    {"a = infinity", 0, "1:5", "invalid value: a string must be in quotes"},
+    {"a = Inf", 0, "1:5", "invalid value: a string must be in quotes"},
+    {"a = True", 0, "1:5", "invalid value: a string must be in quotes"},
+    {"a = truex", 0, "1:5", "invalid value: a string must be in quotes"},
+    {"a = hello", 0, "1:5", "invalid value: a string must be in quotes"},
     /* date-times */
-    {"a = 1979-13-01", 0, "1:5", "invalid date 1979-13-01: the month must be 01 to 12"},
+    {"a = 1979-13-01", 0, "1:5", "invalid date: the month must be 01 to 12"},
     {"a = 1979-00-01", 0, "1:5", "the month must be 01 to 12"},
-    {"a = 1979-02-29", 0, "1:5", "invalid date 1979-02-29: that month has no day 29"},
-    {"a = 1900-02-29", 0, "1:5", "that month has no day 29"},
-    {"a = 2000-04-31", 0, "1:5", "that month has no day 31"},
-    {"a = 2000-04-00", 0, "1:5", "that month has no day 00"},
+    {"a = 1979-02-29", 0, "1:5", "invalid date: the day is not in that month (01 to 28)"},
+    {"a = 1900-02-29", 0, "1:5", "the day is not in that month (01 to 28)"},
+    {"a = 2000-04-31", 0, "1:5", "the day is not in that month (01 to 30)"},
+    {"a = 2000-04-00", 0, "1:5", "the day is not in that month (01 to 30)"},
     {"a = 1979-5-27", 0, "1:5", "invalid date: expected YYYY-MM-DD (with leading zeros)"},
-    {"a = 10000-01-01", 0, "1:5", "invalid number \"10000-01-01\""},
-    {"a = 1979-05-27T25:00:00", 0, "1:5", "invalid time 25:00:00"},
-    {"a = 1979-05-27T07:60:00", 0, "1:5", "invalid time 07:60:00"},
-    {"a = 1979-05-27T07:32:61", 0, "1:5", "invalid time 07:32:61"},
+    {"a = 10000-01-01", 0, "1:5", "invalid number: unexpected characters after the digits"},
+    {"a = 1979-05-27T25:00:00", 0, "1:5", "invalid time: hours go to 23"},
+    {"a = 1979-05-27T07:60:00", 0, "1:5", "invalid time: hours go to 23, minutes to 59"},
+    {"a = 1979-05-27T07:32:61", 0, "1:5", "seconds to 59 (60 for a leap second)"},
     {"a = 1979-05-27T07:32", 0, "1:5", "invalid time: expected HH:MM:SS"},
     {"a = 1979-05-27T", 0, "1:5", "invalid time: expected HH:MM:SS"},
     {"a = 1979-05-27T7:32:00", 0, "1:5", "invalid time: expected HH:MM:SS"},
     {"a = 07:32", 0, "1:5", "invalid time: expected HH:MM:SS"},
-    {"a = 07:32:00Z", 0, "1:5", "invalid time: unexpected 'Z' after it"},
+    {"a = 07:32:00Z", 0, "1:5", "invalid time: more characters follow it"},
     {"a = 07:32:00.", 0, "1:5", "a '.' after the seconds must be followed by digits"},
     {"a = 1979-05-27T07:32:00.", 0, "1:5", "a '.' after the seconds must be followed"},
-    {"a = 1979-05-27T07:32:00+25:00", 0, "1:5", "offset +25:00 is out of range"},
+    {"a = 1979-05-27T07:32:00+25:00", 0, "1:5", "the offset is out of range"},
     {"a = 1979-05-27T07:32:00+05", 0, "1:5", "the offset must be Z or +HH:MM"},
     {"a = 1979-05-27T07:32:00-7:00", 0, "1:5", "the offset must be Z or +HH:MM"},
-    {"a = 1979-05-27X", 0, "1:5", "invalid date-time: unexpected 'X' after it"},
-    {"a = 1979-05-27T07:32:00Zx", 0, "1:5", "unexpected 'x' after it"},
+    {"a = 1979-05-27X", 0, "1:5", "invalid date-time: more characters follow it"},
+    {"a = 1979-05-27T07:32:00Zx", 0, "1:5", "more characters follow it"},
     {"a = 1979-05-27 07:32:00 x", 0, "1:25", "expected the end of the line after the value"},
     /* arrays */
-    {"a = [1 2]", 0, "1:8", "expected ',' or ']' in the array opened at 1:5, found '2'"},
+    {"a = [1 2]", 0, "1:8",
+     "expected ',' or ']' in the array opened at 1:5, found unquoted text"},
     {"a = [1,,2]", 0, "1:8", "expected a value, found ','"},
     {"a = [,]", 0, "1:6", "expected a value, found ','"},
     {"a = [\n1,\n", 0, "3:1", "unterminated array: no ']' closing the array opened at 1:5"},
@@ -586,17 +590,18 @@ static const invalid_case invalid_cases[] = {
     {"a = {b = 1\n}", 0, "1:11", "an inline table must be on one line"},
     {"a = {\nb = 1}", 0, "1:6", "an inline table must be on one line"},
     {"a = {b = 1, # c\n}", 0, "1:13", "an inline table must be on one line"},
-    {"a = {b = 1 c = 2}", 0, "1:12", "expected ',' or '}' in the inline table, found 'c'"},
+    {"a = {b = 1 c = 2}", 0, "1:12",
+     "expected ',' or '}' in the inline table, found unquoted text"},
     {"a = {b = 1", 0, "1:11", "expected ',' or '}' in the inline table, found end of file"},
     {"a = {,}", 0, "1:6", "expected a key, found ','"},
-    {"a = {b}", 0, "1:7", "expected '=' after the key b, found '}'"},
+    {"a = {b}", 0, "1:7", "expected '=' after the key, found '}'"},
     /* encoding */
-    {"a = \"\xff\"", 0, "1:6", "invalid UTF-8 (byte 0xFF)"},
-    {"a = \"\xc0\xaf\"", 0, "1:6", "invalid UTF-8 (byte 0xC0)"},
+    {"a = \"\xff\"", 0, "1:6", "invalid UTF-8 (a byte that cannot start a character)"},
+    {"a = \"\xc0\xaf\"", 0, "1:6", "invalid UTF-8 (a byte that cannot start a character)"},
     {"a = \"\xe0\x80\xaf\"", 0, "1:6", "invalid UTF-8 (overlong form"},
     {"a = \"\xed\xa0\x80\"", 0, "1:6", "invalid UTF-8 (overlong form, surrogate"},
     {"a = \"\xf4\x90\x80\x80\"", 0, "1:6", "above U+10FFFF"},
-    {"a = \"\xc3(\"", 0, "1:6", "invalid UTF-8 (byte 0xC3 is not followed by 1 continuation"},
+    {"a = \"\xc3(\"", 0, "1:6", "invalid UTF-8 (a multi-byte character is cut short"},
     {"a = \"\xe2\x82", 0, "1:6", "invalid UTF-8 (truncated sequence"},
     {"# \xc3\xa9\xff", 0, "1:4", "invalid UTF-8"},
     {"a = 1\rb = 2", 0, "1:6", "carriage return not followed by a line feed"},
@@ -609,7 +614,7 @@ static const invalid_case invalid_cases[] = {
     {"a = 1 \0", 7, "1:7", "control character U+0000"},
     {"\xef\xbb\xbf\xef\xbb\xbf"
      "a = 1",
-     0, "1:1", "expected a key, found '\xef\xbb\xbf'"},
+     0, "1:1", "expected a key, found a non-ASCII character"},
 };
 
 static void invalid_documents(void **state)
@@ -633,29 +638,85 @@ static void invalid_documents(void **state)
     }
 }
 
-static void errors_quote_only_the_token(void **state)
+/* A value may be a secret (api_key = "..."): a malformed one is described
+ * and located, never quoted, not even in part. */
+static void errors_never_quote_a_value(void **state)
 {
-    char text[4096];
-    int n = snprintf(text, sizeof text, "a = 1");
-    while (n < 4000)
-        text[n++] = '7';
-    text[n] = '\0';
-    tlw_toml_value *root;
-    tlw_error err;
-    assert_int_equal(tlw_toml_parse(text, (size_t)n, "t.toml", &root, &err), TLW_ERR_INVALID);
-    assert_non_null(strstr(err.message, "t.toml:1:5: integer \"1777"));
-    assert_non_null(strstr(err.message, "...\" is out of range"));
-    assert_true(strlen(err.message) < 120);
+#define SECRET "sk-live-4f9Qz7Xw"
+    static const invalid_case cases[] = {
+        {"api_key = \"" SECRET "\n", 0, "1:11", "unterminated string: a string in \"...\""},
+        {"api_key = \"" SECRET, 0, "1:11", "unterminated string: no closing '\"'"},
+        {"api_key = '" SECRET "\n", 0, "1:11", "unterminated string: a string in '...'"},
+        {"api_key = \"\"\"" SECRET "\n", 0, "1:11", "unterminated multi-line string"},
+        {"api_key = \"" SECRET "\\q" SECRET "\"", 0, "1:28", "invalid escape: the escapes are"},
+        {"api_key = \"" SECRET "\\uZZZZ\"", 0, "1:28", "\\u must be followed by exactly 4"},
+        {"api_key = \"" SECRET "\\uD800" SECRET "\"", 0, "1:28",
+         "the \\u escape is not a Unicode scalar value"},
+        {"api_key = \"" SECRET "\" " SECRET, 0, "1:30",
+         "expected the end of the line after the value, found unquoted text"},
+        {"api_key = \"sk\"" SECRET "\"", 0, "1:15",
+         "expected the end of the line after the value, found unquoted text"},
+        {"api_key = \"" SECRET "\", x = 1", 0, "1:29",
+         "expected the end of the line after the value, found ','"},
+        {"api_key = " SECRET, 0, "1:11", "invalid value: a string must be in quotes"},
+        {"api_key = " SECRET "\n", 0, "1:11", "invalid value: a string must be in quotes"},
+        {"x = 12ab" SECRET, 0, "1:5", "invalid number: unexpected characters after the digits"},
+        {"x = 12_" SECRET, 0, "1:5", "invalid number: an underscore must be between two digits"},
+        {"x = 0x" SECRET, 0, "1:5", "invalid hexadecimal integer"},
+        {"x = +" SECRET, 0, "1:5", "invalid number: a number starts with a digit"},
+        {"x = 1e" SECRET, 0, "1:5", "invalid float: the exponent needs digits"},
+        {"x = 1979-05-27" SECRET, 0, "1:5", "invalid date-time: more characters follow it"},
+        {"x = 1979-13-27", 0, "1:5", "invalid date: the month must be 01 to 12"},
+        {"x = 2024-" SECRET, 0, "1:5", "invalid date: expected YYYY-MM-DD"},
+        {"x = 12:" SECRET, 0, "1:5", "invalid time: expected HH:MM:SS"},
+        {"x = 07:32:00" SECRET, 0, "1:5", "invalid time: more characters follow it"},
+        {"x = 9999999999999999999" SECRET, 0, "1:5", "invalid number: unexpected characters"},
+        {"x = 99999999999999999999999", 0, "1:5", "integer is out of range"},
+        {"x = [\"" SECRET "\" " SECRET "]", 0, "1:25",
+         "expected ',' or ']' in the array opened at 1:5, found unquoted text"},
+        {"x = {a = \"" SECRET "\" " SECRET "}", 0, "1:29",
+         "expected ',' or '}' in the inline table, found unquoted text"},
+        /* A key with no '=' after it may be a secret pasted on its own line. */
+        {SECRET "\n", 0, "1:17", "expected '=' after the key, found end of line"},
+        {"\"" SECRET "\"\n", 0, "1:19", "expected '=' after the key, found end of line"},
+        {"api_key = \"" SECRET "\xff\"", 0, "1:28", "invalid UTF-8 (a byte that cannot start"},
+        {"api_key = \"" SECRET "\xc3(\"", 0, "1:28", "invalid UTF-8 (a multi-byte character is"},
+        {"api_key = \"" SECRET "\x01\"", 0, "1:28", "control character U+0001 is not allowed"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const invalid_case *c = &cases[i];
+        tlw_toml_value *root;
+        tlw_error err;
+        if (tlw_toml_parse(c->toml, strlen(c->toml), "t.toml", &root, &err) != TLW_ERR_INVALID)
+            fail_msg("<<%s>> parsed, want an error at %s", c->toml, c->where);
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "t.toml:%s: ", c->where);
+        if (strncmp(err.message, prefix, strlen(prefix)) != 0 ||
+            !strstr(err.message + strlen(prefix), c->says))
+            fail_msg("<<%s>>:\n  got  %s\n  want %s%s...", c->toml, err.message, prefix, c->says);
+        /* Not the secret, nor any piece of it a reader could stitch together. */
+        if (strstr(err.message, "4f9Q") || strstr(err.message, "sk-") ||
+            strstr(err.message, "12ab") || strstr(err.message, "9999") ||
+            strstr(err.message, "1979") || strstr(err.message, "live"))
+            fail_msg("<<%s>>: the message quotes the value: %s", c->toml, err.message);
+    }
+#undef SECRET
 
-    n = snprintf(text, sizeof text, "[a]\n\"");
+    /* Keys are quoted (they name the setting), cut short at 40 bytes. */
+    char text[4096];
+    int n = snprintf(text, sizeof text, "[a]\n\"");
     while (n < 4000)
         text[n++] = 'k';
     n += snprintf(text + n, sizeof text - (size_t)n, "\" = 1\n[a]\n\"");
     while (n < 4080)
         text[n++] = 'k';
     n += snprintf(text + n, sizeof text - (size_t)n, "\" = 1\n");
+    tlw_toml_value *root;
+    tlw_error err;
     assert_int_equal(tlw_toml_parse(text, (size_t)n, "t.toml", &root, &err), TLW_ERR_INVALID);
     assert_non_null(strstr(err.message, "t.toml:3:1: table [a] is defined twice"));
+    assert_int_equal(tlw_toml_parse("a = 1\na = 2", 11, "t.toml", &root, &err), TLW_ERR_INVALID);
+    assert_string_equal(err.message, "t.toml:2:1: duplicate key a (first defined at 1:1)");
 }
 
 static void nesting_is_bounded(void **state)
@@ -733,7 +794,7 @@ int main(void)
         cmocka_unit_test(input_need_not_end_in_nul),
         cmocka_unit_test(accessors_of_another_type_answer_zero),
         cmocka_unit_test(invalid_documents),
-        cmocka_unit_test(errors_quote_only_the_token),
+        cmocka_unit_test(errors_never_quote_a_value),
         cmocka_unit_test(nesting_is_bounded),
         cmocka_unit_test(misuse_is_an_error),
     };
