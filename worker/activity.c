@@ -371,7 +371,7 @@ static void heartbeat_now(struct task_run *run, const json_t *details)
         send_heartbeat(run);
 }
 
-enum run_outcome { RAN_RESULT, RAN_CRASHED, RAN_EXITED, RAN_TIMED_OUT, RAN_SHUTDOWN };
+enum run_outcome { RAN_RESULT, RAN_CRASHED, RAN_EXITED, RAN_TIMED_OUT, RAN_SHUTDOWN, RAN_OVERSIZED };
 
 /* What the executor (or the in-process call) produced. */
 struct ran {
@@ -578,7 +578,7 @@ static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *a
     char *buf = NULL;
     size_t len = 0, cap = 0;
     enum pipe_state pipe_state = PIPE_OPEN;
-    bool killed = false, ended = false, out_of_time = false;
+    bool killed = false, ended = false, out_of_time = false, oversized = false;
     int status = 0;
     int64_t start_deadline = run->stc_deadline_ms;
     int64_t eof_at = 0; /* when the pipe closed while the process ran */
@@ -596,7 +596,7 @@ static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *a
                           "killing it",
                           run->act.info.activity_type, FRAME_MAX);
             tlw_kill_group(pid);
-            killed = true;
+            killed = oversized = true;
         }
         /* The pipe closed but the process goes on: it can no longer report,
          * so give it a moment to finish exiting, then kill it. */
@@ -657,6 +657,10 @@ static void run_forked(struct task_run *run, tlw_activity_fn fn, const json_t *a
     ran->wait_status = status;
     if (out_of_time)
         return;
+    if (oversized) {
+        ran->outcome = RAN_OVERSIZED;
+        return;
+    }
     ran->outcome = ran->message ? RAN_RESULT
                    : WIFSIGNALED(status) ? RAN_CRASHED
                                          : RAN_EXITED;
@@ -927,6 +931,14 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task, bo
                  (long long)ran.limit_ms);
         rs = respond_failed(s, task, message, "tlw.ActivityTimedOut", false, NULL, run.latest_details);
         outcome = TLW_IPC_OUTCOME_TIMED_OUT;
+        break;
+    case RAN_OVERSIZED:
+        snprintf(message, sizeof message,
+                 "the activity's result or heartbeat details are over %d bytes as JSON, more "
+                 "than a worker can send; store large data elsewhere and return a reference",
+                 FRAME_MAX);
+        rs = respond_failed(s, task, message, "tlw.ResultTooLarge", true, NULL,
+                            run.latest_details);
         break;
     case RAN_SHUTDOWN:
         snprintf(message, sizeof message,

@@ -69,6 +69,7 @@ def make_leaf(ca_key, ca_cert, cn, san_dns=None, client=False):
 class TlsProxy:
     address: str         # server-authenticated TLS
     mtls_address: str    # also requires a client certificate
+    auth_address: str    # server-authenticated TLS; refuses calls without API key "good-key"
     ca: Path
     wrong_ca: Path
     client_cert: Path
@@ -120,19 +121,30 @@ http {{
     ssl_verify_client on;
     location / {{ grpc_pass grpc://127.0.0.1:{upstream}; }}
   }}
+  server {{
+    listen 127.0.0.1:{aport} ssl http2;
+    ssl_certificate {d}/server.pem;
+    ssl_certificate_key {d}/server.key;
+    location / {{
+      if ($http_authorization != "Bearer good-key") {{ return 401; }}
+      grpc_pass grpc://127.0.0.1:{upstream};
+    }}
+  }}
 }}
 """
 
 
 def start_proxy(d: Path, upstream_port: int):
     write_certs(d)
-    port, mport = free_port(), free_port()
+    port, mport, aport = free_port(), free_port(), free_port()
     conf = d / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(d=d, port=port, mport=mport, upstream=upstream_port))
+    conf.write_text(NGINX_CONF.format(d=d, port=port, mport=mport, aport=aport,
+                                      upstream=upstream_port))
     proc = start(["nginx", "-c", str(conf), "-p", str(d)], d / "nginx.out")
     wait_for_port(port, proc, 10, d / "nginx.out")
     wait_for_port(mport, proc, 10, d / "nginx.out")
-    proxy = TlsProxy(f"127.0.0.1:{port}", f"127.0.0.1:{mport}", d / "ca.pem",
+    wait_for_port(aport, proc, 10, d / "nginx.out")
+    proxy = TlsProxy(f"127.0.0.1:{port}", f"127.0.0.1:{mport}", f"127.0.0.1:{aport}", d / "ca.pem",
                      d / "wrong-ca.pem", d / "client.pem", d / "client.key", d / "access.log")
     return proc, proxy
 
