@@ -415,12 +415,12 @@ static void handle_message(struct child *c, const tlw_ipc_msg *msg)
     }
 }
 
-/* Reads up to `limit` messages (0: all there are). False once the channel
- * is closed or broken. */
+/* Reads up to `limit` messages, fewer if there are no more now. False once
+ * the channel is closed or broken. */
 static bool read_messages(struct child *c, unsigned limit)
 {
     char name[32];
-    for (unsigned n = 0; limit == 0 || n < limit; n++) {
+    for (unsigned n = 0; n < limit; n++) {
         tlw_ipc_msg msg;
         tlw_error err;
         tlw_status st = tlw_ipc_recv(c->fd, &msg, &err);
@@ -536,8 +536,9 @@ static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
     char name[32];
     ev_child_stop(loop, w);
     ev_io_stop(loop, &c->io);
-    /* Read all it said before it died (TASK_END, STATS). */
-    read_messages(c, 0);
+    /* Read what it said before it died (TASK_END, STATS); bounded, since a
+     * process it left behind could still be writing. */
+    read_messages(c, 64 * MESSAGES_PER_WAKEUP);
     close(c->fd);
     c->fd = -1;
     c->alive = false;

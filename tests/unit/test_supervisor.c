@@ -106,6 +106,10 @@ static void play(part p, const tlw_slot_spec *spec)
         _exit(3);
     case PART_CHATTY: {
         tlw_ipc_send(spec->fd, &msg, NULL);
+        /* More writers than the supervisor has cores to read with. */
+        for (int i = 0; i < 3; i++)
+            if (fork() == 0)
+                break;
         tlw_ipc_msg stats = {.type = TLW_IPC_STATS};
         for (;;)
             tlw_ipc_send(spec->fd, &stats, NULL);
@@ -151,6 +155,7 @@ static pid_t spawn(void *ctx, const tlw_slot_spec *spec, const int *close_fds, s
     f->spawns++;
     pid_t pid = fork();
     if (pid == 0) {
+        setpgid(0, 0); /* as the real spawn does: the hard stop kills the group */
         for (size_t i = 0; i < n; i++)
             close(close_fds[i]);
         signal(SIGCHLD, SIG_DFL);
