@@ -94,10 +94,40 @@ tlw_status tlw_fd_set_added(const tlw_fd_set *before, const tlw_fd_set *after, t
     return TLW_OK;
 }
 
+/* close_range(2) over the gaps between the descriptors to keep: a few
+ * system calls whatever the number of descriptors. False where the kernel
+ * has no close_range (before 5.9). */
+static bool close_gaps(const tlw_fd_set *keep, int also)
+{
+    int lo = 3; /* the next descriptor that may be closed */
+    size_t i = 0;
+    for (;;) {
+        /* the smallest kept descriptor >= lo */
+        int next = -1;
+        while (keep && i < keep->count && keep->fds[i] < lo)
+            i++;
+        if (keep && i < keep->count)
+            next = keep->fds[i];
+        if (also >= lo && (next < 0 || also < next))
+            next = also;
+        unsigned int hi = next < 0 ? ~0U : (unsigned int)next - 1;
+        if ((next < 0 || next > lo) &&
+            syscall(SYS_close_range, (unsigned int)lo, hi, 0) != 0)
+            return false;
+        if (next < 0)
+            return true;
+        lo = next + 1;
+    }
+}
+
 /* Without malloc: an executor runs it right after fork, where an
  * allocation (or a sanitizer's bookkeeping for one) is best avoided. */
 void tlw_close_fds_except(const tlw_fd_set *keep, int also)
 {
+#ifdef SYS_close_range
+    if (close_gaps(keep, also))
+        return;
+#endif
     int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return;
