@@ -57,17 +57,6 @@ struct slot {
     tlw_ipc_stats stats;
 };
 
-/* A server-supplied duration in ms, saturated instead of overflowing
- * (seconds is any int64). */
-static int64_t duration_ms(const Google__Protobuf__Duration *d)
-{
-    if (!d || d->seconds < 0 || (d->seconds == 0 && d->nanos <= 0))
-        return 0;
-    if (d->seconds > INT64_MAX / 1000 - 1)
-        return INT64_MAX;
-    return d->seconds * 1000 + (d->nanos > 0 ? d->nanos / 1000000 : 0);
-}
-
 /* A random (version 4) UUID. Fails rather than give every worker the same
  * key when the kernel has no randomness to give. */
 static tlw_status make_instance_key(char *out, size_t size, tlw_error *err)
@@ -846,8 +835,8 @@ static tlw_ipc_outcome handle_task(struct slot *s, const activity_task *task, bo
         .workflow_namespace = task->workflow_namespace,
         .task_queue = s->settings->worker.task_queue.value,
         .attempt = task->attempt,
-        .heartbeat_timeout_ms = duration_ms(task->heartbeat_timeout),
-        .start_to_close_timeout_ms = duration_ms(task->start_to_close_timeout),
+        .heartbeat_timeout_ms = tlw_duration_ms(task->heartbeat_timeout),
+        .start_to_close_timeout_ms = tlw_duration_ms(task->start_to_close_timeout),
     };
     int64_t now = tlw_wall_ms();
     int64_t hard = executor_stop_ms(s);

@@ -54,3 +54,12 @@ void tlw_namespace_capabilities_read(const tlw_namespace_description *descriptio
         caps->worker_poll_complete_on_shutdown =
             description->namespace_info->capabilities->worker_poll_complete_on_shutdown;
 }
+
+int64_t tlw_duration_ms(const Google__Protobuf__Duration *d)
+{
+    if (!d || d->seconds < 0 || (d->seconds == 0 && d->nanos <= 0))
+        return 0;
+    if (d->seconds > INT64_MAX / 1000 - 1)
+        return INT64_MAX;
+    return d->seconds * 1000 + (d->nanos > 0 ? d->nanos / 1000000 : 0);
+}

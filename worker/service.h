@@ -9,6 +9,7 @@
 #define TLW_WORKER_SERVICE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "temporal/api/workflowservice/v1/request_response.pb-c.h"
 #include "worker/rpc.h"
@@ -34,6 +35,10 @@ typedef struct tlw_namespace_capabilities {
      * ShutdownWorker is called with that key (graceful poll shutdown). */
     bool worker_poll_complete_on_shutdown;
 } tlw_namespace_capabilities;
+
+/* A server-supplied duration in milliseconds: 0 for none or a negative one,
+ * INT64_MAX instead of overflowing (seconds may be any int64). */
+int64_t tlw_duration_ms(const Google__Protobuf__Duration *d);
 
 void tlw_namespace_capabilities_read(const tlw_namespace_description *description,
                                      tlw_namespace_capabilities *caps);

@@ -265,6 +265,25 @@ static void empty_namespace_is_invalid(void **state)
     tlw_rpc_client_close(c);
 }
 
+/* Durations come from the server: any int64 of seconds must not overflow. */
+static void durations_saturate_instead_of_overflowing(void **state)
+{
+    Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
+    assert_int_equal(tlw_duration_ms(NULL), 0);
+    d.seconds = 12, d.nanos = 345000000;
+    assert_int_equal(tlw_duration_ms(&d), 12345);
+    d.seconds = 0, d.nanos = 1500000;
+    assert_int_equal(tlw_duration_ms(&d), 1);
+    d.seconds = -5, d.nanos = 0;
+    assert_int_equal(tlw_duration_ms(&d), 0);
+    d.seconds = INT64_MAX, d.nanos = 999999999;
+    assert_true(tlw_duration_ms(&d) == INT64_MAX);
+    d.seconds = INT64_MAX / 1000, d.nanos = 999999999;
+    assert_true(tlw_duration_ms(&d) == INT64_MAX);
+    d.seconds = 9223372036854774, d.nanos = 0; /* the largest that fits */
+    assert_true(tlw_duration_ms(&d) == 9223372036854774000LL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +297,7 @@ int main(void)
         cmocka_unit_test(silent_server_ends_at_the_deadline),
         cmocka_unit_test(cancel_from_another_thread_ends_the_call),
         cmocka_unit_test(empty_namespace_is_invalid),
+        cmocka_unit_test(durations_saturate_instead_of_overflowing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
