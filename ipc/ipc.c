@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "common/error.h"
 
@@ -36,6 +37,10 @@ const char *tlw_ipc_type_name(tlw_ipc_type type)
     case TLW_IPC_TASK_END: return "TASK_END";
     case TLW_IPC_STATS: return "STATS";
     case TLW_IPC_FATAL: return "FATAL";
+    case TLW_IPC_EXEC_HEARTBEAT: return "EXEC_HEARTBEAT";
+    case TLW_IPC_EXEC_RESULT: return "EXEC_RESULT";
+    case TLW_IPC_EXEC_FAILURE: return "EXEC_FAILURE";
+    case TLW_IPC_EXEC_CANCELLED: return "EXEC_CANCELLED";
     }
     return "unknown";
 }
@@ -180,7 +185,11 @@ static tlw_status check_outgoing(const tlw_ipc_msg *msg, size_t *body_len, tlw_e
         *body_len = FATAL_FIXED + len + 1;
         return TLW_OK;
     }
-    case TLW_IPC_NONE: break;
+    case TLW_IPC_NONE:
+    case TLW_IPC_EXEC_HEARTBEAT: /* executor messages: tlw_ipc_exec_write() */
+    case TLW_IPC_EXEC_RESULT:
+    case TLW_IPC_EXEC_FAILURE:
+    case TLW_IPC_EXEC_CANCELLED: break;
     }
     return tlw_error_set(err, TLW_ERR_INVALID, "ipc: cannot send a message of type %d",
                          (int)msg->type);
@@ -242,7 +251,11 @@ tlw_status tlw_ipc_encode(const tlw_ipc_msg *msg, void *buf, size_t cap, size_t 
         break;
     }
     case TLW_IPC_STOP:
-    case TLW_IPC_NONE: break;
+    case TLW_IPC_NONE:
+    case TLW_IPC_EXEC_HEARTBEAT:
+    case TLW_IPC_EXEC_RESULT:
+    case TLW_IPC_EXEC_FAILURE:
+    case TLW_IPC_EXEC_CANCELLED: break;
     }
     *len = TLW_IPC_HEADER_SIZE + body_len;
     return TLW_OK;
@@ -560,4 +573,177 @@ tlw_status tlw_ipc_recv(int fd, tlw_ipc_msg *msg, tlw_error *err)
         return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: message on fd %d is larger than %d bytes",
                              fd, TLW_IPC_MSG_MAX);
     return tlw_ipc_decode(buf, (size_t)n, msg, err);
+}
+
+/* --- executor -> slot ---------------------------------------------------------- */
+
+#define EXEC_FAILURE_FIXED 12
+
+/* Valid UTF-8 without NUL bytes (overlong forms, surrogates and code points
+ * past U+10FFFF refused). */
+static bool utf8_text(const char *p, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, cp = c & 0x07;
+        else
+            return false;
+        if (n - i - 1 < need)
+            return false;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+static bool exec_type_valid(uint32_t t)
+{
+    return t >= TLW_IPC_EXEC_HEARTBEAT && t <= TLW_IPC_EXEC_CANCELLED;
+}
+
+static bool exec_has_json(tlw_ipc_type t)
+{
+    return t == TLW_IPC_EXEC_HEARTBEAT || t == TLW_IPC_EXEC_RESULT || t == TLW_IPC_EXEC_FAILURE;
+}
+
+static tlw_status write_all(int fd, const void *buf, size_t n, tlw_error *err)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return tlw_error_set(err, TLW_ERR_IO, "ipc: cannot write to the slot: %s",
+                                 w < 0 ? strerror(errno) : "nothing written");
+        p += w;
+        n -= (size_t)w;
+    }
+    return TLW_OK;
+}
+
+tlw_status tlw_ipc_exec_write(int fd, const tlw_ipc_exec_msg *msg, tlw_error *err)
+{
+    const char *name = tlw_ipc_type_name(msg->type);
+    if (!exec_type_valid((uint32_t)msg->type))
+        return tlw_error_set(err, TLW_ERR_INVALID, "ipc: %d is not an executor message",
+                             (int)msg->type);
+    size_t json_len = exec_has_json(msg->type) ? msg->json_len : 0;
+    size_t type_len = msg->type == TLW_IPC_EXEC_FAILURE ? msg->failure_type_len : 0;
+    size_t message_len = msg->type == TLW_IPC_EXEC_FAILURE ? msg->message_len : 0;
+    size_t fixed = msg->type == TLW_IPC_EXEC_FAILURE ? EXEC_FAILURE_FIXED : 0;
+    if (json_len > TLW_IPC_EXEC_BODY_MAX || type_len > TLW_IPC_EXEC_BODY_MAX ||
+        message_len > TLW_IPC_EXEC_BODY_MAX ||
+        fixed + json_len + type_len + message_len > TLW_IPC_EXEC_BODY_MAX)
+        return tlw_error_set(err, TLW_ERR_INVALID, "ipc: %s of more than %d bytes", name,
+                             TLW_IPC_EXEC_BODY_MAX);
+    if ((exec_has_json(msg->type) && (json_len == 0 || !utf8_text(msg->json, json_len))) ||
+        !utf8_text(msg->failure_type, type_len) || !utf8_text(msg->message, message_len))
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "ipc: %s text is empty, not UTF-8 or holds a NUL byte", name);
+    size_t body = fixed + json_len + type_len + message_len;
+    uint8_t head[TLW_IPC_HEADER_SIZE + EXEC_FAILURE_FIXED];
+    writer w = {head};
+    put_u16(&w, (uint16_t)msg->type);
+    put_u16(&w, TLW_IPC_VERSION);
+    put_u32(&w, (uint32_t)body);
+    if (msg->type == TLW_IPC_EXEC_FAILURE) {
+        put_u32(&w, msg->non_retryable ? 1 : 0);
+        put_u32(&w, (uint32_t)type_len);
+        put_u32(&w, (uint32_t)message_len);
+    }
+    tlw_status st = write_all(fd, head, TLW_IPC_HEADER_SIZE + fixed, err);
+    if (st == TLW_OK && type_len)
+        st = write_all(fd, msg->failure_type, type_len, err);
+    if (st == TLW_OK && message_len)
+        st = write_all(fd, msg->message, message_len, err);
+    if (st == TLW_OK && json_len)
+        st = write_all(fd, msg->json, json_len, err);
+    return st;
+}
+
+tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed,
+                               tlw_ipc_exec_msg *msg, tlw_error *err)
+{
+    *consumed = 0;
+    if (len < TLW_IPC_HEADER_SIZE)
+        return TLW_OK;
+    reader r = {buf, len};
+    uint16_t type = take_u16(&r), version = take_u16(&r);
+    uint32_t body = take_u32(&r);
+    if (version != TLW_IPC_VERSION)
+        return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: executor message version %u, expected %d",
+                             (unsigned)version, TLW_IPC_VERSION);
+    if (!exec_type_valid(type))
+        return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: unknown executor message type %u",
+                             (unsigned)type);
+    const char *name = tlw_ipc_type_name((tlw_ipc_type)type);
+    if (body > TLW_IPC_EXEC_BODY_MAX)
+        return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s of %u bytes, over the %d-byte limit",
+                             name, (unsigned)body, TLW_IPC_EXEC_BODY_MAX);
+    if (r.left < body)
+        return TLW_OK; /* not all here yet */
+    r.left = body;
+    *msg = (tlw_ipc_exec_msg){.type = (tlw_ipc_type)type};
+    if (type == TLW_IPC_EXEC_CANCELLED) {
+        if (body != 0)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s with a body of %u bytes", name,
+                                 (unsigned)body);
+    } else if (type == TLW_IPC_EXEC_FAILURE) {
+        if (body < EXEC_FAILURE_FIXED)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                                 "ipc: %s body of %u bytes, expected at least %d", name,
+                                 (unsigned)body, EXEC_FAILURE_FIXED);
+        uint32_t non_retryable = take_u32(&r), type_len = take_u32(&r),
+                 message_len = take_u32(&r);
+        if (non_retryable > 1)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s with non_retryable %u (0 or 1)",
+                                 name, (unsigned)non_retryable);
+        if (type_len > r.left || message_len > r.left - type_len)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                                 "ipc: %s lengths (%u, %u) exceed its body", name,
+                                 (unsigned)type_len, (unsigned)message_len);
+        msg->non_retryable = (int)non_retryable;
+        msg->failure_type = (const char *)r.at;
+        msg->failure_type_len = type_len;
+        msg->message = (const char *)r.at + type_len;
+        msg->message_len = message_len;
+        r.at += type_len + message_len;
+        r.left -= type_len + message_len;
+        if (!utf8_text(msg->failure_type, type_len) || !utf8_text(msg->message, message_len))
+            return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                                 "ipc: %s type or message is not UTF-8 or holds a NUL byte", name);
+    }
+    if (exec_has_json((tlw_ipc_type)type)) {
+        msg->json = (const char *)r.at;
+        msg->json_len = r.left;
+        if (r.left == 0 || !utf8_text(msg->json, msg->json_len))
+            return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                                 "ipc: %s JSON text is empty, not UTF-8 or holds a NUL byte",
+                                 name);
+    }
+    *consumed = TLW_IPC_HEADER_SIZE + body;
+    return TLW_OK;
 }

@@ -61,7 +61,12 @@ typedef enum tlw_ipc_type {
     TLW_IPC_TASK_BEGIN = 17, /* a task was polled; its token, for recovery */
     TLW_IPC_TASK_END = 18,   /* that task ended; whether the server was told */
     TLW_IPC_STATS = 19,      /* counters, sent before the child exits */
-    TLW_IPC_FATAL = 20       /* the child cannot go on; it exits after this */
+    TLW_IPC_FATAL = 20,      /* the child cannot go on; it exits after this */
+    /* executor -> slot (a pipe; see tlw_ipc_exec_decode) */
+    TLW_IPC_EXEC_HEARTBEAT = 32,
+    TLW_IPC_EXEC_RESULT = 33,
+    TLW_IPC_EXEC_FAILURE = 34,
+    TLW_IPC_EXEC_CANCELLED = 35
 } tlw_ipc_type;
 
 /* What a worker slot polls. */
@@ -187,6 +192,57 @@ tlw_status tlw_ipc_send(int fd, const tlw_ipc_msg *msg, tlw_error *err);
  *   TLW_ERR_IO                          another socket error
  */
 tlw_status tlw_ipc_recv(int fd, tlw_ipc_msg *msg, tlw_error *err);
+
+/*
+ * Executor -> slot: what an activity's executor process reports to its slot,
+ * over a pipe. A pipe is a byte stream, so each message is the same 8-byte
+ * header as above (its length frames the message) and a body:
+ *
+ *     EXEC_HEARTBEAT  JSON text: the heartbeat details
+ *     EXEC_RESULT     JSON text: the activity's result
+ *     EXEC_FAILURE    uint32 non_retryable (0 or 1) | uint32 type length |
+ *                     uint32 message length | type bytes | message bytes |
+ *                     JSON text: the failure's details
+ *     EXEC_CANCELLED  (empty): the activity accepted a cancellation
+ *
+ * JSON text and strings are UTF-8 without NUL bytes and without a
+ * terminating NUL; a body is at most TLW_IPC_EXEC_BODY_MAX bytes. The
+ * decoder is as strict as the one above: another version, an unknown type,
+ * a body over the limit, lengths that disagree, a NUL byte, invalid UTF-8 or
+ * an empty JSON text is TLW_ERR_PROTOCOL. (The JSON itself is parsed by the
+ * slot, which treats unparseable JSON the same way.)
+ */
+#define TLW_IPC_EXEC_BODY_MAX (4 * 1024 * 1024)
+
+/* A decoded executor message. Its pointers point into the buffer it was
+ * decoded from (no NUL terminators: use the lengths). */
+typedef struct tlw_ipc_exec_msg {
+    tlw_ipc_type type; /* TLW_IPC_EXEC_* */
+    const char *json;  /* HEARTBEAT, RESULT, FAILURE (details) */
+    size_t json_len;
+    int non_retryable; /* FAILURE */
+    const char *failure_type;
+    size_t failure_type_len;
+    const char *message;
+    size_t message_len;
+} tlw_ipc_exec_msg;
+
+/*
+ * Writes `msg` to `fd` whole (header and body), retrying on EINTR and short
+ * writes. TLW_ERR_INVALID if the message breaks the rules above (the body
+ * over the limit, a NUL byte); TLW_ERR_IO if the write fails.
+ */
+tlw_status tlw_ipc_exec_write(int fd, const tlw_ipc_exec_msg *msg, tlw_error *err);
+
+/*
+ * Decodes the first message in buf[0..len). TLW_OK with *consumed = 0 when
+ * the buffer holds only part of one (read more); TLW_OK with *consumed > 0
+ * and *msg filled when one was decoded; TLW_ERR_PROTOCOL when the bytes
+ * cannot be a valid message (stop reading: the stream has lost its frame).
+ * Never reads outside buf[0..len).
+ */
+tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed,
+                               tlw_ipc_exec_msg *msg, tlw_error *err);
 
 /* Names for logs, e.g. "TASK_BEGIN", "activity", "crashed". Never NULL. */
 const char *tlw_ipc_type_name(tlw_ipc_type type);

@@ -44,20 +44,13 @@ int tlw_recovery_report(const tlw_config *cfg, const char *identity,
     if (st == TLW_OK)
         st = tlw_failure_application(message, "tlw.WorkerCrashed", false, NULL, &failure, &err);
     if (st == TLW_OK) {
-        Temporal__Api__Workflowservice__V1__RespondActivityTaskFailedRequest req =
-            TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_FAILED_REQUEST__INIT;
-        req.task_token.data = (uint8_t *)task->task_token;
-        req.task_token.len = task->task_token_len;
-        req.failure = failure;
-        req.identity = (char *)identity;
-        req.namespace_ = cfg->settings.client.namespace_name.value;
-        ProtobufCMessage *resp = NULL;
-        tlw_rpc_call_options o = {.timeout_ms = budget_ms, .retry_unavailable = true};
-        st = tlw_rpc_call(client, TLW_WORKFLOW_SERVICE "RespondActivityTaskFailed", &req.base,
-                          &temporal__api__workflowservice__v1__respond_activity_task_failed_response__descriptor,
-                          &resp, &o, &err);
-        if (resp)
-            protobuf_c_message_free_unpacked(resp, NULL);
+        tlw_service_caller caller = {.client = client,
+                                     .namespace_name = cfg->settings.client.namespace_name.value,
+                                     .identity = identity};
+        ProtobufCBinaryData token = {.len = task->task_token_len,
+                                     .data = (uint8_t *)task->task_token};
+        tlw_rpc_call_options o = {.timeout_ms = budget_ms};
+        st = tlw_service_activity_failed(&caller, token, failure, NULL, &o, &err);
     }
     if (st == TLW_OK)
         tlw_log_info("failed activity %s (attempt %u): its worker %s", task->type_name,

@@ -63,3 +63,156 @@ int64_t tlw_duration_ms(const Google__Protobuf__Duration *d)
         return INT64_MAX;
     return d->seconds * 1000 + (d->nanos > 0 ? d->nanos / 1000000 : 0);
 }
+
+Temporal__Api__Deployment__V1__WorkerDeploymentOptions
+tlw_service_versioned_deployment(const char *deployment_name, const char *build_id)
+{
+    Temporal__Api__Deployment__V1__WorkerDeploymentOptions o =
+        TEMPORAL__API__DEPLOYMENT__V1__WORKER_DEPLOYMENT_OPTIONS__INIT;
+    o.deployment_name = (char *)deployment_name;
+    o.build_id = (char *)build_id;
+    o.worker_versioning_mode =
+        TEMPORAL__API__ENUMS__V1__WORKER_VERSIONING_MODE__WORKER_VERSIONING_MODE_VERSIONED;
+    return o;
+}
+
+/* A call whose response the caller does not need. */
+static tlw_status call_and_drop(const tlw_service_caller *c, const char *method,
+                                const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *resp_type,
+                                const tlw_rpc_call_options *opts, bool retry, tlw_error *err)
+{
+    tlw_rpc_call_options o = opts ? *opts : (tlw_rpc_call_options){0};
+    o.retry_unavailable = retry;
+    ProtobufCMessage *resp = NULL;
+    tlw_status st = tlw_rpc_call(c->client, method, req, resp_type, &resp, &o, err);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return st;
+}
+
+tlw_status tlw_service_poll_activity_task(const tlw_service_caller *c, const char *task_queue,
+                                          const char *worker_instance_key,
+                                          const tlw_rpc_call_options *opts, tlw_activity_task **out,
+                                          tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__PollActivityTaskQueueRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__POLL_ACTIVITY_TASK_QUEUE_REQUEST__INIT;
+    Temporal__Api__Taskqueue__V1__TaskQueue tq = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
+    tq.name = (char *)task_queue;
+    tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    req.namespace_ = (char *)c->namespace_name;
+    req.task_queue = &tq;
+    req.identity = (char *)c->identity;
+    req.worker_instance_key = (char *)worker_instance_key;
+    req.deployment_options =
+        (Temporal__Api__Deployment__V1__WorkerDeploymentOptions *)c->deployment;
+    *out = NULL;
+    return tlw_rpc_call(c->client, TLW_WORKFLOW_SERVICE "PollActivityTaskQueue", &req.base,
+                        &temporal__api__workflowservice__v1__poll_activity_task_queue_response__descriptor,
+                        (ProtobufCMessage **)out, opts, err);
+}
+
+tlw_status tlw_service_shutdown_worker(const tlw_service_caller *c, const char *task_queue,
+                                       const char *worker_instance_key,
+                                       const Temporal__Api__Enums__V1__TaskQueueType *types,
+                                       size_t n_types, const char *reason,
+                                       const tlw_rpc_call_options *opts, tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__ShutdownWorkerRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__SHUTDOWN_WORKER_REQUEST__INIT;
+    req.namespace_ = (char *)c->namespace_name;
+    req.identity = (char *)c->identity;
+    req.reason = (char *)reason;
+    req.worker_instance_key = (char *)worker_instance_key;
+    req.task_queue = (char *)task_queue;
+    req.n_task_queue_types = n_types;
+    req.task_queue_types = (Temporal__Api__Enums__V1__TaskQueueType *)types;
+    return call_and_drop(c, TLW_WORKFLOW_SERVICE "ShutdownWorker", &req.base,
+                         &temporal__api__workflowservice__v1__shutdown_worker_response__descriptor,
+                         opts, false, err);
+}
+
+tlw_status tlw_service_record_heartbeat(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                        Temporal__Api__Common__V1__Payloads *details,
+                                        const tlw_rpc_call_options *opts, bool *cancel_requested,
+                                        tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RECORD_ACTIVITY_TASK_HEARTBEAT_REQUEST__INIT;
+    req.task_token = token;
+    req.details = details;
+    req.identity = (char *)c->identity;
+    req.namespace_ = (char *)c->namespace_name;
+    tlw_rpc_call_options o = opts ? *opts : (tlw_rpc_call_options){0};
+    o.retry_unavailable = true;
+    ProtobufCMessage *resp = NULL;
+    *cancel_requested = false;
+    tlw_status st = tlw_rpc_call(
+        c->client, TLW_WORKFLOW_SERVICE "RecordActivityTaskHeartbeat", &req.base,
+        &temporal__api__workflowservice__v1__record_activity_task_heartbeat_response__descriptor,
+        &resp, &o, err);
+    if (resp) {
+        *cancel_requested =
+            ((Temporal__Api__Workflowservice__V1__RecordActivityTaskHeartbeatResponse *)resp)
+                ->cancel_requested;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    return st;
+}
+
+tlw_status tlw_service_activity_completed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                          Temporal__Api__Common__V1__Payloads *result,
+                                          const tlw_rpc_call_options *opts, tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__RespondActivityTaskCompletedRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_COMPLETED_REQUEST__INIT;
+    req.task_token = token;
+    req.result = result;
+    req.identity = (char *)c->identity;
+    req.namespace_ = (char *)c->namespace_name;
+    req.deployment_options =
+        (Temporal__Api__Deployment__V1__WorkerDeploymentOptions *)c->deployment;
+    return call_and_drop(
+        c, TLW_WORKFLOW_SERVICE "RespondActivityTaskCompleted", &req.base,
+        &temporal__api__workflowservice__v1__respond_activity_task_completed_response__descriptor,
+        opts, true, err);
+}
+
+tlw_status tlw_service_activity_failed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                       Temporal__Api__Failure__V1__Failure *failure,
+                                       Temporal__Api__Common__V1__Payloads *last_heartbeat,
+                                       const tlw_rpc_call_options *opts, tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__RespondActivityTaskFailedRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_FAILED_REQUEST__INIT;
+    req.task_token = token;
+    req.failure = failure;
+    req.identity = (char *)c->identity;
+    req.namespace_ = (char *)c->namespace_name;
+    req.last_heartbeat_details = last_heartbeat;
+    req.deployment_options =
+        (Temporal__Api__Deployment__V1__WorkerDeploymentOptions *)c->deployment;
+    return call_and_drop(
+        c, TLW_WORKFLOW_SERVICE "RespondActivityTaskFailed", &req.base,
+        &temporal__api__workflowservice__v1__respond_activity_task_failed_response__descriptor,
+        opts, true, err);
+}
+
+tlw_status tlw_service_activity_canceled(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                         Temporal__Api__Common__V1__Payloads *details,
+                                         const tlw_rpc_call_options *opts, tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__RespondActivityTaskCanceledRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_ACTIVITY_TASK_CANCELED_REQUEST__INIT;
+    req.task_token = token;
+    req.details = details;
+    req.identity = (char *)c->identity;
+    req.namespace_ = (char *)c->namespace_name;
+    req.deployment_options =
+        (Temporal__Api__Deployment__V1__WorkerDeploymentOptions *)c->deployment;
+    return call_and_drop(
+        c, TLW_WORKFLOW_SERVICE "RespondActivityTaskCanceled", &req.base,
+        &temporal__api__workflowservice__v1__respond_activity_task_canceled_response__descriptor,
+        opts, true, err);
+}

@@ -36,6 +36,57 @@ typedef struct tlw_namespace_capabilities {
     bool worker_poll_complete_on_shutdown;
 } tlw_namespace_capabilities;
 
+/* Who is calling: the fields every worker request repeats. */
+typedef struct tlw_service_caller {
+    tlw_rpc_client *client;
+    const char *namespace_name;
+    const char *identity;
+    /* NULL, or the worker deployment options (sent with polls and responses) */
+    const Temporal__Api__Deployment__V1__WorkerDeploymentOptions *deployment;
+} tlw_service_caller;
+
+typedef Temporal__Api__Workflowservice__V1__PollActivityTaskQueueResponse tlw_activity_task;
+
+/* The deployment options of a versioned worker (always on here). The strings
+ * are borrowed. */
+Temporal__Api__Deployment__V1__WorkerDeploymentOptions
+tlw_service_versioned_deployment(const char *deployment_name, const char *build_id);
+
+/* PollActivityTaskQueue (a long poll: `opts` sets its deadline and its
+ * cancellation). *out may come back with an empty task token: no task. */
+tlw_status tlw_service_poll_activity_task(const tlw_service_caller *c, const char *task_queue,
+                                          const char *worker_instance_key,
+                                          const tlw_rpc_call_options *opts, tlw_activity_task **out,
+                                          tlw_error *err);
+
+/* ShutdownWorker: the server completes this worker's open polls of the given
+ * task queue types empty. */
+tlw_status tlw_service_shutdown_worker(const tlw_service_caller *c, const char *task_queue,
+                                       const char *worker_instance_key,
+                                       const Temporal__Api__Enums__V1__TaskQueueType *types,
+                                       size_t n_types, const char *reason,
+                                       const tlw_rpc_call_options *opts, tlw_error *err);
+
+/* RecordActivityTaskHeartbeat; *cancel_requested says whether the server
+ * asks the activity to stop. Retries UNAVAILABLE. */
+tlw_status tlw_service_record_heartbeat(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                        Temporal__Api__Common__V1__Payloads *details,
+                                        const tlw_rpc_call_options *opts, bool *cancel_requested,
+                                        tlw_error *err);
+
+/* RespondActivityTask{Completed,Failed,Canceled}. The server deduplicates by
+ * task token, so each retries UNAVAILABLE. */
+tlw_status tlw_service_activity_completed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                          Temporal__Api__Common__V1__Payloads *result,
+                                          const tlw_rpc_call_options *opts, tlw_error *err);
+tlw_status tlw_service_activity_failed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                       Temporal__Api__Failure__V1__Failure *failure,
+                                       Temporal__Api__Common__V1__Payloads *last_heartbeat,
+                                       const tlw_rpc_call_options *opts, tlw_error *err);
+tlw_status tlw_service_activity_canceled(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                         Temporal__Api__Common__V1__Payloads *details,
+                                         const tlw_rpc_call_options *opts, tlw_error *err);
+
 /* A server-supplied duration in milliseconds: 0 for none or a negative one,
  * INT64_MAX instead of overflowing (seconds may be any int64). */
 int64_t tlw_duration_ms(const Google__Protobuf__Duration *d);

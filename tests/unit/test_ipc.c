@@ -127,7 +127,11 @@ static void assert_same(const tlw_ipc_msg *a, const tlw_ipc_msg *b)
     case TLW_IPC_STATS: assert_memory_equal(&a->stats, &b->stats, sizeof a->stats); break;
     case TLW_IPC_FATAL: assert_string_equal(a->fatal.message, b->fatal.message); break;
     case TLW_IPC_STOP:
-    case TLW_IPC_NONE: break;
+    case TLW_IPC_NONE:
+    case TLW_IPC_EXEC_HEARTBEAT: /* not supervisor <-> child messages */
+    case TLW_IPC_EXEC_RESULT:
+    case TLW_IPC_EXEC_FAILURE:
+    case TLW_IPC_EXEC_CANCELLED: break;
     }
 }
 
@@ -596,9 +600,123 @@ static void names_cover_every_value(void **state)
     assert_string_equal(tlw_ipc_outcome_name((tlw_ipc_outcome)0), "unknown");
 }
 
+/* ---- executor -> slot messages ------------------------------------------- */
+
+/* Writes `m` into a pipe and reads back the bytes. */
+static size_t exec_bytes(const tlw_ipc_exec_msg *m, uint8_t *buf, size_t cap)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    tlw_error err;
+    assert_int_equal(tlw_ipc_exec_write(fds[1], m, &err), TLW_OK);
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], buf + len, cap - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    return len;
+}
+
+static void executor_messages_round_trip_byte_by_byte(void **state)
+{
+    tlw_ipc_exec_msg in[] = {
+        {.type = TLW_IPC_EXEC_HEARTBEAT, .json = "{\"step\":1}", .json_len = 10},
+        {.type = TLW_IPC_EXEC_RESULT, .json = "\"h\xc3\xa9\"", .json_len = 5},
+        {.type = TLW_IPC_EXEC_FAILURE, .non_retryable = 1, .failure_type = "BadInput",
+         .failure_type_len = 8, .message = "the input is bad", .message_len = 16,
+         .json = "[1]", .json_len = 3},
+        {.type = TLW_IPC_EXEC_CANCELLED},
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        uint8_t buf[256];
+        size_t len = exec_bytes(&in[i], buf, sizeof buf);
+        tlw_ipc_exec_msg out;
+        size_t used;
+        tlw_error err;
+        /* Every proper prefix is "not all here yet". */
+        for (size_t cut = 0; cut < len; cut++) {
+            assert_int_equal(tlw_ipc_exec_decode(buf, cut, &used, &out, &err), TLW_OK);
+            assert_int_equal(used, 0);
+        }
+        assert_int_equal(tlw_ipc_exec_decode(buf, len, &used, &out, &err), TLW_OK);
+        assert_int_equal(used, len);
+        assert_int_equal(out.type, in[i].type);
+        assert_int_equal(out.json_len, in[i].json_len);
+        if (in[i].json_len)
+            assert_memory_equal(out.json, in[i].json, in[i].json_len);
+        assert_int_equal(out.non_retryable, in[i].non_retryable);
+        assert_int_equal(out.failure_type_len, in[i].failure_type_len);
+        assert_int_equal(out.message_len, in[i].message_len);
+        if (in[i].message_len)
+            assert_memory_equal(out.message, in[i].message, in[i].message_len);
+    }
+}
+
+static void assert_exec_refused(const uint8_t *buf, size_t len, const char *says)
+{
+    tlw_ipc_exec_msg m;
+    size_t used = 99;
+    tlw_error err;
+    assert_int_equal(tlw_ipc_exec_decode(buf, len, &used, &m, &err), TLW_ERR_PROTOCOL);
+    assert_int_equal(used, 0);
+    if (!strstr(err.message, says))
+        fail_msg("\"%s\" does not say \"%s\"", err.message, says);
+}
+
+static void malformed_executor_messages_are_refused(void **state)
+{
+    uint8_t buf[64];
+    tlw_ipc_exec_msg hb = {.type = TLW_IPC_EXEC_HEARTBEAT, .json = "[1,2]", .json_len = 5};
+    size_t len = exec_bytes(&hb, buf, sizeof buf);
+
+    uint8_t bad[64];
+    memcpy(bad, buf, len);
+    set_u16(bad, OFF_VERSION, 1);
+    assert_exec_refused(bad, len, "version 1, expected 2");
+    memcpy(bad, buf, len);
+    set_u16(bad, OFF_TYPE, TLW_IPC_READY);
+    assert_exec_refused(bad, len, "unknown executor message type 16");
+    memcpy(bad, buf, len);
+    set_u32(bad, OFF_LEN, TLW_IPC_EXEC_BODY_MAX + 1);
+    assert_exec_refused(bad, len, "over the 4194304-byte limit");
+    memcpy(bad, buf, len);
+    bad[OFF_BODY + 2] = '\0';
+    assert_exec_refused(bad, len, "not UTF-8 or holds a NUL byte");
+    memcpy(bad, buf, len);
+    bad[OFF_BODY + 2] = (uint8_t)0xc0; /* an overlong form */
+    assert_exec_refused(bad, len, "not UTF-8");
+    memcpy(bad, buf, len);
+    set_u32(bad, OFF_LEN, 0);
+    assert_exec_refused(bad, OFF_BODY, "JSON text is empty");
+    memcpy(bad, buf, len);
+    set_u16(bad, OFF_TYPE, TLW_IPC_EXEC_CANCELLED);
+    assert_exec_refused(bad, len, "EXEC_CANCELLED with a body of 5 bytes");
+
+    tlw_ipc_exec_msg f = {.type = TLW_IPC_EXEC_FAILURE, .failure_type = "T",
+                          .failure_type_len = 1, .message = "m", .message_len = 1,
+                          .json = "[]", .json_len = 2};
+    len = exec_bytes(&f, buf, sizeof buf);
+    memcpy(bad, buf, len);
+    set_u32(bad, OFF_BODY, 2);
+    assert_exec_refused(bad, len, "non_retryable 2 (0 or 1)");
+    memcpy(bad, buf, len);
+    set_u32(bad, OFF_BODY + 8, 100);
+    assert_exec_refused(bad, len, "exceed its body");
+
+    /* The writer refuses what the reader would. */
+    tlw_error err;
+    tlw_ipc_exec_msg nul = {.type = TLW_IPC_EXEC_RESULT, .json = "\"a\0b\"", .json_len = 5};
+    assert_int_equal(tlw_ipc_exec_write(1, &nul, &err), TLW_ERR_INVALID);
+    tlw_ipc_exec_msg empty = {.type = TLW_IPC_EXEC_RESULT, .json = "", .json_len = 0};
+    assert_int_equal(tlw_ipc_exec_write(1, &empty, &err), TLW_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(executor_messages_round_trip_byte_by_byte),
+        cmocka_unit_test(malformed_executor_messages_are_refused),
         cmocka_unit_test(every_message_round_trips_through_encode_and_decode),
         cmocka_unit_test(the_largest_message_fits_the_maximum),
         cmocka_unit_test(every_message_round_trips_through_a_socketpair),
