@@ -1,4 +1,8 @@
-/* tlw_main: the bootstrap's command line, then the supervisor. */
+/*
+ * tlw_main: the bootstrap's command line, then the supervisor. The one place
+ * that knows both sides: it hands the supervisor what a slot and a recovery
+ * reporter run (worker/), the environment and the Runtime API.
+ */
 #include "config.h"
 
 #include <getopt.h>
@@ -13,6 +17,8 @@
 #include "conf/config.h"
 #include "supervisor/runtime_api.h"
 #include "supervisor/supervisor.h"
+#include "worker/recovery.h"
+#include "worker/slot.h"
 
 extern char **environ;
 
@@ -52,6 +58,15 @@ static int print_config(const tlw_version *version, tlw_configure_fn configure)
     return 0;
 }
 
+/* What the supervisor's children run, and the environment it reads. */
+static void wire_worker(tlw_supervisor_ops *ops)
+{
+    ops->environ = environ;
+    ops->slot_main = tlw_slot_main;
+    ops->report_task = tlw_recovery_report;
+    ops->slot_polls = tlw_slot_polls;
+}
+
 int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn configure)
 {
     const char *argv0 = argc > 0 && argv && argv[0] ? argv[0] : "bootstrap";
@@ -86,6 +101,7 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
     const char *api_address = getenv(TLW_RUNTIME_API_ENV);
     if (!api_address || !*api_address) {
         tlw_supervisor_default_ops(&ops, NULL);
+        wire_worker(&ops);
         return tlw_supervisor_run_standalone(&ops, version, configure);
     }
     tlw_runtime_api *api;
@@ -95,6 +111,7 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
         return 1;
     }
     tlw_supervisor_default_ops(&ops, api);
+    wire_worker(&ops);
     int rc = tlw_supervisor_serve(&ops, version, configure);
     tlw_runtime_api_close(api);
     return rc;

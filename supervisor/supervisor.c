@@ -22,9 +22,6 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/proc.h"
-#include "worker/recovery.h"
-
-extern char **environ;
 
 /* ---- the default ops ---------------------------------------------------- */
 
@@ -73,8 +70,8 @@ static void reset_signals(void)
  * setups opened (not the Runtime API connection, the loop's descriptors or
  * another slot's channel), and in a process group of its own, so that the
  * hard stop kills it with everything it started. */
-static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
-                       tlw_error *err)
+static pid_t fork_slot(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
+                       const int *close_fds, size_t n, tlw_error *err)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -92,16 +89,16 @@ static pid_t fork_slot(void *ctx, const tlw_slot_spec *spec, const int *close_fd
         close(close_fds[i]);
     tlw_close_fds_except(spec->keep_fds, spec->fd);
     reset_signals();
-    int rc = tlw_slot_main(spec);
+    int rc = ops->slot_main(spec);
     fflush(NULL);
     _exit(rc);
 }
 
 /* The supervisor never touches gRPC: a short-lived reporter process fails
  * the dead worker's task. */
-static pid_t fork_reporter(void *ctx, const tlw_config *cfg, const char *identity,
-                           const tlw_ipc_task_begin *task, const char *reason,
-                           int64_t report_by_ms)
+static pid_t fork_reporter(const tlw_supervisor_ops *ops, const tlw_config *cfg,
+                           const char *identity, const tlw_ipc_task_begin *task,
+                           const char *reason, int64_t report_by_ms)
 {
     tlw_log_warn("recovering %s task %s (attempt %u): its worker %s",
                  tlw_ipc_task_kind_name(task->kind), task->type_name, task->attempt, reason);
@@ -119,7 +116,7 @@ static pid_t fork_reporter(void *ctx, const tlw_config *cfg, const char *identit
     reset_signals();
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
-    int rc = tlw_recovery_report(cfg, identity, task, reason, report_by_ms);
+    int rc = ops->report_task(cfg, identity, task, reason, report_by_ms);
     fflush(NULL);
     _exit(rc);
 }
@@ -267,8 +264,7 @@ static void recover(struct run *run, const tlw_ipc_task_begin *task, const char 
                       tlw_ipc_task_kind_name(task->kind), task->type_name, how);
         return;
     }
-    pid_t pid = run->ops->recover_task(run->ops->ctx, run->cfg, run->identity, task, how,
-                                       report_by);
+    pid_t pid = run->ops->recover_task(run->ops, run->cfg, run->identity, task, how, report_by);
     if (pid <= 0)
         return;
     struct reporter *r = calloc(1, sizeof *r);
@@ -312,7 +308,7 @@ static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
         .trace_id = run->inv->trace_id,
         .keep_fds = run->keep_fds,
     };
-    pid_t pid = run->ops->spawn(run->ops->ctx, &spec, close_fds, n, err);
+    pid_t pid = run->ops->spawn(run->ops, &spec, close_fds, n, err);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
@@ -736,10 +732,13 @@ static tlw_status run_setups(const tlw_config *cfg, tlw_error *err)
 }
 
 /* Loads the settings and runs configure(); the caller frees `cfg`. */
-static tlw_status prepare_config(tlw_config *cfg, const tlw_version *version,
-                                 tlw_configure_fn configure, tlw_error *err)
+static tlw_status prepare_config(const tlw_supervisor_ops *ops, tlw_config *cfg,
+                                 const tlw_version *version, tlw_configure_fn configure,
+                                 tlw_error *err)
 {
-    tlw_status st = tlw_config_load(cfg, version, environ, err);
+    static char *const no_environment[] = {NULL};
+    tlw_status st =
+        tlw_config_load(cfg, version, ops->environ ? ops->environ : no_environment, err);
     if (st == TLW_OK)
         st = tlw_config_apply(cfg, configure, err);
     for (size_t i = 0; i < cfg->settings.warning_count; i++)
@@ -762,7 +761,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     tlw_fd_set fds_before = {0}, fds_after = {0}, user_fds = {0};
     tlw_fd_set_open(&fds_before, NULL);
     tlw_config cfg;
-    tlw_status st = prepare_config(&cfg, version, configure, err);
+    tlw_status st = prepare_config(ops, &cfg, version, configure, err);
     if (st) {
         *error_type = "Tlw.ConfigError";
         tlw_config_free(&cfg);
@@ -836,7 +835,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
         c->fd = -1;
         c->kind = i < n_wf ? TLW_IPC_SLOT_WORKFLOW : TLW_IPC_SLOT_ACTIVITY;
         c->index = (unsigned)(i < n_wf ? i : i - n_wf);
-        c->polls = tlw_slot_polls(c->kind, &cfg);
+        c->polls = ops->slot_polls && ops->slot_polls(c->kind, &cfg);
         if (c->polls)
             run.polling_slots++;
     }
@@ -937,7 +936,7 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
 {
     tlw_config cfg;
     tlw_error err;
-    tlw_status st = prepare_config(&cfg, version, configure, &err);
+    tlw_status st = prepare_config(ops, &cfg, version, configure, &err);
     if (st) {
         tlw_log_error("invalid settings: %s", err.message);
         tlw_error post_err;
@@ -1025,7 +1024,7 @@ int tlw_supervisor_run_standalone(const tlw_supervisor_ops *ops, const tlw_versi
 
     tlw_config cfg;
     tlw_error err;
-    if (prepare_config(&cfg, version, configure, &err) != TLW_OK) {
+    if (prepare_config(ops, &cfg, version, configure, &err) != TLW_OK) {
         tlw_log_error("invalid settings: %s", err.message);
         tlw_config_free(&cfg);
         return 1;

@@ -10,8 +10,11 @@
  * hooks, and post a JSON summary as the response, before the deadline.
  *
  * Every external effect is in tlw_supervisor_ops, so that the lifecycle is
- * unit-tested with a scripted Runtime API, a chosen clock and fake children.
- * The supervisor itself never calls into gRPC: forking it is always safe.
+ * unit-tested with a scripted Runtime API, a chosen clock and environment,
+ * and fake children. The supervisor includes only conf/, ipc/ and common/:
+ * what a slot and a recovery reporter run is passed in (main.c wires it),
+ * and the supervisor itself never calls into gRPC: forking it is always
+ * safe.
  */
 #ifndef TLW_SUPERVISOR_SUPERVISOR_H
 #define TLW_SUPERVISOR_SUPERVISOR_H
@@ -24,8 +27,8 @@
 
 #include "conf/config.h"
 #include "ipc/ipc.h"
+#include "ipc/spawn.h"
 #include "supervisor/runtime_api.h"
-#include "worker/slot.h"
 
 /* A slot may be restarted this many times per invocation; after that it
  * stays down (the others go on) so that a crash loop cannot spin. */
@@ -43,8 +46,11 @@
 /* No deadline: outside Lambda the worker runs until a signal. */
 #define TLW_NO_DEADLINE INT64_MAX
 
-typedef struct tlw_supervisor_ops {
+typedef struct tlw_supervisor_ops tlw_supervisor_ops;
+struct tlw_supervisor_ops {
     void *ctx;
+    /* The environment settings are read from (NULL-terminated). */
+    char *const *environ;
     /* The Runtime API (see runtime_api.h for what each returns). */
     tlw_status (*next)(void *ctx, tlw_invocation *inv, tlw_error *err);
     tlw_status (*respond)(void *ctx, const char *request_id, const char *body, size_t len,
@@ -55,22 +61,34 @@ typedef struct tlw_supervisor_ops {
                              tlw_error *err);
     /* Wall clock, epoch ms: deadlines are in it. */
     int64_t (*now_ms)(void *ctx);
-    /* Forks a child that runs `spec` (the default runs tlw_slot_main) and
-     * returns its pid, or -1 with `err` set. In the child, every descriptor
-     * in close_fds[0..n) must be closed first. */
-    pid_t (*spawn)(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
-                   tlw_error *err);
+    /* Forks a child that runs `spec` (the default forks and runs slot_main)
+     * and returns its pid, or -1 with `err` set. In the child, every
+     * descriptor in close_fds[0..n) must be closed first. */
+    pid_t (*spawn)(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
+                   const int *close_fds, size_t n, tlw_error *err);
     /* A task whose process died before it was reported, or whose slot could
      * not report it: fail it now so it is retried without waiting for a
      * server timeout, by `report_by_ms` (epoch ms). Returns the pid of a
      * process doing that (the invocation waits for it, until its final
      * moment), or -1. */
-    pid_t (*recover_task)(void *ctx, const tlw_config *cfg, const char *identity,
-                          const tlw_ipc_task_begin *task, const char *reason,
-                          int64_t report_by_ms);
-} tlw_supervisor_ops;
+    pid_t (*recover_task)(const tlw_supervisor_ops *ops, const tlw_config *cfg,
+                          const char *identity, const tlw_ipc_task_begin *task,
+                          const char *reason, int64_t report_by_ms);
 
-/* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork. */
+    /* The worker side, run in the children the default spawn and
+     * recover_task fork: */
+    /* a slot's life; returns its exit status */
+    int (*slot_main)(const tlw_slot_spec *spec);
+    /* a recovery reporter's one job; returns its exit status */
+    int (*report_task)(const tlw_config *cfg, const char *identity,
+                       const tlw_ipc_task_begin *task, const char *reason, int64_t report_by_ms);
+    /* whether a slot of this kind connects to the server (it must reach it
+     * within TLW_CONNECT_WINDOW_MS); NULL: none does */
+    bool (*slot_polls)(tlw_ipc_slot_kind kind, const tlw_config *cfg);
+};
+
+/* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork.
+ * The caller sets environ, slot_main, report_task and slot_polls. */
 void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api);
 
 /* What one invocation did, posted as the response body (JSON). */

@@ -14,27 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/proc.h"
 #include "conf/config.h"
 #include "ipc/ipc.h"
-
-/* How long the slots of an invocation get to reach the Temporal server
- * (connect and DescribeNamespace) before the invocation is failed as
- * unable to reach it; shorter when the work window is. */
-#define TLW_CONNECT_WINDOW_MS 10000
-
-typedef struct tlw_slot_spec {
-    tlw_ipc_slot_kind kind;
-    unsigned index;          /* among the slots of its kind */
-    int fd;                  /* the child's end of the channel */
-    const tlw_config *config; /* the invocation's settings and registrations */
-    const char *identity;
-    int64_t deadline_ms; /* the invocation's deadline, epoch ms (INT64_MAX outside Lambda) */
-    const char *trace_id;   /* the invocation's X-Ray trace id; NULL or "" for none */
-    /* Descriptors the user's configure() and invocation setups opened, which
-     * the slot keeps; it closes every other one it inherited. */
-    const tlw_fd_set *keep_fds;
-} tlw_slot_spec;
+#include "ipc/spawn.h"
 
 /* Whether a slot of `kind` polls the server with `cfg` (an idle slot does
  * not connect at all). */

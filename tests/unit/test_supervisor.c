@@ -142,10 +142,10 @@ static void play(part p, const tlw_slot_spec *spec)
     _exit(99);
 }
 
-static pid_t spawn(void *ctx, const tlw_slot_spec *spec, const int *close_fds, size_t n,
-                   tlw_error *err)
+static pid_t spawn(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
+                   const int *close_fds, size_t n, tlw_error *err)
 {
-    struct fake *f = ctx;
+    struct fake *f = ops->ctx;
     snprintf(f->trace_id, sizeof f->trace_id, "%s", spec->trace_id ? spec->trace_id : "");
     part p = PART_IDLE;
     if (spec->kind == TLW_IPC_SLOT_ACTIVITY && spec->index == 0)
@@ -169,10 +169,10 @@ static pid_t spawn(void *ctx, const tlw_slot_spec *spec, const int *close_fds, s
     return pid;
 }
 
-static pid_t recover(void *ctx, const tlw_config *cfg, const char *identity,
+static pid_t recover(const tlw_supervisor_ops *ops, const tlw_config *cfg, const char *identity,
                      const tlw_ipc_task_begin *task, const char *reason, int64_t report_by_ms)
 {
-    struct fake *f = ctx;
+    struct fake *f = ops->ctx;
     f->recovered++;
     snprintf(f->recovered_token, sizeof f->recovered_token, "%.*s", (int)task->task_token_len,
              (const char *)task->task_token);
@@ -249,8 +249,14 @@ static tlw_status init_error(void *ctx, const char *error_type, const char *mess
     return invocation_error(ctx, "init", error_type, message, err);
 }
 
+/* The environment the supervisor reads settings from: no tuning file. */
+static char *const environment[] = {"TLW_WORKER_CONFIG=", NULL};
+
 static tlw_supervisor_ops ops = {
     .ctx = &fake,
+    .environ = environment,
+    .slot_main = tlw_slot_main,
+    .slot_polls = tlw_slot_polls,
     .next = next,
     .respond = respond,
     .invocation_error = invocation_error,
@@ -360,9 +366,6 @@ static int setup(void **state)
 {
     memset(&fake, 0, sizeof fake);
     hook_calls = 0;
-    setenv("TLW_WORKER_CONFIG", "", 1);
-    unsetenv("TEMPORAL_CONFIG_FILE");
-    unsetenv("TEMPORAL_TASK_QUEUE");
     return 0;
 }
 
