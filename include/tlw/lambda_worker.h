@@ -33,7 +33,12 @@ typedef enum tlw_status {
     TLW_ERR_DENIED,      /* the server rejected the credentials */
     TLW_ERR_PROTOCOL,    /* a peer sent something malformed */
     TLW_ERR_SERVER,      /* the server answered with another error */
-    TLW_ERR_INTERNAL     /* a bug in tlw: please report it */
+    TLW_ERR_INTERNAL,    /* a bug in tlw: please report it */
+    /* An operation failed as its own code said: tlw_activity_fail()
+     * returns it, and the workflow API uses it for an awaited activity,
+     * child or timer that failed. Last, so that the values above keep
+     * their numbers. */
+    TLW_ERR_FAILED
 } tlw_status;
 
 /* Room for one error message, including its terminating NUL. */
@@ -181,7 +186,7 @@ int tlw_activity_is_cancelled(const tlw_activity *act);
  * start-to-close deadline and the worker's drain. */
 long long tlw_activity_time_left_ms(const tlw_activity *act);
 
-/* Sets the failure this attempt reports and returns TLW_ERR_INVALID (return
+/* Sets the failure this attempt reports and returns TLW_ERR_FAILED (return
  * it from the activity). `type` may be NULL; `details` is a JSON array or
  * NULL. */
 tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retryable,
