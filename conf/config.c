@@ -27,6 +27,42 @@ tlw_status tlw_config_load(tlw_config *cfg, const tlw_version *version, char *co
     return TLW_OK;
 }
 
+/*
+ * Worker deployment versioning is always on here, and the server then needs
+ * a versioning behaviour for every workflow run; the Go SDK refuses such a
+ * registration outright. Checked after configure() so that the default may
+ * be set before or after the registrations.
+ */
+static tlw_status check_versioning(const tlw_config *cfg, tlw_error *err)
+{
+    const tlw_registration *first = NULL;
+    size_t missing = 0;
+    for (size_t i = 0; i < cfg->registration_count; i++) {
+        const tlw_registration *r = &cfg->registrations[i];
+        if (r->workflow && tlw_config_versioning_behavior(cfg, r) == TLW_VERSIONING_UNSPECIFIED) {
+            first = first ? first : r;
+            missing++;
+        }
+    }
+    if (!first)
+        return TLW_OK;
+    const tlw_int_setting *def = &cfg->settings.worker.default_versioning_behavior;
+    const tlw_str_setting *file = &cfg->settings.worker.tuning_file;
+    char more[48] = "";
+    if (missing > 1)
+        snprintf(more, sizeof more, " (and %zu more)", missing - 1);
+    return tlw_error_set(
+        err, TLW_ERR_INVALID,
+        "workflow \"%.100s\"%s has no versioning behavior, and the worker has no "
+        "default_versioning_behavior (%.100s): worker deployment versioning is always on, so "
+        "every workflow needs one. Register it with tlw_register_workflow_ex() and "
+        ".versioning_behavior = TLW_VERSIONING_PINNED or TLW_VERSIONING_AUTO_UPGRADE, or set "
+        "default_versioning_behavior = \"pinned\"; (or \"auto-upgrade\") in the tuning file "
+        "(%.100s) or with tlw_config_set_default_versioning_behavior()",
+        first->name, more, def->source.where[0] ? def->source.where : "default",
+        file->value ? file->value : TLW_TUNING_FILE_NAME);
+}
+
 tlw_status tlw_config_apply(tlw_config *cfg, tlw_configure_fn configure, tlw_error *err)
 {
     if (configure) {
@@ -42,7 +78,8 @@ tlw_status tlw_config_apply(tlw_config *cfg, tlw_configure_fn configure, tlw_err
                                  rc);
     }
     tlw_settings_finish(&cfg->settings);
-    return tlw_settings_validate(&cfg->settings, err);
+    tlw_status st = tlw_settings_validate(&cfg->settings, err);
+    return st ? st : check_versioning(cfg, err);
 }
 
 void tlw_config_free(tlw_config *cfg)
@@ -157,8 +194,22 @@ tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long
                    TLW_LAMBDA_MAX_TIMEOUT_MS - 1);
 }
 
+tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,
+                                                      tlw_versioning_behavior behavior)
+{
+    if (behavior != TLW_VERSIONING_UNSPECIFIED && behavior != TLW_VERSIONING_PINNED &&
+        behavior != TLW_VERSIONING_AUTO_UPGRADE)
+        return config_error(cfg, TLW_ERR_INVALID,
+                            "%s(%d): not a tlw_versioning_behavior; use TLW_VERSIONING_PINNED, "
+                            "TLW_VERSIONING_AUTO_UPGRADE or TLW_VERSIONING_UNSPECIFIED",
+                            __func__, (int)behavior);
+    return set_int(cfg, &cfg->settings.worker.default_versioning_behavior, __func__, behavior,
+                   TLW_VERSIONING_UNSPECIFIED, TLW_VERSIONING_AUTO_UPGRADE);
+}
+
 static tlw_status add_registration(tlw_config *cfg, const char *fn_name, const char *name,
-                                   tlw_activity_fn activity, tlw_workflow_fn workflow)
+                                   tlw_activity_fn activity, tlw_workflow_fn workflow,
+                                   const tlw_workflow_options *opts)
 {
     if (!name || !*name)
         return config_error(cfg, TLW_ERR_INVALID, "%s: the name is empty", fn_name);
@@ -175,6 +226,8 @@ static tlw_status add_registration(tlw_config *cfg, const char *fn_name, const c
         return config_error(cfg, TLW_ERR_NOMEM, "%s: out of memory", fn_name);
     r->activity = activity;
     r->workflow = workflow;
+    r->versioning_behavior = opts ? opts->versioning_behavior : TLW_VERSIONING_UNSPECIFIED;
+    r->arg = opts ? opts->arg : NULL;
     cfg->registration_count++;
     return TLW_OK;
 }
@@ -184,15 +237,35 @@ tlw_status tlw_register_activity(tlw_config *cfg, const char *name, tlw_activity
     if (!fn)
         return config_error(cfg, TLW_ERR_INVALID, "%s(\"%s\"): the function is NULL", __func__,
                             name ? name : "");
-    return add_registration(cfg, __func__, name, fn, NULL);
+    return add_registration(cfg, __func__, name, fn, NULL, NULL);
+}
+
+static tlw_status register_workflow(tlw_config *cfg, const char *fn_name, const char *name,
+                                    tlw_workflow_fn fn, const tlw_workflow_options *opts)
+{
+    if (!fn)
+        return config_error(cfg, TLW_ERR_INVALID, "%s(\"%s\"): the function is NULL", fn_name,
+                            name ? name : "");
+    if (opts && opts->versioning_behavior != TLW_VERSIONING_UNSPECIFIED &&
+        opts->versioning_behavior != TLW_VERSIONING_PINNED &&
+        opts->versioning_behavior != TLW_VERSIONING_AUTO_UPGRADE)
+        return config_error(cfg, TLW_ERR_INVALID,
+                            "%s(\"%s\"): versioning_behavior %d is not a tlw_versioning_behavior; "
+                            "use TLW_VERSIONING_PINNED, TLW_VERSIONING_AUTO_UPGRADE or "
+                            "TLW_VERSIONING_UNSPECIFIED (the worker's default)",
+                            fn_name, name ? name : "", (int)opts->versioning_behavior);
+    return add_registration(cfg, fn_name, name, NULL, fn, opts);
 }
 
 tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow_fn fn)
 {
-    if (!fn)
-        return config_error(cfg, TLW_ERR_INVALID, "%s(\"%s\"): the function is NULL", __func__,
-                            name ? name : "");
-    return add_registration(cfg, __func__, name, NULL, fn);
+    return register_workflow(cfg, __func__, name, fn, NULL);
+}
+
+tlw_status tlw_register_workflow_ex(tlw_config *cfg, const char *name, tlw_workflow_fn fn,
+                                    const tlw_workflow_options *opts)
+{
+    return register_workflow(cfg, __func__, name, fn, opts);
 }
 
 static tlw_status add_hook(tlw_config *cfg, const char *fn_name, tlw_hook *hooks, size_t *count,
@@ -238,12 +311,26 @@ tlw_activity_fn tlw_config_activity(const tlw_config *cfg, const char *name)
     return NULL;
 }
 
-tlw_workflow_fn tlw_config_workflow(const tlw_config *cfg, const char *name)
+const tlw_registration *tlw_config_workflow_registration(const tlw_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->registration_count; i++)
         if (cfg->registrations[i].workflow && strcmp(cfg->registrations[i].name, name) == 0)
-            return cfg->registrations[i].workflow;
+            return &cfg->registrations[i];
     return NULL;
+}
+
+tlw_workflow_fn tlw_config_workflow(const tlw_config *cfg, const char *name)
+{
+    const tlw_registration *r = tlw_config_workflow_registration(cfg, name);
+    return r ? r->workflow : NULL;
+}
+
+tlw_versioning_behavior tlw_config_versioning_behavior(const tlw_config *cfg,
+                                                       const tlw_registration *workflow)
+{
+    if (workflow->versioning_behavior != TLW_VERSIONING_UNSPECIFIED)
+        return workflow->versioning_behavior;
+    return (tlw_versioning_behavior)cfg->settings.worker.default_versioning_behavior.value;
 }
 
 void tlw_config_list_names(const tlw_config *cfg, bool activities, char *out, size_t size)

@@ -79,13 +79,6 @@ typedef enum tlw_isolation {
     TLW_ISOLATION_IN_PROCESS, /* activities run in the slot process */
 } tlw_isolation;
 
-
-typedef enum tlw_versioning_behavior {
-    TLW_VERSIONING_UNSPECIFIED,
-    TLW_VERSIONING_PINNED,
-    TLW_VERSIONING_AUTO_UPGRADE,
-} tlw_versioning_behavior;
-
 /* Worker tuning (libconfig file, environment, code). */
 typedef struct tlw_worker_settings {
     tlw_str_setting tuning_file; /* the libconfig file used, or NULL */

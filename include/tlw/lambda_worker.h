@@ -76,6 +76,14 @@ typedef struct tlw_version {
     const char *build_id;
 } tlw_version;
 
+/* What happens to a workflow's open runs when a new build of the worker
+ * deployment becomes current. */
+typedef enum tlw_versioning_behavior {
+    TLW_VERSIONING_UNSPECIFIED = 0, /* use the worker's default_versioning_behavior */
+    TLW_VERSIONING_PINNED,          /* a run stays on the build it started on */
+    TLW_VERSIONING_AUTO_UPGRADE     /* a run moves to the current build at its next task */
+} tlw_versioning_behavior;
+
 /* Everything configure() can set. Opaque; valid only during configure(). */
 typedef struct tlw_config tlw_config;
 
@@ -123,6 +131,10 @@ tlw_status tlw_config_set_workflow_slots(tlw_config *cfg, int slots);
 tlw_status tlw_config_set_activity_slots(tlw_config *cfg, int slots);
 tlw_status tlw_config_set_graceful_shutdown_timeout_ms(tlw_config *cfg, long long ms);
 tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long ms);
+/* For workflows registered without a versioning behaviour of their own
+ * (tuning file: default_versioning_behavior). UNSPECIFIED clears it. */
+tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,
+                                                      tlw_versioning_behavior behavior);
 
 /* Makes configure() fail with this message (printf-style). Returns 1, so
  * that `return tlw_config_fail(cfg, "...")` reads well. */
@@ -130,7 +142,23 @@ int tlw_config_fail(tlw_config *cfg, const char *fmt, ...) __attribute__((format
 
 /* Registration. Names are the Temporal type names other SDKs call. */
 tlw_status tlw_register_activity(tlw_config *cfg, const char *name, tlw_activity_fn fn);
+/* The same as tlw_register_workflow_ex(cfg, name, fn, NULL). */
 tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow_fn fn);
+
+typedef struct tlw_workflow_options {
+    tlw_versioning_behavior versioning_behavior;
+    void *arg; /* tlw_workflow_arg(), for the workflow engine; kept as given, never freed */
+} tlw_workflow_options;
+
+/* Registers a workflow with options; `opts` may be NULL (all zero) and is
+ * read during the call only. Worker deployment versioning is always on, so,
+ * as in the Go SDK, every workflow needs a versioning behaviour: its own, or
+ * the worker's default_versioning_behavior (tuning file, or
+ * tlw_config_set_default_versioning_behavior()). A workflow with neither
+ * fails configure, naming the workflow and both ways to fix it. */
+tlw_status tlw_register_workflow_ex(tlw_config *cfg, const char *name, tlw_workflow_fn fn,
+                                    const tlw_workflow_options *opts);
+
 tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "conf/config.h"
 #include "conf/settings.h"
 
 static char dir[256];
@@ -686,6 +687,186 @@ static void print_config_redacts_secrets(void **state)
     tlw_settings_free(&s);
 }
 
+/* ---- configure(): registrations and setters ---------------------------- */
+
+/* Loads from `envp` and runs `configure` as the supervisor does. The caller
+ * frees `cfg`. */
+static tlw_status configure_with(tlw_config *cfg, char *const *envp, tlw_configure_fn configure,
+                                 tlw_error *err)
+{
+    tlw_version version = {.deployment_name = "dep", .build_id = "b1"};
+    tlw_error_clear(err);
+    tlw_status st = tlw_config_load(cfg, &version, envp, err);
+    return st ? st : tlw_config_apply(cfg, configure, err);
+}
+
+static tlw_status greet(tlw_workflow *wf, const json_t *args, json_t **result)
+{
+    (void)wf;
+    (void)args;
+    *result = NULL;
+    return TLW_OK;
+}
+
+static tlw_status compose(tlw_activity *act, const json_t *args, json_t **result)
+{
+    (void)act;
+    (void)args;
+    *result = NULL;
+    return TLW_OK;
+}
+
+/* What the versioning tests' configure() does. */
+static struct {
+    bool plain;                       /* tlw_register_workflow, not _ex */
+    const tlw_workflow_options *opts; /* for _ex; may be NULL */
+    int set_default;                  /* -1: do not call the setter */
+} versioning_case;
+
+static int configure_versioning(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    tlw_register_activity(cfg, "Compose", compose);
+    if (versioning_case.plain)
+        tlw_register_workflow(cfg, "Greet", greet);
+    else
+        tlw_register_workflow_ex(cfg, "Greet", greet, versioning_case.opts);
+    tlw_register_workflow_ex(cfg, "Other", greet, versioning_case.opts);
+    /* After the registrations: the order does not matter. */
+    if (versioning_case.set_default >= 0)
+        tlw_config_set_default_versioning_behavior(
+            cfg, (tlw_versioning_behavior)versioning_case.set_default);
+    return 0;
+}
+
+static void every_workflow_needs_a_versioning_behavior(void **state)
+{
+    static int marker;
+    static const tlw_workflow_options none = {0};
+    static const tlw_workflow_options pinned = {.versioning_behavior = TLW_VERSIONING_PINNED,
+                                                .arg = &marker};
+    static const tlw_workflow_options upgrade = {.versioning_behavior =
+                                                     TLW_VERSIONING_AUTO_UPGRADE};
+    static const struct {
+        const char *cfg; /* the tuning file, or NULL */
+        bool plain;
+        const tlw_workflow_options *opts;
+        int set_default;
+        tlw_versioning_behavior greet, other; /* UNSPECIFIED: configure fails */
+    } cases[] = {
+        /* Neither its own nor a default. */
+        {NULL, true, NULL, -1, TLW_VERSIONING_UNSPECIFIED, 0},
+        {NULL, false, NULL, -1, TLW_VERSIONING_UNSPECIFIED, 0},
+        {NULL, false, &none, -1, TLW_VERSIONING_UNSPECIFIED, 0},
+        {"default_versioning_behavior = \"unspecified\";\n", true, NULL, -1,
+         TLW_VERSIONING_UNSPECIFIED, 0},
+        /* Code clears the file's default. */
+        {"default_versioning_behavior = \"pinned\";\n", true, NULL, TLW_VERSIONING_UNSPECIFIED,
+         TLW_VERSIONING_UNSPECIFIED, 0},
+        /* Its own. */
+        {NULL, false, &pinned, -1, TLW_VERSIONING_PINNED, TLW_VERSIONING_PINNED},
+        /* The default, from the file or from code (code wins). */
+        {"default_versioning_behavior = \"pinned\";\n", true, NULL, -1, TLW_VERSIONING_PINNED,
+         TLW_VERSIONING_PINNED},
+        {"default_versioning_behavior = \"pinned\";\n", true, NULL, TLW_VERSIONING_AUTO_UPGRADE,
+         TLW_VERSIONING_AUTO_UPGRADE, TLW_VERSIONING_AUTO_UPGRADE},
+        {NULL, false, &none, TLW_VERSIONING_PINNED, TLW_VERSIONING_PINNED, TLW_VERSIONING_PINNED},
+        /* Its own beats the default. */
+        {"default_versioning_behavior = \"pinned\";\n", false, &upgrade, -1,
+         TLW_VERSIONING_AUTO_UPGRADE, TLW_VERSIONING_AUTO_UPGRADE},
+        {"default_versioning_behavior = \"auto-upgrade\";\n", true, &pinned, -1,
+         TLW_VERSIONING_AUTO_UPGRADE, TLW_VERSIONING_PINNED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unlink("lambda_worker.cfg");
+        if (cases[i].cfg)
+            write_file("lambda_worker.cfg", cases[i].cfg);
+        versioning_case.plain = cases[i].plain;
+        versioning_case.opts = cases[i].opts;
+        versioning_case.set_default = cases[i].set_default;
+        tlw_config cfg;
+        tlw_error err;
+        tlw_status st = configure_with(&cfg, ENV("PATH=/bin"), configure_versioning, &err);
+        if (cases[i].greet == TLW_VERSIONING_UNSPECIFIED) {
+            if (st != TLW_ERR_INVALID)
+                fail_msg("case %zu: configure did not fail", i);
+            has(err.message, "workflow \"Greet\" (and 1 more) has no versioning behavior");
+            has(err.message, "tlw_register_workflow_ex()");
+            has(err.message, "TLW_VERSIONING_PINNED");
+            has(err.message, "default_versioning_behavior = \"pinned\"; (or \"auto-upgrade\") in "
+                             "the tuning file (lambda_worker.cfg)");
+            has(err.message, "tlw_config_set_default_versioning_behavior()");
+        } else {
+            if (st != TLW_OK)
+                fail_msg("case %zu: %s", i, err.message);
+            const tlw_registration *g = tlw_config_workflow_registration(&cfg, "Greet");
+            const tlw_registration *o = tlw_config_workflow_registration(&cfg, "Other");
+            assert_non_null(g);
+            assert_non_null(o);
+            assert_ptr_equal(g->workflow, greet);
+            assert_int_equal(tlw_config_versioning_behavior(&cfg, g), cases[i].greet);
+            assert_int_equal(tlw_config_versioning_behavior(&cfg, o), cases[i].other);
+            assert_ptr_equal(o->arg, cases[i].opts ? cases[i].opts->arg : NULL);
+        }
+        tlw_config_free(&cfg);
+    }
+
+    /* The message names where the default came from. */
+    write_file("lambda_worker.cfg", "workflow_slots = 1;\ndefault_versioning_behavior = "
+                                    "\"unspecified\";\n");
+    versioning_case.plain = true;
+    versioning_case.set_default = -1;
+    tlw_config cfg;
+    tlw_error err;
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_versioning, &err),
+                     TLW_ERR_INVALID);
+    has(err.message, "no default_versioning_behavior (lambda_worker.cfg:2)");
+    tlw_config_free(&cfg);
+
+    /* The default's source shows in --print-config. */
+    versioning_case.set_default = TLW_VERSIONING_PINNED;
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_versioning, &err), TLW_OK);
+    assert_string_equal(cfg.settings.worker.default_versioning_behavior.source.where,
+                        "tlw_config_set_default_versioning_behavior()");
+    tlw_config_free(&cfg);
+}
+
+static int configure_bad_versioning(tlw_config *cfg)
+{
+    tlw_workflow_options bad = {.versioning_behavior = (tlw_versioning_behavior)7};
+    tlw_config_set_task_queue(cfg, "q");
+    if (tlw_register_workflow_ex(cfg, "Greet", greet, &bad) != TLW_ERR_INVALID)
+        return tlw_config_fail(cfg, "a bad versioning_behavior was accepted");
+    return 0;
+}
+
+static int configure_bad_default(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    tlw_config_set_default_versioning_behavior(cfg, (tlw_versioning_behavior)-1);
+    return 0;
+}
+
+static void bad_versioning_behaviors_are_refused(void **state)
+{
+    tlw_config cfg;
+    tlw_error err;
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_bad_versioning, &err),
+                     TLW_ERR_INVALID);
+    assert_string_equal(err.message,
+                        "configure: tlw_register_workflow_ex(\"Greet\"): versioning_behavior 7 is "
+                        "not a tlw_versioning_behavior; use TLW_VERSIONING_PINNED, "
+                        "TLW_VERSIONING_AUTO_UPGRADE or TLW_VERSIONING_UNSPECIFIED (the worker's "
+                        "default)");
+    tlw_config_free(&cfg);
+
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_bad_default, &err),
+                     TLW_ERR_INVALID);
+    has(err.message, "configure: tlw_config_set_default_versioning_behavior(-1): not a "
+                     "tlw_versioning_behavior");
+    tlw_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +901,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(validation_rules, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(deployment_version_is_required, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(print_config_redacts_secrets, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(every_workflow_needs_a_versioning_behavior, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(bad_versioning_behaviors_are_refused, enter_tmpdir,
+                                        leave_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
