@@ -147,6 +147,29 @@ static tlw_status set_int(tlw_config *cfg, tlw_int_setting *field, const char *f
     return TLW_OK;
 }
 
+/* An enum-valued setting, in the words the tuning file uses for it. */
+static tlw_status set_enum(tlw_config *cfg, tlw_int_setting *field, const char *fn, const char *key,
+                           const char *text)
+{
+    if (!text || !*text)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: the value is empty", fn);
+    char where[TLW_SOURCE_WHERE_MAX];
+    snprintf(where, sizeof where, "%s()", fn);
+    int64_t value;
+    tlw_error err;
+    tlw_status st = tlw_tuning_parse_enum(key, text, &value, where, &err);
+    if (st)
+        return config_error(cfg, st, "%s", err.message);
+    field->value = value;
+    tlw_source_set(&field->source, TLW_SOURCE_CODE, "%s", where);
+    return TLW_OK;
+}
+
+static tlw_status set_bool(tlw_config *cfg, tlw_int_setting *field, const char *fn, int value)
+{
+    return set_int(cfg, field, fn, value != 0, 0, 1);
+}
+
 tlw_status tlw_config_set_task_queue(tlw_config *cfg, const char *task_queue)
 {
     return set_str(cfg, &cfg->settings.worker.task_queue, __func__, task_queue);
@@ -192,6 +215,32 @@ tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long
 {
     return set_int(cfg, &cfg->settings.worker.shutdown_deadline_buffer_ms, __func__, ms, 1,
                    TLW_LAMBDA_MAX_TIMEOUT_MS - 1);
+}
+
+tlw_status tlw_config_set_isolation(tlw_config *cfg, const char *isolation)
+{
+    return set_enum(cfg, &cfg->settings.worker.isolation, __func__, "isolation", isolation);
+}
+
+tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb)
+{
+    return set_int(cfg, &cfg->settings.worker.executor_memory_limit_mb, __func__, mb, 0,
+                   TLW_MAX_EXECUTOR_MEMORY_MB);
+}
+
+tlw_status tlw_config_set_log_level(tlw_config *cfg, const char *level)
+{
+    return set_enum(cfg, &cfg->settings.worker.log_level, __func__, "log_level", level);
+}
+
+tlw_status tlw_config_set_log_format(tlw_config *cfg, const char *format)
+{
+    return set_enum(cfg, &cfg->settings.worker.log_format, __func__, "log_format", format);
+}
+
+tlw_status tlw_config_set_allow_plaintext_credentials(tlw_config *cfg, int allow)
+{
+    return set_bool(cfg, &cfg->settings.worker.allow_plaintext_credentials, __func__, allow);
 }
 
 tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,

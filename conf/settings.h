@@ -120,6 +120,7 @@ typedef struct tlw_settings {
 #define TLW_DEFAULT_HOOK_BUFFER_MS 2000 /* deadline buffer = graceful + this */
 #define TLW_MAX_SLOTS 64
 #define TLW_LAMBDA_MAX_TIMEOUT_MS (900 * 1000)
+#define TLW_MAX_EXECUTOR_MEMORY_MB 10240 /* Lambda's largest function */
 
 /* The file names and variables the loaders read. */
 #define TLW_TUNING_FILE_NAME "lambda_worker.cfg"
@@ -170,6 +171,12 @@ const char *tlw_env_get(char *const *envp, const char *name);
 const char *tlw_log_level_name(tlw_log_level level);
 bool tlw_log_level_parse(const char *text, tlw_log_level *out);
 const char *tlw_isolation_name(tlw_isolation isolation);
+
+/* Parses an enum-valued tuning setting (`key`: isolation, log_level,
+ * log_format, default_versioning_behavior) as the file, the environment and
+ * the tlw_config_set_* functions write it. `where` starts the message. */
+tlw_status tlw_tuning_parse_enum(const char *key, const char *text, int64_t *out, const char *where,
+                                 tlw_error *err);
 
 /* Loaders, one per source; tlw_settings_load calls them in order. */
 void tlw_settings_defaults(tlw_settings *s);

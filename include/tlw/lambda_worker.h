@@ -123,14 +123,27 @@ tlw_status tlw_config_set_address(tlw_config *cfg, const char *host_port);
 tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name);
 /* An API key turns TLS on. With TLS explicitly off (TEMPORAL_TLS=false, or
  * tls = false in the profile) the worker refuses to start rather than send
- * the key in plaintext, unless the tuning file has
- * allow_plaintext_credentials = true; (a trusted local proxy). */
+ * the key in plaintext, unless allow_plaintext_credentials is set (a
+ * trusted local proxy). */
 tlw_status tlw_config_set_api_key(tlw_config *cfg, const char *api_key);
 tlw_status tlw_config_set_identity(tlw_config *cfg, const char *identity);
 tlw_status tlw_config_set_workflow_slots(tlw_config *cfg, int slots);
 tlw_status tlw_config_set_activity_slots(tlw_config *cfg, int slots);
 tlw_status tlw_config_set_graceful_shutdown_timeout_ms(tlw_config *cfg, long long ms);
 tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long ms);
+/* "fork" (each activity in a process of its own, the default) or
+ * "in-process", as the tuning file's isolation. */
+tlw_status tlw_config_set_isolation(tlw_config *cfg, const char *isolation);
+/* Caps each activity executor's data segment; 0 (the default): no limit. */
+tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb);
+/* TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case), as log_level and
+ * AWS_LAMBDA_LOG_LEVEL. */
+tlw_status tlw_config_set_log_level(tlw_config *cfg, const char *level);
+/* "text" or "json", as log_format and AWS_LAMBDA_LOG_FORMAT. */
+tlw_status tlw_config_set_log_format(tlw_config *cfg, const char *format);
+/* Non-zero: the API key or an authorization header may go over a plaintext
+ * channel (a trusted local proxy that adds TLS). Off by default. */
+tlw_status tlw_config_set_allow_plaintext_credentials(tlw_config *cfg, int allow);
 /* For workflows registered without a versioning behaviour of their own
  * (tuning file: default_versioning_behavior). UNSPECIFIED clears it. */
 tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,

@@ -457,7 +457,8 @@ static void credentials_need_tls_or_the_opt_in(void **state)
                                       "TEMPORAL_API_KEY=k", "TEMPORAL_TLS=false"),
                                   &err),
                      TLW_ERR_INVALID);
-    has(err.message, "in the tuning file (tuning.cfg)");
+    has(err.message, "in the tuning file (tuning.cfg) or call "
+                     "tlw_config_set_allow_plaintext_credentials(cfg, 1)");
 
     write_file("lambda_worker.cfg", "allow_plaintext_credentials = 1;\n");
     assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_ERR_INVALID);
@@ -867,6 +868,180 @@ static void bad_versioning_behaviors_are_refused(void **state)
     tlw_config_free(&cfg);
 }
 
+/* ---- every setting from code ------------------------------------------- */
+
+/* One tlw_config_set_* function: a good value, which must win over the
+ * tuning file (or temporal.toml) and the environment, and a bad one, which
+ * must fail configure with a message that says why. */
+static const struct setter_case {
+    const char *setter; /* its name, as the setting's source names it */
+    tlw_status (*set_str)(tlw_config *cfg, const char *value);
+    tlw_status (*set_int)(tlw_config *cfg, int value);
+    tlw_status (*set_ll)(tlw_config *cfg, long long value);
+    const char *good_str, *bad_str;
+    long long good_num, bad_num;
+    bool no_bad;             /* every value is good (a boolean) */
+    const char *says;        /* what refusing the bad value says */
+    const char *file, *text; /* another source: a file and its text */
+    const char *env;         /* and a variable, or NULL */
+    size_t offset;           /* the setting in tlw_settings */
+    bool str_field;          /* a tlw_str_setting, else a tlw_int_setting */
+    const char *want_str;    /* what code leaves there */
+    long long want_num;
+} setter_cases[] = {
+#define WORKER(field) .offset = offsetof(tlw_settings, worker.field)
+#define CLIENT(field) .offset = offsetof(tlw_settings, client.field)
+#define TUNING(text_) .file = "lambda_worker.cfg", .text = text_
+#define TOML(text_) .file = "temporal.toml", .text = "[profile.default]\n" text_
+    {"tlw_config_set_task_queue", .set_str = tlw_config_set_task_queue, .good_str = "code-q",
+     .bad_str = "", .says = "tlw_config_set_task_queue: the value is empty",
+     TUNING("task_queue = \"file-q\";\n"), .env = "TEMPORAL_TASK_QUEUE=env-q", WORKER(task_queue),
+     .str_field = true, .want_str = "code-q"},
+    {"tlw_config_set_address", .set_str = tlw_config_set_address, .good_str = "code:7233",
+     .bad_str = NULL, .says = "tlw_config_set_address: the value is empty",
+     TOML("address = \"file:7233\"\n"), .env = "TEMPORAL_ADDRESS=env:7233", CLIENT(address),
+     .str_field = true, .want_str = "code:7233"},
+    {"tlw_config_set_namespace", .set_str = tlw_config_set_namespace, .good_str = "code-ns",
+     .bad_str = "", .says = "tlw_config_set_namespace: the value is empty",
+     TOML("namespace = \"file-ns\"\n"), .env = "TEMPORAL_NAMESPACE=env-ns", CLIENT(namespace_name),
+     .str_field = true, .want_str = "code-ns"},
+    {"tlw_config_set_api_key", .set_str = tlw_config_set_api_key, .good_str = "code-key",
+     .bad_str = "", .says = "tlw_config_set_api_key: the value is empty",
+     TOML("api_key = \"file-key\"\n"), .env = "TEMPORAL_API_KEY=env-key", CLIENT(api_key),
+     .str_field = true, .want_str = "code-key"},
+    {"tlw_config_set_identity", .set_str = tlw_config_set_identity, .good_str = "code-id",
+     .bad_str = "", .says = "tlw_config_set_identity: the value is empty",
+     TUNING("identity = \"file-id\";\n"), WORKER(identity), .str_field = true,
+     .want_str = "code-id"},
+    {"tlw_config_set_workflow_slots", .set_int = tlw_config_set_workflow_slots, .good_num = 7,
+     .bad_num = 65, .says = "tlw_config_set_workflow_slots(65): out of range; use 0 to 64",
+     TUNING("workflow_slots = 3;\n"), WORKER(workflow_slots), .want_num = 7},
+    {"tlw_config_set_activity_slots", .set_int = tlw_config_set_activity_slots, .good_num = 0,
+     .bad_num = -1, .says = "tlw_config_set_activity_slots(-1): out of range; use 0 to 64",
+     TUNING("activity_slots = 3;\n"), WORKER(activity_slots), .want_num = 0},
+    {"tlw_config_set_graceful_shutdown_timeout_ms",
+     .set_ll = tlw_config_set_graceful_shutdown_timeout_ms, .good_num = 4000, .bad_num = 900000,
+     .says = "tlw_config_set_graceful_shutdown_timeout_ms(900000): out of range; use 0 to 899999",
+     TUNING("graceful_shutdown_timeout_ms = 3000;\n"), WORKER(graceful_shutdown_timeout_ms),
+     .want_num = 4000},
+    {"tlw_config_set_shutdown_deadline_buffer_ms",
+     .set_ll = tlw_config_set_shutdown_deadline_buffer_ms, .good_num = 9000, .bad_num = 0,
+     .says = "tlw_config_set_shutdown_deadline_buffer_ms(0): out of range; use 1 to 899999",
+     TUNING("shutdown_deadline_buffer_ms = 8000;\n"), WORKER(shutdown_deadline_buffer_ms),
+     .want_num = 9000},
+    {"tlw_config_set_isolation", .set_str = tlw_config_set_isolation, .good_str = "in-process",
+     .bad_str = "thread",
+     .says = "tlw_config_set_isolation(): isolation = \"thread\" is not known; use \"fork\"",
+     TUNING("isolation = \"fork\";\n"), WORKER(isolation), .want_num = TLW_ISOLATION_IN_PROCESS},
+    {"tlw_config_set_executor_memory_limit_mb", .set_ll = tlw_config_set_executor_memory_limit_mb,
+     .good_num = 256, .bad_num = 10241,
+     .says = "tlw_config_set_executor_memory_limit_mb(10241): out of range; use 0 to 10240",
+     TUNING("executor_memory_limit_mb = 128;\n"), WORKER(executor_memory_limit_mb),
+     .want_num = 256},
+    {"tlw_config_set_log_level", .set_str = tlw_config_set_log_level, .good_str = "debug",
+     .bad_str = "LOUD",
+     .says = "tlw_config_set_log_level(): log level \"LOUD\" is not known; use TRACE, DEBUG",
+     TUNING("log_level = \"WARN\";\n"), .env = "AWS_LAMBDA_LOG_LEVEL=ERROR", WORKER(log_level),
+     .want_num = TLW_LOG_DEBUG},
+    {"tlw_config_set_log_format", .set_str = tlw_config_set_log_format, .good_str = "json",
+     .bad_str = "xml",
+     .says = "tlw_config_set_log_format(): log format \"xml\" is not known; use \"text\" or "
+             "\"json\"",
+     TUNING("log_format = \"json\";\n"), .env = "AWS_LAMBDA_LOG_FORMAT=text", WORKER(log_format),
+     .want_num = TLW_LOG_FORMAT_JSON},
+    {"tlw_config_set_allow_plaintext_credentials",
+     .set_int = tlw_config_set_allow_plaintext_credentials, .good_num = 2, .no_bad = true,
+     TUNING("allow_plaintext_credentials = false;\n"), WORKER(allow_plaintext_credentials),
+     .want_num = 1},
+#undef WORKER
+#undef CLIENT
+#undef TUNING
+#undef TOML
+};
+
+static const struct setter_case *current_setter;
+static bool current_bad;
+static tlw_status current_status;
+
+static int configure_one_setter(tlw_config *cfg)
+{
+    const struct setter_case *c = current_setter;
+    tlw_config_set_task_queue(cfg, "q");
+    if (c->set_str)
+        current_status = c->set_str(cfg, current_bad ? c->bad_str : c->good_str);
+    else if (c->set_int)
+        current_status = c->set_int(cfg, (int)(current_bad ? c->bad_num : c->good_num));
+    else
+        current_status = c->set_ll(cfg, current_bad ? c->bad_num : c->good_num);
+    return 0;
+}
+
+static const tlw_source *setting_source(const tlw_settings *s, const struct setter_case *c)
+{
+    const char *field = (const char *)s + c->offset;
+    return c->str_field ? &((const tlw_str_setting *)field)->source
+                        : &((const tlw_int_setting *)field)->source;
+}
+
+static void every_setter_wins_and_refuses_bad_values(void **state)
+{
+    for (size_t i = 0; i < sizeof setter_cases / sizeof setter_cases[0]; i++) {
+        const struct setter_case *c = &setter_cases[i];
+        unlink("lambda_worker.cfg");
+        unlink("temporal.toml");
+        write_file(c->file, c->text);
+        char *const *envp = c->env ? ENV("PATH=/bin", (char *)c->env) : ENV("PATH=/bin");
+        tlw_config cfg;
+        tlw_error err;
+
+        /* Without code, the file or the variable sets it. */
+        tlw_version version = {.deployment_name = "dep", .build_id = "b1"};
+        if (tlw_config_load(&cfg, &version, envp, &err) != TLW_OK)
+            fail_msg("%s: %s", c->setter, err.message);
+        const tlw_source *before = setting_source(&cfg.settings, c);
+        if (before->kind != (c->env ? TLW_SOURCE_ENV : TLW_SOURCE_FILE))
+            fail_msg("%s: the setting comes from %s, not from the %s", c->setter, before->where,
+                     c->env ? "environment" : "file");
+        tlw_config_free(&cfg);
+
+        /* Code wins, and says so. */
+        current_setter = c;
+        current_bad = false;
+        if (configure_with(&cfg, envp, configure_one_setter, &err) != TLW_OK)
+            fail_msg("%s: %s", c->setter, err.message);
+        assert_int_equal(current_status, TLW_OK);
+        const char *field = (const char *)&cfg.settings + c->offset;
+        if (c->str_field) {
+            const char *value = ((const tlw_str_setting *)field)->value;
+            if (!value || strcmp(value, c->want_str) != 0)
+                fail_msg("%s: the value is \"%s\"", c->setter, value ? value : "(null)");
+        } else if (((const tlw_int_setting *)field)->value != c->want_num) {
+            fail_msg("%s: the value is %lld, not %lld", c->setter,
+                     (long long)((const tlw_int_setting *)field)->value, c->want_num);
+        }
+        const tlw_source *after = setting_source(&cfg.settings, c);
+        char want_where[128];
+        snprintf(want_where, sizeof want_where, "%s()", c->setter);
+        assert_int_equal(after->kind, TLW_SOURCE_CODE);
+        if (strncmp(after->where, want_where, strlen(want_where)) != 0)
+            fail_msg("%s: the source says \"%s\"", c->setter, after->where);
+        tlw_config_free(&cfg);
+
+        /* A bad value fails configure, with a message that says why. */
+        if (c->no_bad)
+            continue;
+        current_bad = true;
+        tlw_status st = configure_with(&cfg, envp, configure_one_setter, &err);
+        if (st == TLW_OK)
+            fail_msg("%s: a bad value was accepted", c->setter);
+        assert_int_equal(current_status, st);
+        if (strncmp(err.message, "configure: ", 11) != 0)
+            fail_msg("%s: \"%s\" does not start with \"configure: \"", c->setter, err.message);
+        has(err.message, c->says);
+        tlw_config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -904,6 +1079,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_workflow_needs_a_versioning_behavior, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(bad_versioning_behaviors_are_refused, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(every_setter_wins_and_refuses_bad_values, enter_tmpdir,
                                         leave_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
