@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/metadata.h"
 
 tlw_status tlw_config_load(tlw_config *cfg, const tlw_version *version, char *const *envp,
                            tlw_error *err)
@@ -188,6 +189,107 @@ tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name)
 tlw_status tlw_config_set_api_key(tlw_config *cfg, const char *api_key)
 {
     return set_str(cfg, &cfg->settings.client.api_key, __func__, api_key);
+}
+
+tlw_status tlw_config_set_tls(tlw_config *cfg, int enabled)
+{
+    return set_bool(cfg, &cfg->settings.client.tls_explicit, __func__, enabled);
+}
+
+/* A PEM item from a file, read now so that a bad path fails configure. */
+static tlw_status set_pem_path(tlw_config *cfg, tlw_str_setting *field, const char *fn,
+                               const char *what, const char *path)
+{
+    if (!path || !*path)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: the path is empty", fn);
+    tlw_source code;
+    tlw_source_set(&code, TLW_SOURCE_CODE, "%s()", fn);
+    tlw_error err;
+    tlw_status st = tlw_pem_setting_read(field, what, path, &code, &err);
+    return st ? config_error(cfg, st, "%s: %s", code.where, err.message) : TLW_OK;
+}
+
+tlw_status tlw_config_set_tls_server_ca_cert_path(tlw_config *cfg, const char *path)
+{
+    return set_pem_path(cfg, &cfg->settings.client.server_ca_pem, __func__,
+                        "the server CA certificate", path);
+}
+
+tlw_status tlw_config_set_tls_server_ca_cert_data(tlw_config *cfg, const char *pem)
+{
+    return set_str(cfg, &cfg->settings.client.server_ca_pem, __func__, pem);
+}
+
+tlw_status tlw_config_set_tls_client_cert_path(tlw_config *cfg, const char *path)
+{
+    return set_pem_path(cfg, &cfg->settings.client.client_cert_pem, __func__,
+                        "the client certificate", path);
+}
+
+tlw_status tlw_config_set_tls_client_cert_data(tlw_config *cfg, const char *pem)
+{
+    return set_str(cfg, &cfg->settings.client.client_cert_pem, __func__, pem);
+}
+
+tlw_status tlw_config_set_tls_client_key_path(tlw_config *cfg, const char *path)
+{
+    return set_pem_path(cfg, &cfg->settings.client.client_key_pem, __func__,
+                        "the client private key", path);
+}
+
+tlw_status tlw_config_set_tls_client_key_data(tlw_config *cfg, const char *pem)
+{
+    return set_str(cfg, &cfg->settings.client.client_key_pem, __func__, pem);
+}
+
+tlw_status tlw_config_set_tls_server_name(tlw_config *cfg, const char *server_name)
+{
+    return set_str(cfg, &cfg->settings.client.server_name, __func__, server_name);
+}
+
+tlw_status tlw_config_set_tls_disable_host_verification(tlw_config *cfg, int disable)
+{
+    return set_bool(cfg, &cfg->settings.client.disable_host_verification, __func__, disable);
+}
+
+/*
+ * A metadata entry from code is checked here rather than with the others in
+ * tlw_settings_validate_client, whose messages name a file entry or a
+ * variable to rename. The value is never quoted: it may be a credential.
+ */
+tlw_status tlw_config_set_grpc_meta(tlw_config *cfg, const char *key, const char *value)
+{
+    if (!key)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: the key is NULL", __func__);
+    char *lower = strdup(key);
+    if (!lower)
+        return config_error(cfg, TLW_ERR_NOMEM, "%s: out of memory", __func__);
+    for (char *p = lower; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    char shown[160];
+    tlw_metadata_key_show(lower, shown, sizeof shown);
+    size_t position;
+    const char *problem = tlw_metadata_key_problem(lower);
+    tlw_status st = TLW_OK;
+    if (problem)
+        st = config_error(cfg, TLW_ERR_INVALID, "%s(\"%s\"): the key is not valid: %s", __func__,
+                          shown, problem);
+    else if (value && (problem = tlw_metadata_value_problem(lower, value, &position)))
+        st = config_error(cfg, TLW_ERR_INVALID,
+                          "%s(\"%s\"): the value is not valid at byte %zu (the value is not "
+                          "shown): %s",
+                          __func__, shown, position, problem);
+    if (st == TLW_OK) {
+        tlw_source code;
+        tlw_source_set(&code, TLW_SOURCE_CODE, "%s()", __func__);
+        tlw_error err;
+        st = tlw_meta_setting_set(&cfg->settings.client, lower, value, &code, &err);
+        if (st)
+            config_error(cfg, st, "%s", err.message);
+    }
+    free(lower);
+    return st;
 }
 
 tlw_status tlw_config_set_identity(tlw_config *cfg, const char *identity)

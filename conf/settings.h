@@ -162,6 +162,15 @@ void tlw_source_set(tlw_source *src, tlw_source_kind kind, const char *fmt, ...)
 tlw_status tlw_str_setting_set(tlw_str_setting *setting, const char *value, size_t len,
                                const tlw_source *source, tlw_error *err);
 void tlw_str_setting_clear(tlw_str_setting *setting);
+/* Reads the PEM file at `path` into `field`, its source "<where> (<path>)";
+ * `what` names it in errors ("the client certificate"), which never quote
+ * its contents. */
+tlw_status tlw_pem_setting_read(tlw_str_setting *field, const char *what, const char *path,
+                                const tlw_source *where, tlw_error *err);
+/* Sets, replaces or (value NULL) removes the gRPC metadata entry `key`
+ * (already lower case); the entry owns copies. */
+tlw_status tlw_meta_setting_set(tlw_client_settings *c, const char *key, const char *value,
+                                const tlw_source *source, tlw_error *err);
 void tlw_settings_warn(tlw_settings *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "KEY=VALUE" lookup in an environment array; NULL when absent. */

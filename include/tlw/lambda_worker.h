@@ -126,6 +126,27 @@ tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name)
  * the key in plaintext, unless allow_plaintext_credentials is set (a
  * trusted local proxy). */
 tlw_status tlw_config_set_api_key(tlw_config *cfg, const char *api_key);
+/* TLS, as [profile.NAME.tls] of temporal.toml and TEMPORAL_TLS_*. Without
+ * tlw_config_set_tls() (or TEMPORAL_TLS, or tls in the profile) TLS is on
+ * when an API key or any of the items below is set. */
+tlw_status tlw_config_set_tls(tlw_config *cfg, int enabled);
+/* PEM items: a file, read during the call (an unreadable one is an error,
+ * TLW_ERR_IO), or the data itself. Of the two calls for an item, the later
+ * wins. */
+tlw_status tlw_config_set_tls_server_ca_cert_path(tlw_config *cfg, const char *path);
+tlw_status tlw_config_set_tls_server_ca_cert_data(tlw_config *cfg, const char *pem);
+tlw_status tlw_config_set_tls_client_cert_path(tlw_config *cfg, const char *path);
+tlw_status tlw_config_set_tls_client_cert_data(tlw_config *cfg, const char *pem);
+tlw_status tlw_config_set_tls_client_key_path(tlw_config *cfg, const char *path);
+tlw_status tlw_config_set_tls_client_key_data(tlw_config *cfg, const char *pem);
+tlw_status tlw_config_set_tls_server_name(tlw_config *cfg, const char *server_name);
+tlw_status tlw_config_set_tls_disable_host_verification(tlw_config *cfg, int disable);
+/* A gRPC metadata entry (request header) sent with every call, as
+ * [profile.NAME.grpc_meta] and TEMPORAL_GRPC_META_*. The key is lower-cased
+ * and must be one gRPC accepts (a-z 0-9 - _ .); the value printable ASCII
+ * unless the key ends in "-bin". A NULL value removes the entry, wherever it
+ * came from. */
+tlw_status tlw_config_set_grpc_meta(tlw_config *cfg, const char *key, const char *value);
 tlw_status tlw_config_set_identity(tlw_config *cfg, const char *identity);
 tlw_status tlw_config_set_workflow_slots(tlw_config *cfg, int slots);
 tlw_status tlw_config_set_activity_slots(tlw_config *cfg, int slots);

@@ -953,6 +953,57 @@ static const struct setter_case {
      .set_int = tlw_config_set_allow_plaintext_credentials, .good_num = 2, .no_bad = true,
      TUNING("allow_plaintext_credentials = false;\n"), WORKER(allow_plaintext_credentials),
      .want_num = 1},
+    {"tlw_config_set_tls", .set_int = tlw_config_set_tls, .good_num = 0, .no_bad = true,
+     TOML("tls = true\n"), .env = "TEMPORAL_TLS=true", CLIENT(tls_explicit), .want_num = 0},
+    {"tlw_config_set_tls_server_ca_cert_path", .set_str = tlw_config_set_tls_server_ca_cert_path,
+     .good_str = "code-ca.pem", .bad_str = "/nonexistent/ca.pem",
+     .says = "tlw_config_set_tls_server_ca_cert_path(): cannot open the server CA certificate "
+             "/nonexistent/ca.pem",
+     TOML("[profile.default.tls]\nserver_ca_cert_data = \"file-ca\"\n"),
+     .env = "TEMPORAL_TLS_SERVER_CA_CERT_DATA=env-ca", CLIENT(server_ca_pem), .str_field = true,
+     .want_str = "PEM code-ca.pem\n"},
+    {"tlw_config_set_tls_server_ca_cert_data", .set_str = tlw_config_set_tls_server_ca_cert_data,
+     .good_str = "code-ca", .bad_str = "",
+     .says = "tlw_config_set_tls_server_ca_cert_data: the value is empty",
+     TOML("[profile.default.tls]\nserver_ca_cert_data = \"file-ca\"\n"),
+     .env = "TEMPORAL_TLS_SERVER_CA_CERT_DATA=env-ca", CLIENT(server_ca_pem), .str_field = true,
+     .want_str = "code-ca"},
+    {"tlw_config_set_tls_client_cert_path", .set_str = tlw_config_set_tls_client_cert_path,
+     .good_str = "code-cert.pem", .bad_str = "",
+     .says = "tlw_config_set_tls_client_cert_path: the path is empty",
+     TOML("[profile.default.tls]\nclient_cert_data = \"file-cert\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_CERT_DATA=env-cert", CLIENT(client_cert_pem), .str_field = true,
+     .want_str = "PEM code-cert.pem\n"},
+    {"tlw_config_set_tls_client_cert_data", .set_str = tlw_config_set_tls_client_cert_data,
+     .good_str = "code-cert", .bad_str = NULL,
+     .says = "tlw_config_set_tls_client_cert_data: the value is empty",
+     TOML("[profile.default.tls]\nclient_cert_data = \"file-cert\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_CERT_DATA=env-cert", CLIENT(client_cert_pem), .str_field = true,
+     .want_str = "code-cert"},
+    {"tlw_config_set_tls_client_key_path", .set_str = tlw_config_set_tls_client_key_path,
+     .good_str = "code-key.pem", .bad_str = "/nonexistent/key.pem",
+     .says = "tlw_config_set_tls_client_key_path(): cannot open the client private key "
+             "/nonexistent/key.pem",
+     TOML("[profile.default.tls]\nclient_key_data = \"file-key\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_KEY_DATA=env-key", CLIENT(client_key_pem), .str_field = true,
+     .want_str = "PEM code-key.pem\n"},
+    {"tlw_config_set_tls_client_key_data", .set_str = tlw_config_set_tls_client_key_data,
+     .good_str = "code-key", .bad_str = "",
+     .says = "tlw_config_set_tls_client_key_data: the value is empty",
+     TOML("[profile.default.tls]\nclient_key_data = \"file-key\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_KEY_DATA=env-key", CLIENT(client_key_pem), .str_field = true,
+     .want_str = "code-key"},
+    {"tlw_config_set_tls_server_name", .set_str = tlw_config_set_tls_server_name,
+     .good_str = "code.test", .bad_str = "",
+     .says = "tlw_config_set_tls_server_name: the value is empty",
+     TOML("[profile.default.tls]\nserver_name = \"file.test\"\n"),
+     .env = "TEMPORAL_TLS_SERVER_NAME=env.test", CLIENT(server_name), .str_field = true,
+     .want_str = "code.test"},
+    {"tlw_config_set_tls_disable_host_verification",
+     .set_int = tlw_config_set_tls_disable_host_verification, .good_num = -1, .no_bad = true,
+     TOML("[profile.default.tls]\ndisable_host_verification = false\n"),
+     .env = "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=false", CLIENT(disable_host_verification),
+     .want_num = 1},
 #undef WORKER
 #undef CLIENT
 #undef TUNING
@@ -990,6 +1041,9 @@ static void every_setter_wins_and_refuses_bad_values(void **state)
         unlink("lambda_worker.cfg");
         unlink("temporal.toml");
         write_file(c->file, c->text);
+        write_file("code-ca.pem", "PEM code-ca.pem\n");
+        write_file("code-cert.pem", "PEM code-cert.pem\n");
+        write_file("code-key.pem", "PEM code-key.pem\n");
         char *const *envp = c->env ? ENV("PATH=/bin", (char *)c->env) : ENV("PATH=/bin");
         tlw_config cfg;
         tlw_error err;
@@ -1042,6 +1096,99 @@ static void every_setter_wins_and_refuses_bad_values(void **state)
     }
 }
 
+/* What the metadata test's configure() sets: key/value pairs. */
+static const char *const (*meta_calls)[2];
+static size_t meta_call_count;
+
+static int configure_meta(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    for (size_t i = 0; i < meta_call_count; i++)
+        current_status = tlw_config_set_grpc_meta(cfg, meta_calls[i][0], meta_calls[i][1]);
+    return 0;
+}
+
+static const tlw_meta_setting *find_meta(const tlw_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->settings.client.meta_count; i++)
+        if (strcmp(cfg->settings.client.meta[i].key, key) == 0)
+            return &cfg->settings.client.meta[i];
+    return NULL;
+}
+
+static void grpc_meta_from_code(void **state)
+{
+    write_file("temporal.toml", "[profile.default.grpc_meta]\nx-file = \"f\"\nx-drop = \"d\"\n"
+                                "x-tenant = \"file-tenant\"\n");
+    char *const *envp = ENV("TEMPORAL_GRPC_META_X_TENANT=env-tenant");
+
+    /* Code wins over the file and the environment, lower-cases the key, may
+     * remove an entry from either, and records itself as the source. */
+    static const char *const good[][2] = {
+        {"X-Tenant", "code-tenant"},
+        {"x-drop", NULL},
+        {"x-new-bin", "\x01\x02"},
+        {"x-gone", "v"},
+        {"x-gone", NULL},
+    };
+    meta_calls = good;
+    meta_call_count = sizeof good / sizeof good[0];
+    tlw_config cfg;
+    tlw_error err;
+    if (configure_with(&cfg, envp, configure_meta, &err) != TLW_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(current_status, TLW_OK);
+    const tlw_meta_setting *tenant = find_meta(&cfg, "x-tenant");
+    assert_non_null(tenant);
+    assert_string_equal(tenant->value, "code-tenant");
+    assert_int_equal(tenant->source.kind, TLW_SOURCE_CODE);
+    assert_string_equal(tenant->source.where, "tlw_config_set_grpc_meta()");
+    assert_null(find_meta(&cfg, "x-drop"));
+    assert_null(find_meta(&cfg, "x-gone"));
+    assert_non_null(find_meta(&cfg, "x-file"));
+    assert_non_null(find_meta(&cfg, "x-new-bin"));
+    assert_int_equal(cfg.settings.client.meta_count, 3);
+    tlw_config_free(&cfg);
+
+    /* Bad keys and values are refused at once; a value is never shown. */
+    static const struct {
+        const char *key, *value;
+        const char *says;
+    } bad[] = {
+        {"x tenant", "v",
+         "configure: tlw_config_set_grpc_meta(\"x tenant\"): the key is not valid: a gRPC "
+         "metadata key may contain only lower-case letters, digits, '-', '_' and '.'"},
+        {"", "v",
+         "tlw_config_set_grpc_meta(\"\"): the key is not valid: a gRPC metadata key cannot be "
+         "empty"},
+        {NULL, "v", "configure: tlw_config_set_grpc_meta: the key is NULL"},
+        {"authorization", "Bearer SECRET\n",
+         "configure: tlw_config_set_grpc_meta(\"authorization\"): the value is not valid at byte "
+         "14 (the value is not shown): gRPC sends only printable ASCII"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *const calls[][2] = {{bad[i].key, bad[i].value}};
+        meta_calls = calls;
+        meta_call_count = 1;
+        if (configure_with(&cfg, envp, configure_meta, &err) != TLW_ERR_INVALID)
+            fail_msg("case %zu was accepted", i);
+        assert_int_equal(current_status, TLW_ERR_INVALID);
+        has(err.message, bad[i].says);
+        lacks(err.message, "SECRET");
+        tlw_config_free(&cfg);
+    }
+
+    /* An authorization header from code is a credential like any other. */
+    static const char *const auth[][2] = {{"authorization", "Bearer SECRET"}};
+    meta_calls = auth;
+    meta_call_count = 1;
+    assert_int_equal(configure_with(&cfg, envp, configure_meta, &err), TLW_ERR_INVALID);
+    has(err.message, "the gRPC metadata \"authorization\" (tlw_config_set_grpc_meta()) would be "
+                     "sent in plaintext");
+    lacks(err.message, "SECRET");
+    tlw_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1082,6 +1229,7 @@ int main(void)
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(every_setter_wins_and_refuses_bad_values, enter_tmpdir,
                                         leave_tmpdir),
+        cmocka_unit_test_setup_teardown(grpc_meta_from_code, enter_tmpdir, leave_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
