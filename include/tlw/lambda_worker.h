@@ -87,9 +87,22 @@ typedef enum tlw_versioning_behavior {
 /* Everything configure() can set. Opaque; valid only during configure(). */
 typedef struct tlw_config tlw_config;
 
-/* Runs once per invocation, before the worker slots start (and once for
- * --print-config). Return 0, or non-zero to fail with the message set by
- * tlw_config_fail(). */
+/*
+ * Return 0, or non-zero to fail with the message set by tlw_config_fail().
+ * It runs in the supervisor process, before any worker is forked (what it
+ * leaves in globals, the workers inherit), and more than once, each time on
+ * a fresh tlw_config:
+ *   - once at start-up, before the first invocation, to check the settings
+ *     and to set up logging from them: an error there is reported to Lambda
+ *     as an init error (Tlw.ConfigError), or outside Lambda logged, and the
+ *     process exits 1;
+ *   - then once per invocation (outside Lambda: once more, for the run),
+ *     before the invocation setups and the worker slots; an error fails
+ *     that invocation (Tlw.ConfigError);
+ *   - with --print-config, once, and nothing else runs.
+ * So it should only set and register: open per-invocation resources in
+ * tlw_config_add_invocation_hooks() setups, not here.
+ */
 typedef int (*tlw_configure_fn)(tlw_config *cfg);
 
 typedef struct tlw_activity tlw_activity;
@@ -115,9 +128,12 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
 /* tlw_main without a command line. */
 int tlw_run_worker(const tlw_version *version, tlw_configure_fn configure);
 
-/* Settings from code win over the tuning file and the environment. Each
- * returns TLW_ERR_INVALID for a bad value (and remembers the error so that
- * the worker fails with it), else TLW_OK. */
+/* Settings from code win over the tuning file and the environment; each
+ * records itself (e.g. "tlw_config_set_task_queue()") as the setting's
+ * source for --print-config and for messages. Each returns TLW_ERR_INVALID
+ * for a bad value (and remembers the error so that configure fails with it),
+ * else TLW_OK. Every string argument is copied: the caller may free or
+ * reuse it once the call returns. */
 tlw_status tlw_config_set_task_queue(tlw_config *cfg, const char *task_queue);
 tlw_status tlw_config_set_address(tlw_config *cfg, const char *host_port);
 tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name);
@@ -174,7 +190,8 @@ tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,
  * that `return tlw_config_fail(cfg, "...")` reads well. */
 int tlw_config_fail(tlw_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Registration. Names are the Temporal type names other SDKs call. */
+/* Registration. Names are the Temporal type names other SDKs call; they are
+ * copied. */
 tlw_status tlw_register_activity(tlw_config *cfg, const char *name, tlw_activity_fn fn);
 /* The same as tlw_register_workflow_ex(cfg, name, fn, NULL). */
 tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow_fn fn);
@@ -206,8 +223,10 @@ tlw_status tlw_config_add_invocation_hooks(tlw_config *cfg, tlw_hook_fn setup,
 
 /* ---- inside an activity ------------------------------------------------
  *
- * An activity function returns TLW_OK with *result set (a new JSON value;
- * NULL means JSON null), or fails:
+ * `args` (a JSON array) is owned by the task and valid until the activity
+ * function returns; never decref it. The function returns TLW_OK with
+ * *result set (a new reference, which tlw takes; NULL means JSON null), or
+ * fails:
  *     return tlw_activity_fail(act, "InvalidInput", true, NULL, "no name given");
  * Returning another status without tlw_activity_fail() fails the attempt as
  * retryable with type "tlw.ActivityError". Returning TLW_ERR_CANCELLED after
@@ -216,6 +235,8 @@ tlw_status tlw_config_add_invocation_hooks(tlw_config *cfg, tlw_hook_fn setup,
  * By default each activity runs in its own forked process: a crash, exit()
  * or hang costs that attempt only, reported at once as a retryable failure.
  */
+/* The struct and its strings belong to the task: valid until the activity
+ * function returns. Copy what must live longer. */
 typedef struct tlw_activity_info {
     const char *activity_id;
     const char *activity_type;
@@ -231,14 +252,16 @@ typedef struct tlw_activity_info {
 
 const tlw_activity_info *tlw_activity_get_info(const tlw_activity *act);
 
-/* The details the previous attempt last heartbeated (JSON array), or NULL. */
+/* The details the previous attempt last heartbeated (JSON array), or NULL.
+ * Owned by the task, like `args`. */
 const json_t *tlw_activity_heartbeat_details(const tlw_activity *act);
 
-/* Records progress; `details` (any JSON value, may be NULL) reaches the next
- * attempt if this one fails. Heartbeats are sent to the server at most once
- * per 80% of the heartbeat timeout (else every 30 s), the latest details
- * winning. Returns TLW_ERR_CANCELLED once the server asked the activity to
- * cancel, else TLW_OK. */
+/* Records progress; `details` (any JSON value, may be NULL; copied, the
+ * caller keeps its reference) reaches the next attempt if this one fails.
+ * Heartbeats are sent to the server at most once per 80% of the heartbeat
+ * timeout (else every 30 s), the latest details winning. Returns
+ * TLW_ERR_CANCELLED once the server asked the activity to cancel, else
+ * TLW_OK. */
 tlw_status tlw_activity_heartbeat(tlw_activity *act, const json_t *details);
 
 /* True once cancellation was requested (seen through a heartbeat). */
@@ -250,7 +273,7 @@ long long tlw_activity_time_left_ms(const tlw_activity *act);
 
 /* Sets the failure this attempt reports and returns TLW_ERR_FAILED (return
  * it from the activity). `type` may be NULL; `details` is a JSON array or
- * NULL. */
+ * NULL. All three are copied (the caller keeps its reference to `details`). */
 tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retryable,
                              const json_t *details, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
