@@ -19,6 +19,7 @@ static const char *const status_names[] = {
     [TLW_ERR_PROTOCOL] = "protocol",
     [TLW_ERR_SERVER] = "server",
     [TLW_ERR_INTERNAL] = "internal",
+    [TLW_ERR_FAILED] = "failed",
 };
 
 const char *tlw_status_name(tlw_status status)

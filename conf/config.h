@@ -19,6 +19,10 @@ typedef struct tlw_registration {
     char *name;
     tlw_activity_fn activity; /* one of the two is set */
     tlw_workflow_fn workflow;
+    /* Workflows: tlw_workflow_options as registered (UNSPECIFIED: the
+     * worker's default; see tlw_config_versioning_behavior). */
+    tlw_versioning_behavior versioning_behavior;
+    void *arg;
 } tlw_registration;
 
 typedef struct tlw_hook {
@@ -51,7 +55,8 @@ struct tlw_config {
 tlw_status tlw_config_load(tlw_config *cfg, const tlw_version *version, char *const *envp,
                            tlw_error *err);
 
-/* Runs the user's configure(), then finishes and validates the settings. */
+/* Runs the user's configure(), then finishes and validates the settings and
+ * the registrations (every workflow has a versioning behaviour). */
 tlw_status tlw_config_apply(tlw_config *cfg, tlw_configure_fn configure, tlw_error *err);
 
 void tlw_config_free(tlw_config *cfg);
@@ -59,6 +64,13 @@ void tlw_config_free(tlw_config *cfg);
 /* Lookups for the workers; NULL when the name is not registered. */
 tlw_activity_fn tlw_config_activity(const tlw_config *cfg, const char *name);
 tlw_workflow_fn tlw_config_workflow(const tlw_config *cfg, const char *name);
+const tlw_registration *tlw_config_workflow_registration(const tlw_config *cfg, const char *name);
+
+/* The behaviour a registered workflow runs with: its own, else the worker's
+ * default_versioning_behavior (never UNSPECIFIED once tlw_config_apply
+ * succeeded). */
+tlw_versioning_behavior tlw_config_versioning_behavior(const tlw_config *cfg,
+                                                       const tlw_registration *workflow);
 
 size_t tlw_config_activity_count(const tlw_config *cfg);
 

@@ -46,13 +46,12 @@ static tlw_str_setting *pem_field(tlw_settings *s, const struct pem_item *item)
     return (tlw_str_setting *)((char *)&s->client + item->offset);
 }
 
-/* Reads a PEM file named by a setting at `where`; the data lands in `field`. */
-static tlw_status load_pem_path(tlw_str_setting *field, const struct pem_item *item,
-                                const char *path, const tlw_source *where, tlw_error *err)
+tlw_status tlw_pem_setting_read(tlw_str_setting *field, const char *what, const char *path,
+                                const tlw_source *where, tlw_error *err)
 {
     char *data;
     size_t len;
-    tlw_status st = tlw_read_file(path, item->what, PEM_MAX_BYTES, &data, &len, err);
+    tlw_status st = tlw_read_file(path, what, PEM_MAX_BYTES, &data, &len, err);
     if (st)
         return tlw_error_prefix(err, "%s: ", where->where);
     tlw_source source;
@@ -83,9 +82,8 @@ static char *meta_key(const char *name, size_t len, bool from_env)
     return key;
 }
 
-/* Sets, replaces or (value NULL) removes one gRPC metadata entry. */
-static tlw_status meta_set(tlw_client_settings *c, const char *key, const char *value,
-                           const tlw_source *source, tlw_error *err)
+tlw_status tlw_meta_setting_set(tlw_client_settings *c, const char *key, const char *value,
+                                const tlw_source *source, tlw_error *err)
 {
     for (size_t i = 0; i < c->meta_count; i++) {
         if (strcmp(c->meta[i].key, key) != 0)
@@ -246,7 +244,7 @@ static tlw_status file_tls_table(const struct file_ctx *f, const char *table,
             size_t len;
             const char *text = tlw_toml_string(v, &len);
             if (is_path)
-                st = load_pem_path(pem_field(f->s, item), item, text, &source, err);
+                st = tlw_pem_setting_read(pem_field(f->s, item), item->what, text, &source, err);
             else
                 st = tlw_str_setting_set(pem_field(f->s, item), text, len, &source, err);
         }
@@ -297,7 +295,7 @@ static tlw_status file_profile(const struct file_ctx *f, const char *name,
                 where_of(f, mv, &source);
                 const char *written = tlw_toml_table_key(v, j);
                 char *mkey = meta_key(written, strlen(written), false);
-                st = mkey ? meta_set(c, mkey, tlw_toml_string(mv, NULL), &source, err)
+                st = mkey ? tlw_meta_setting_set(c, mkey, tlw_toml_string(mv, NULL), &source, err)
                           : tlw_error_set(err, TLW_ERR_NOMEM, "out of memory (%s)", source.where);
                 free(mkey);
             }
@@ -473,7 +471,7 @@ static tlw_status load_env(tlw_settings *s, char *const *envp, tlw_error *err)
         tlw_source source;
         if (path) {
             tlw_source_set(&source, TLW_SOURCE_ENV, "%s", item->env_path);
-            st = load_pem_path(pem_field(s, item), item, path, &source, err);
+            st = tlw_pem_setting_read(pem_field(s, item), item->what, path, &source, err);
         } else if (data) {
             tlw_source_set(&source, TLW_SOURCE_ENV, "%s", item->env_data);
             st = tlw_str_setting_set(pem_field(s, item), data, strlen(data), &source, err);
@@ -498,7 +496,7 @@ static tlw_status load_env(tlw_settings *s, char *const *envp, tlw_error *err)
         /* An empty variable removes the header the file set. Whether the key
          * is one gRPC accepts is checked with the other settings
          * (tlw_settings_validate_client). */
-        st = meta_set(c, key, eq[1] ? eq + 1 : NULL, &source, err);
+        st = tlw_meta_setting_set(c, key, eq[1] ? eq + 1 : NULL, &source, err);
         free(key);
         if (st)
             return st;

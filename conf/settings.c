@@ -291,7 +291,8 @@ static tlw_status check_plaintext_credentials(const tlw_settings *s, tlw_error *
     return tlw_error_set(err, TLW_ERR_INVALID,
                          "%s would be sent in plaintext: %s. Turn TLS on (TEMPORAL_TLS=true, or "
                          "tls = true in the profile), or, for a trusted local proxy only, set "
-                         "allow_plaintext_credentials = true; in the tuning file (%.200s)",
+                         "allow_plaintext_credentials = true; in the tuning file (%.200s) or "
+                         "call tlw_config_set_allow_plaintext_credentials(cfg, 1)",
                          what, tls, file->value ? file->value : TLW_TUNING_FILE_NAME);
 }
 
@@ -373,11 +374,11 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
                              (long long)b->value, src(&b->source), (long long)g->value,
                              src(&g->source));
     const tlw_int_setting *m = &w->executor_memory_limit_mb;
-    if (m->value < 0 || m->value > 10240)
+    if (m->value < 0 || m->value > TLW_MAX_EXECUTOR_MEMORY_MB)
         return tlw_error_set(err, TLW_ERR_INVALID,
                              "%s: executor_memory_limit_mb = %lld is out of range; use 0 (no "
-                             "limit) to 10240 (Lambda's largest function)",
-                             src(&m->source), (long long)m->value);
+                             "limit) to %d (Lambda's largest function)",
+                             src(&m->source), (long long)m->value, TLW_MAX_EXECUTOR_MEMORY_MB);
     return TLW_OK;
 }
 

@@ -79,13 +79,6 @@ typedef enum tlw_isolation {
     TLW_ISOLATION_IN_PROCESS, /* activities run in the slot process */
 } tlw_isolation;
 
-
-typedef enum tlw_versioning_behavior {
-    TLW_VERSIONING_UNSPECIFIED,
-    TLW_VERSIONING_PINNED,
-    TLW_VERSIONING_AUTO_UPGRADE,
-} tlw_versioning_behavior;
-
 /* Worker tuning (libconfig file, environment, code). */
 typedef struct tlw_worker_settings {
     tlw_str_setting tuning_file; /* the libconfig file used, or NULL */
@@ -127,6 +120,7 @@ typedef struct tlw_settings {
 #define TLW_DEFAULT_HOOK_BUFFER_MS 2000 /* deadline buffer = graceful + this */
 #define TLW_MAX_SLOTS 64
 #define TLW_LAMBDA_MAX_TIMEOUT_MS (900 * 1000)
+#define TLW_MAX_EXECUTOR_MEMORY_MB 10240 /* Lambda's largest function */
 
 /* The file names and variables the loaders read. */
 #define TLW_TUNING_FILE_NAME "lambda_worker.cfg"
@@ -168,6 +162,15 @@ void tlw_source_set(tlw_source *src, tlw_source_kind kind, const char *fmt, ...)
 tlw_status tlw_str_setting_set(tlw_str_setting *setting, const char *value, size_t len,
                                const tlw_source *source, tlw_error *err);
 void tlw_str_setting_clear(tlw_str_setting *setting);
+/* Reads the PEM file at `path` into `field`, its source "<where> (<path>)";
+ * `what` names it in errors ("the client certificate"), which never quote
+ * its contents. */
+tlw_status tlw_pem_setting_read(tlw_str_setting *field, const char *what, const char *path,
+                                const tlw_source *where, tlw_error *err);
+/* Sets, replaces or (value NULL) removes the gRPC metadata entry `key`
+ * (already lower case); the entry owns copies. */
+tlw_status tlw_meta_setting_set(tlw_client_settings *c, const char *key, const char *value,
+                                const tlw_source *source, tlw_error *err);
 void tlw_settings_warn(tlw_settings *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "KEY=VALUE" lookup in an environment array; NULL when absent. */
@@ -177,6 +180,12 @@ const char *tlw_env_get(char *const *envp, const char *name);
 const char *tlw_log_level_name(tlw_log_level level);
 bool tlw_log_level_parse(const char *text, tlw_log_level *out);
 const char *tlw_isolation_name(tlw_isolation isolation);
+
+/* Parses an enum-valued tuning setting (`key`: isolation, log_level,
+ * log_format, default_versioning_behavior) as the file, the environment and
+ * the tlw_config_set_* functions write it. `where` starts the message. */
+tlw_status tlw_tuning_parse_enum(const char *key, const char *text, int64_t *out, const char *where,
+                                 tlw_error *err);
 
 /* Loaders, one per source; tlw_settings_load calls them in order. */
 void tlw_settings_defaults(tlw_settings *s);

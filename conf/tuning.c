@@ -62,9 +62,8 @@ static const char *type_name(int t)
     }
 }
 
-/* Enum-valued settings are strings in the file and the environment. */
-static tlw_status parse_enum(const char *key, const char *text, int64_t *out, const char *where,
-                             tlw_error *err)
+tlw_status tlw_tuning_parse_enum(const char *key, const char *text, int64_t *out, const char *where,
+                                 tlw_error *err)
 {
     if (strcmp(key, "isolation") == 0) {
         if (strcmp(text, "fork") == 0)
@@ -149,7 +148,7 @@ static tlw_status apply_setting(tlw_settings *s, const struct tuning_key *k,
     const char *text = config_setting_get_string(setting);
     if (is_enum(k)) {
         tlw_int_setting *v = (tlw_int_setting *)field;
-        tlw_status st = parse_enum(k->name, text, &v->value, where, err);
+        tlw_status st = tlw_tuning_parse_enum(k->name, text, &v->value, where, err);
         if (st == TLW_OK)
             v->source = source;
         return st;
@@ -249,15 +248,16 @@ static tlw_status load_env(tlw_settings *s, char *const *envp, tlw_error *err)
     }
     v = tlw_env_get(envp, "AWS_LAMBDA_LOG_LEVEL");
     if (v && *v) {
-        tlw_status st = parse_enum("log_level", v, &w->log_level.value, "AWS_LAMBDA_LOG_LEVEL", err);
+        tlw_status st =
+            tlw_tuning_parse_enum("log_level", v, &w->log_level.value, "AWS_LAMBDA_LOG_LEVEL", err);
         if (st)
             return st;
         tlw_source_set(&w->log_level.source, TLW_SOURCE_ENV, "AWS_LAMBDA_LOG_LEVEL");
     }
     v = tlw_env_get(envp, "AWS_LAMBDA_LOG_FORMAT");
     if (v && *v) {
-        tlw_status st =
-            parse_enum("log_format", v, &w->log_format.value, "AWS_LAMBDA_LOG_FORMAT", err);
+        tlw_status st = tlw_tuning_parse_enum("log_format", v, &w->log_format.value,
+                                              "AWS_LAMBDA_LOG_FORMAT", err);
         if (st)
             return st;
         tlw_source_set(&w->log_format.source, TLW_SOURCE_ENV, "AWS_LAMBDA_LOG_FORMAT");

@@ -54,7 +54,7 @@ tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retrya
     va_start(ap, fmt);
     vsnprintf(act->fail_message, sizeof act->fail_message, fmt, ap);
     va_end(ap);
-    return TLW_ERR_INVALID;
+    return TLW_ERR_FAILED;
 }
 
 tlw_status tlw_activity_heartbeat(tlw_activity *act, const json_t *details)

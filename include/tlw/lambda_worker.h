@@ -33,7 +33,12 @@ typedef enum tlw_status {
     TLW_ERR_DENIED,      /* the server rejected the credentials */
     TLW_ERR_PROTOCOL,    /* a peer sent something malformed */
     TLW_ERR_SERVER,      /* the server answered with another error */
-    TLW_ERR_INTERNAL     /* a bug in tlw: please report it */
+    TLW_ERR_INTERNAL,    /* a bug in tlw: please report it */
+    /* An operation failed as its own code said: tlw_activity_fail()
+     * returns it, and the workflow API uses it for an awaited activity,
+     * child or timer that failed. Last, so that the values above keep
+     * their numbers. */
+    TLW_ERR_FAILED
 } tlw_status;
 
 /* Room for one error message, including its terminating NUL. */
@@ -71,12 +76,33 @@ typedef struct tlw_version {
     const char *build_id;
 } tlw_version;
 
+/* What happens to a workflow's open runs when a new build of the worker
+ * deployment becomes current. */
+typedef enum tlw_versioning_behavior {
+    TLW_VERSIONING_UNSPECIFIED = 0, /* use the worker's default_versioning_behavior */
+    TLW_VERSIONING_PINNED,          /* a run stays on the build it started on */
+    TLW_VERSIONING_AUTO_UPGRADE     /* a run moves to the current build at its next task */
+} tlw_versioning_behavior;
+
 /* Everything configure() can set. Opaque; valid only during configure(). */
 typedef struct tlw_config tlw_config;
 
-/* Runs once per invocation, before the worker slots start (and once for
- * --print-config). Return 0, or non-zero to fail with the message set by
- * tlw_config_fail(). */
+/*
+ * Return 0, or non-zero to fail with the message set by tlw_config_fail().
+ * It runs in the supervisor process, before any worker is forked (what it
+ * leaves in globals, the workers inherit), and more than once, each time on
+ * a fresh tlw_config:
+ *   - once at start-up, before the first invocation, to check the settings
+ *     and to set up logging from them: an error there is reported to Lambda
+ *     as an init error (Tlw.ConfigError), or outside Lambda logged, and the
+ *     process exits 1;
+ *   - then once per invocation (outside Lambda: once more, for the run),
+ *     before the invocation setups and the worker slots; an error fails
+ *     that invocation (Tlw.ConfigError);
+ *   - with --print-config, once, and nothing else runs.
+ * So it should only set and register: open per-invocation resources in
+ * tlw_config_add_invocation_hooks() setups, not here.
+ */
 typedef int (*tlw_configure_fn)(tlw_config *cfg);
 
 typedef struct tlw_activity tlw_activity;
@@ -102,30 +128,88 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
 /* tlw_main without a command line. */
 int tlw_run_worker(const tlw_version *version, tlw_configure_fn configure);
 
-/* Settings from code win over the tuning file and the environment. Each
- * returns TLW_ERR_INVALID for a bad value (and remembers the error so that
- * the worker fails with it), else TLW_OK. */
+/* Settings from code win over the tuning file and the environment; each
+ * records itself (e.g. "tlw_config_set_task_queue()") as the setting's
+ * source for --print-config and for messages. Each returns TLW_ERR_INVALID
+ * for a bad value (and remembers the error so that configure fails with it),
+ * else TLW_OK. Every string argument is copied: the caller may free or
+ * reuse it once the call returns. */
 tlw_status tlw_config_set_task_queue(tlw_config *cfg, const char *task_queue);
 tlw_status tlw_config_set_address(tlw_config *cfg, const char *host_port);
 tlw_status tlw_config_set_namespace(tlw_config *cfg, const char *namespace_name);
 /* An API key turns TLS on. With TLS explicitly off (TEMPORAL_TLS=false, or
  * tls = false in the profile) the worker refuses to start rather than send
- * the key in plaintext, unless the tuning file has
- * allow_plaintext_credentials = true; (a trusted local proxy). */
+ * the key in plaintext, unless allow_plaintext_credentials is set (a
+ * trusted local proxy). */
 tlw_status tlw_config_set_api_key(tlw_config *cfg, const char *api_key);
+/* TLS, as [profile.NAME.tls] of temporal.toml and TEMPORAL_TLS_*. Without
+ * tlw_config_set_tls() (or TEMPORAL_TLS, or tls in the profile) TLS is on
+ * when an API key or any of the items below is set. */
+tlw_status tlw_config_set_tls(tlw_config *cfg, int enabled);
+/* PEM items: a file, read during the call (an unreadable one is an error,
+ * TLW_ERR_IO), or the data itself. Of the two calls for an item, the later
+ * wins. */
+tlw_status tlw_config_set_tls_server_ca_cert_path(tlw_config *cfg, const char *path);
+tlw_status tlw_config_set_tls_server_ca_cert_data(tlw_config *cfg, const char *pem);
+tlw_status tlw_config_set_tls_client_cert_path(tlw_config *cfg, const char *path);
+tlw_status tlw_config_set_tls_client_cert_data(tlw_config *cfg, const char *pem);
+tlw_status tlw_config_set_tls_client_key_path(tlw_config *cfg, const char *path);
+tlw_status tlw_config_set_tls_client_key_data(tlw_config *cfg, const char *pem);
+tlw_status tlw_config_set_tls_server_name(tlw_config *cfg, const char *server_name);
+tlw_status tlw_config_set_tls_disable_host_verification(tlw_config *cfg, int disable);
+/* A gRPC metadata entry (request header) sent with every call, as
+ * [profile.NAME.grpc_meta] and TEMPORAL_GRPC_META_*. The key is lower-cased
+ * and must be one gRPC accepts (a-z 0-9 - _ .); the value printable ASCII
+ * unless the key ends in "-bin". A NULL value removes the entry, wherever it
+ * came from. */
+tlw_status tlw_config_set_grpc_meta(tlw_config *cfg, const char *key, const char *value);
 tlw_status tlw_config_set_identity(tlw_config *cfg, const char *identity);
 tlw_status tlw_config_set_workflow_slots(tlw_config *cfg, int slots);
 tlw_status tlw_config_set_activity_slots(tlw_config *cfg, int slots);
 tlw_status tlw_config_set_graceful_shutdown_timeout_ms(tlw_config *cfg, long long ms);
 tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long ms);
+/* "fork" (each activity in a process of its own, the default) or
+ * "in-process", as the tuning file's isolation. */
+tlw_status tlw_config_set_isolation(tlw_config *cfg, const char *isolation);
+/* Caps each activity executor's data segment; 0 (the default): no limit. */
+tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb);
+/* TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case), as log_level and
+ * AWS_LAMBDA_LOG_LEVEL. */
+tlw_status tlw_config_set_log_level(tlw_config *cfg, const char *level);
+/* "text" or "json", as log_format and AWS_LAMBDA_LOG_FORMAT. */
+tlw_status tlw_config_set_log_format(tlw_config *cfg, const char *format);
+/* Non-zero: the API key or an authorization header may go over a plaintext
+ * channel (a trusted local proxy that adds TLS). Off by default. */
+tlw_status tlw_config_set_allow_plaintext_credentials(tlw_config *cfg, int allow);
+/* For workflows registered without a versioning behaviour of their own
+ * (tuning file: default_versioning_behavior). UNSPECIFIED clears it. */
+tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,
+                                                      tlw_versioning_behavior behavior);
 
 /* Makes configure() fail with this message (printf-style). Returns 1, so
  * that `return tlw_config_fail(cfg, "...")` reads well. */
 int tlw_config_fail(tlw_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Registration. Names are the Temporal type names other SDKs call. */
+/* Registration. Names are the Temporal type names other SDKs call; they are
+ * copied. */
 tlw_status tlw_register_activity(tlw_config *cfg, const char *name, tlw_activity_fn fn);
+/* The same as tlw_register_workflow_ex(cfg, name, fn, NULL). */
 tlw_status tlw_register_workflow(tlw_config *cfg, const char *name, tlw_workflow_fn fn);
+
+typedef struct tlw_workflow_options {
+    tlw_versioning_behavior versioning_behavior;
+    void *arg; /* tlw_workflow_arg(), for the workflow engine; kept as given, never freed */
+} tlw_workflow_options;
+
+/* Registers a workflow with options; `opts` may be NULL (all zero) and is
+ * read during the call only. Worker deployment versioning is always on, so,
+ * as in the Go SDK, every workflow needs a versioning behaviour: its own, or
+ * the worker's default_versioning_behavior (tuning file, or
+ * tlw_config_set_default_versioning_behavior()). A workflow with neither
+ * fails configure, naming the workflow and both ways to fix it. */
+tlw_status tlw_register_workflow_ex(tlw_config *cfg, const char *name, tlw_workflow_fn fn,
+                                    const tlw_workflow_options *opts);
+
 tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 
@@ -139,8 +223,10 @@ tlw_status tlw_config_add_invocation_hooks(tlw_config *cfg, tlw_hook_fn setup,
 
 /* ---- inside an activity ------------------------------------------------
  *
- * An activity function returns TLW_OK with *result set (a new JSON value;
- * NULL means JSON null), or fails:
+ * `args` (a JSON array) is owned by the task and valid until the activity
+ * function returns; never decref it. The function returns TLW_OK with
+ * *result set (a new reference, which tlw takes; NULL means JSON null), or
+ * fails:
  *     return tlw_activity_fail(act, "InvalidInput", true, NULL, "no name given");
  * Returning another status without tlw_activity_fail() fails the attempt as
  * retryable with type "tlw.ActivityError". Returning TLW_ERR_CANCELLED after
@@ -149,6 +235,8 @@ tlw_status tlw_config_add_invocation_hooks(tlw_config *cfg, tlw_hook_fn setup,
  * By default each activity runs in its own forked process: a crash, exit()
  * or hang costs that attempt only, reported at once as a retryable failure.
  */
+/* The struct and its strings belong to the task: valid until the activity
+ * function returns. Copy what must live longer. */
 typedef struct tlw_activity_info {
     const char *activity_id;
     const char *activity_type;
@@ -164,14 +252,16 @@ typedef struct tlw_activity_info {
 
 const tlw_activity_info *tlw_activity_get_info(const tlw_activity *act);
 
-/* The details the previous attempt last heartbeated (JSON array), or NULL. */
+/* The details the previous attempt last heartbeated (JSON array), or NULL.
+ * Owned by the task, like `args`. */
 const json_t *tlw_activity_heartbeat_details(const tlw_activity *act);
 
-/* Records progress; `details` (any JSON value, may be NULL) reaches the next
- * attempt if this one fails. Heartbeats are sent to the server at most once
- * per 80% of the heartbeat timeout (else every 30 s), the latest details
- * winning. Returns TLW_ERR_CANCELLED once the server asked the activity to
- * cancel, else TLW_OK. */
+/* Records progress; `details` (any JSON value, may be NULL; copied, the
+ * caller keeps its reference) reaches the next attempt if this one fails.
+ * Heartbeats are sent to the server at most once per 80% of the heartbeat
+ * timeout (else every 30 s), the latest details winning. Returns
+ * TLW_ERR_CANCELLED once the server asked the activity to cancel, else
+ * TLW_OK. */
 tlw_status tlw_activity_heartbeat(tlw_activity *act, const json_t *details);
 
 /* True once cancellation was requested (seen through a heartbeat). */
@@ -181,9 +271,9 @@ int tlw_activity_is_cancelled(const tlw_activity *act);
  * start-to-close deadline and the worker's drain. */
 long long tlw_activity_time_left_ms(const tlw_activity *act);
 
-/* Sets the failure this attempt reports and returns TLW_ERR_INVALID (return
+/* Sets the failure this attempt reports and returns TLW_ERR_FAILED (return
  * it from the activity). `type` may be NULL; `details` is a JSON array or
- * NULL. */
+ * NULL. All three are copied (the caller keeps its reference to `details`). */
 tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retryable,
                              const json_t *details, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -49,10 +49,14 @@ static void status_names_are_distinct(void **state)
 {
     assert_string_equal(tlw_status_name(TLW_OK), "ok");
     assert_string_equal(tlw_status_name(TLW_ERR_UNAVAILABLE), "unavailable");
+    assert_string_equal(tlw_status_name(TLW_ERR_FAILED), "failed");
     assert_string_equal(tlw_status_name((tlw_status)999), "unknown");
-    for (int a = TLW_OK; a <= TLW_ERR_INTERNAL; a++)
-        for (int b = a + 1; b <= TLW_ERR_INTERNAL; b++)
+    /* TLW_ERR_FAILED is the last value: every one up to it has a name. */
+    for (int a = TLW_OK; a <= TLW_ERR_FAILED; a++) {
+        assert_string_not_equal(tlw_status_name(a), "unknown");
+        for (int b = a + 1; b <= TLW_ERR_FAILED; b++)
             assert_string_not_equal(tlw_status_name(a), tlw_status_name(b));
+    }
 }
 
 int main(void)

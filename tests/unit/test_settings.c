@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "conf/config.h"
 #include "conf/settings.h"
 
 static char dir[256];
@@ -456,7 +457,8 @@ static void credentials_need_tls_or_the_opt_in(void **state)
                                       "TEMPORAL_API_KEY=k", "TEMPORAL_TLS=false"),
                                   &err),
                      TLW_ERR_INVALID);
-    has(err.message, "in the tuning file (tuning.cfg)");
+    has(err.message, "in the tuning file (tuning.cfg) or call "
+                     "tlw_config_set_allow_plaintext_credentials(cfg, 1)");
 
     write_file("lambda_worker.cfg", "allow_plaintext_credentials = 1;\n");
     assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_ERR_INVALID);
@@ -686,6 +688,507 @@ static void print_config_redacts_secrets(void **state)
     tlw_settings_free(&s);
 }
 
+/* ---- configure(): registrations and setters ---------------------------- */
+
+/* Loads from `envp` and runs `configure` as the supervisor does. The caller
+ * frees `cfg`. */
+static tlw_status configure_with(tlw_config *cfg, char *const *envp, tlw_configure_fn configure,
+                                 tlw_error *err)
+{
+    tlw_version version = {.deployment_name = "dep", .build_id = "b1"};
+    tlw_error_clear(err);
+    tlw_status st = tlw_config_load(cfg, &version, envp, err);
+    return st ? st : tlw_config_apply(cfg, configure, err);
+}
+
+static tlw_status greet(tlw_workflow *wf, const json_t *args, json_t **result)
+{
+    (void)wf;
+    (void)args;
+    *result = NULL;
+    return TLW_OK;
+}
+
+static tlw_status compose(tlw_activity *act, const json_t *args, json_t **result)
+{
+    (void)act;
+    (void)args;
+    *result = NULL;
+    return TLW_OK;
+}
+
+/* What the versioning tests' configure() does. */
+static struct {
+    bool plain;                       /* tlw_register_workflow, not _ex */
+    const tlw_workflow_options *opts; /* for _ex; may be NULL */
+    int set_default;                  /* -1: do not call the setter */
+} versioning_case;
+
+static int configure_versioning(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    tlw_register_activity(cfg, "Compose", compose);
+    if (versioning_case.plain)
+        tlw_register_workflow(cfg, "Greet", greet);
+    else
+        tlw_register_workflow_ex(cfg, "Greet", greet, versioning_case.opts);
+    tlw_register_workflow_ex(cfg, "Other", greet, versioning_case.opts);
+    /* After the registrations: the order does not matter. */
+    if (versioning_case.set_default >= 0)
+        tlw_config_set_default_versioning_behavior(
+            cfg, (tlw_versioning_behavior)versioning_case.set_default);
+    return 0;
+}
+
+static void every_workflow_needs_a_versioning_behavior(void **state)
+{
+    static int marker;
+    static const tlw_workflow_options none = {0};
+    static const tlw_workflow_options pinned = {.versioning_behavior = TLW_VERSIONING_PINNED,
+                                                .arg = &marker};
+    static const tlw_workflow_options upgrade = {.versioning_behavior =
+                                                     TLW_VERSIONING_AUTO_UPGRADE};
+    static const struct {
+        const char *cfg; /* the tuning file, or NULL */
+        bool plain;
+        const tlw_workflow_options *opts;
+        int set_default;
+        tlw_versioning_behavior greet, other; /* UNSPECIFIED: configure fails */
+    } cases[] = {
+        /* Neither its own nor a default. */
+        {NULL, true, NULL, -1, TLW_VERSIONING_UNSPECIFIED, 0},
+        {NULL, false, NULL, -1, TLW_VERSIONING_UNSPECIFIED, 0},
+        {NULL, false, &none, -1, TLW_VERSIONING_UNSPECIFIED, 0},
+        {"default_versioning_behavior = \"unspecified\";\n", true, NULL, -1,
+         TLW_VERSIONING_UNSPECIFIED, 0},
+        /* Code clears the file's default. */
+        {"default_versioning_behavior = \"pinned\";\n", true, NULL, TLW_VERSIONING_UNSPECIFIED,
+         TLW_VERSIONING_UNSPECIFIED, 0},
+        /* Its own. */
+        {NULL, false, &pinned, -1, TLW_VERSIONING_PINNED, TLW_VERSIONING_PINNED},
+        /* The default, from the file or from code (code wins). */
+        {"default_versioning_behavior = \"pinned\";\n", true, NULL, -1, TLW_VERSIONING_PINNED,
+         TLW_VERSIONING_PINNED},
+        {"default_versioning_behavior = \"pinned\";\n", true, NULL, TLW_VERSIONING_AUTO_UPGRADE,
+         TLW_VERSIONING_AUTO_UPGRADE, TLW_VERSIONING_AUTO_UPGRADE},
+        {NULL, false, &none, TLW_VERSIONING_PINNED, TLW_VERSIONING_PINNED, TLW_VERSIONING_PINNED},
+        /* Its own beats the default. */
+        {"default_versioning_behavior = \"pinned\";\n", false, &upgrade, -1,
+         TLW_VERSIONING_AUTO_UPGRADE, TLW_VERSIONING_AUTO_UPGRADE},
+        {"default_versioning_behavior = \"auto-upgrade\";\n", true, &pinned, -1,
+         TLW_VERSIONING_AUTO_UPGRADE, TLW_VERSIONING_PINNED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unlink("lambda_worker.cfg");
+        if (cases[i].cfg)
+            write_file("lambda_worker.cfg", cases[i].cfg);
+        versioning_case.plain = cases[i].plain;
+        versioning_case.opts = cases[i].opts;
+        versioning_case.set_default = cases[i].set_default;
+        tlw_config cfg;
+        tlw_error err;
+        tlw_status st = configure_with(&cfg, ENV("PATH=/bin"), configure_versioning, &err);
+        if (cases[i].greet == TLW_VERSIONING_UNSPECIFIED) {
+            if (st != TLW_ERR_INVALID)
+                fail_msg("case %zu: configure did not fail", i);
+            has(err.message, "workflow \"Greet\" (and 1 more) has no versioning behavior");
+            has(err.message, "tlw_register_workflow_ex()");
+            has(err.message, "TLW_VERSIONING_PINNED");
+            has(err.message, "default_versioning_behavior = \"pinned\"; (or \"auto-upgrade\") in "
+                             "the tuning file (lambda_worker.cfg)");
+            has(err.message, "tlw_config_set_default_versioning_behavior()");
+        } else {
+            if (st != TLW_OK)
+                fail_msg("case %zu: %s", i, err.message);
+            const tlw_registration *g = tlw_config_workflow_registration(&cfg, "Greet");
+            const tlw_registration *o = tlw_config_workflow_registration(&cfg, "Other");
+            assert_non_null(g);
+            assert_non_null(o);
+            assert_ptr_equal(g->workflow, greet);
+            assert_int_equal(tlw_config_versioning_behavior(&cfg, g), cases[i].greet);
+            assert_int_equal(tlw_config_versioning_behavior(&cfg, o), cases[i].other);
+            assert_ptr_equal(o->arg, cases[i].opts ? cases[i].opts->arg : NULL);
+        }
+        tlw_config_free(&cfg);
+    }
+
+    /* The message names where the default came from. */
+    write_file("lambda_worker.cfg", "workflow_slots = 1;\ndefault_versioning_behavior = "
+                                    "\"unspecified\";\n");
+    versioning_case.plain = true;
+    versioning_case.set_default = -1;
+    tlw_config cfg;
+    tlw_error err;
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_versioning, &err),
+                     TLW_ERR_INVALID);
+    has(err.message, "no default_versioning_behavior (lambda_worker.cfg:2)");
+    tlw_config_free(&cfg);
+
+    /* The default's source shows in --print-config. */
+    versioning_case.set_default = TLW_VERSIONING_PINNED;
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_versioning, &err), TLW_OK);
+    assert_string_equal(cfg.settings.worker.default_versioning_behavior.source.where,
+                        "tlw_config_set_default_versioning_behavior()");
+    tlw_config_free(&cfg);
+}
+
+static int configure_bad_versioning(tlw_config *cfg)
+{
+    tlw_workflow_options bad = {.versioning_behavior = (tlw_versioning_behavior)7};
+    tlw_config_set_task_queue(cfg, "q");
+    if (tlw_register_workflow_ex(cfg, "Greet", greet, &bad) != TLW_ERR_INVALID)
+        return tlw_config_fail(cfg, "a bad versioning_behavior was accepted");
+    return 0;
+}
+
+static int configure_bad_default(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    tlw_config_set_default_versioning_behavior(cfg, (tlw_versioning_behavior)-1);
+    return 0;
+}
+
+static void bad_versioning_behaviors_are_refused(void **state)
+{
+    tlw_config cfg;
+    tlw_error err;
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_bad_versioning, &err),
+                     TLW_ERR_INVALID);
+    assert_string_equal(err.message,
+                        "configure: tlw_register_workflow_ex(\"Greet\"): versioning_behavior 7 is "
+                        "not a tlw_versioning_behavior; use TLW_VERSIONING_PINNED, "
+                        "TLW_VERSIONING_AUTO_UPGRADE or TLW_VERSIONING_UNSPECIFIED (the worker's "
+                        "default)");
+    tlw_config_free(&cfg);
+
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_bad_default, &err),
+                     TLW_ERR_INVALID);
+    has(err.message, "configure: tlw_config_set_default_versioning_behavior(-1): not a "
+                     "tlw_versioning_behavior");
+    tlw_config_free(&cfg);
+}
+
+/* ---- every setting from code ------------------------------------------- */
+
+/* One tlw_config_set_* function: a good value, which must win over the
+ * tuning file (or temporal.toml) and the environment, and a bad one, which
+ * must fail configure with a message that says why. */
+static const struct setter_case {
+    const char *setter; /* its name, as the setting's source names it */
+    tlw_status (*set_str)(tlw_config *cfg, const char *value);
+    tlw_status (*set_int)(tlw_config *cfg, int value);
+    tlw_status (*set_ll)(tlw_config *cfg, long long value);
+    const char *good_str, *bad_str;
+    long long good_num, bad_num;
+    bool no_bad;             /* every value is good (a boolean) */
+    const char *says;        /* what refusing the bad value says */
+    const char *file, *text; /* another source: a file and its text */
+    const char *env;         /* and a variable, or NULL */
+    size_t offset;           /* the setting in tlw_settings */
+    bool str_field;          /* a tlw_str_setting, else a tlw_int_setting */
+    const char *want_str;    /* what code leaves there */
+    long long want_num;
+} setter_cases[] = {
+#define WORKER(field) .offset = offsetof(tlw_settings, worker.field)
+#define CLIENT(field) .offset = offsetof(tlw_settings, client.field)
+#define TUNING(text_) .file = "lambda_worker.cfg", .text = text_
+#define TOML(text_) .file = "temporal.toml", .text = "[profile.default]\n" text_
+    {"tlw_config_set_task_queue", .set_str = tlw_config_set_task_queue, .good_str = "code-q",
+     .bad_str = "", .says = "tlw_config_set_task_queue: the value is empty",
+     TUNING("task_queue = \"file-q\";\n"), .env = "TEMPORAL_TASK_QUEUE=env-q", WORKER(task_queue),
+     .str_field = true, .want_str = "code-q"},
+    {"tlw_config_set_address", .set_str = tlw_config_set_address, .good_str = "code:7233",
+     .bad_str = NULL, .says = "tlw_config_set_address: the value is empty",
+     TOML("address = \"file:7233\"\n"), .env = "TEMPORAL_ADDRESS=env:7233", CLIENT(address),
+     .str_field = true, .want_str = "code:7233"},
+    {"tlw_config_set_namespace", .set_str = tlw_config_set_namespace, .good_str = "code-ns",
+     .bad_str = "", .says = "tlw_config_set_namespace: the value is empty",
+     TOML("namespace = \"file-ns\"\n"), .env = "TEMPORAL_NAMESPACE=env-ns", CLIENT(namespace_name),
+     .str_field = true, .want_str = "code-ns"},
+    {"tlw_config_set_api_key", .set_str = tlw_config_set_api_key, .good_str = "code-key",
+     .bad_str = "", .says = "tlw_config_set_api_key: the value is empty",
+     TOML("api_key = \"file-key\"\n"), .env = "TEMPORAL_API_KEY=env-key", CLIENT(api_key),
+     .str_field = true, .want_str = "code-key"},
+    {"tlw_config_set_identity", .set_str = tlw_config_set_identity, .good_str = "code-id",
+     .bad_str = "", .says = "tlw_config_set_identity: the value is empty",
+     TUNING("identity = \"file-id\";\n"), WORKER(identity), .str_field = true,
+     .want_str = "code-id"},
+    {"tlw_config_set_workflow_slots", .set_int = tlw_config_set_workflow_slots, .good_num = 7,
+     .bad_num = 65, .says = "tlw_config_set_workflow_slots(65): out of range; use 0 to 64",
+     TUNING("workflow_slots = 3;\n"), WORKER(workflow_slots), .want_num = 7},
+    {"tlw_config_set_activity_slots", .set_int = tlw_config_set_activity_slots, .good_num = 0,
+     .bad_num = -1, .says = "tlw_config_set_activity_slots(-1): out of range; use 0 to 64",
+     TUNING("activity_slots = 3;\n"), WORKER(activity_slots), .want_num = 0},
+    {"tlw_config_set_graceful_shutdown_timeout_ms",
+     .set_ll = tlw_config_set_graceful_shutdown_timeout_ms, .good_num = 4000, .bad_num = 900000,
+     .says = "tlw_config_set_graceful_shutdown_timeout_ms(900000): out of range; use 0 to 899999",
+     TUNING("graceful_shutdown_timeout_ms = 3000;\n"), WORKER(graceful_shutdown_timeout_ms),
+     .want_num = 4000},
+    {"tlw_config_set_shutdown_deadline_buffer_ms",
+     .set_ll = tlw_config_set_shutdown_deadline_buffer_ms, .good_num = 9000, .bad_num = 0,
+     .says = "tlw_config_set_shutdown_deadline_buffer_ms(0): out of range; use 1 to 899999",
+     TUNING("shutdown_deadline_buffer_ms = 8000;\n"), WORKER(shutdown_deadline_buffer_ms),
+     .want_num = 9000},
+    {"tlw_config_set_isolation", .set_str = tlw_config_set_isolation, .good_str = "in-process",
+     .bad_str = "thread",
+     .says = "tlw_config_set_isolation(): isolation = \"thread\" is not known; use \"fork\"",
+     TUNING("isolation = \"fork\";\n"), WORKER(isolation), .want_num = TLW_ISOLATION_IN_PROCESS},
+    {"tlw_config_set_executor_memory_limit_mb", .set_ll = tlw_config_set_executor_memory_limit_mb,
+     .good_num = 256, .bad_num = 10241,
+     .says = "tlw_config_set_executor_memory_limit_mb(10241): out of range; use 0 to 10240",
+     TUNING("executor_memory_limit_mb = 128;\n"), WORKER(executor_memory_limit_mb),
+     .want_num = 256},
+    {"tlw_config_set_log_level", .set_str = tlw_config_set_log_level, .good_str = "debug",
+     .bad_str = "LOUD",
+     .says = "tlw_config_set_log_level(): log level \"LOUD\" is not known; use TRACE, DEBUG",
+     TUNING("log_level = \"WARN\";\n"), .env = "AWS_LAMBDA_LOG_LEVEL=ERROR", WORKER(log_level),
+     .want_num = TLW_LOG_DEBUG},
+    {"tlw_config_set_log_format", .set_str = tlw_config_set_log_format, .good_str = "json",
+     .bad_str = "xml",
+     .says = "tlw_config_set_log_format(): log format \"xml\" is not known; use \"text\" or "
+             "\"json\"",
+     TUNING("log_format = \"json\";\n"), .env = "AWS_LAMBDA_LOG_FORMAT=text", WORKER(log_format),
+     .want_num = TLW_LOG_FORMAT_JSON},
+    {"tlw_config_set_allow_plaintext_credentials",
+     .set_int = tlw_config_set_allow_plaintext_credentials, .good_num = 2, .no_bad = true,
+     TUNING("allow_plaintext_credentials = false;\n"), WORKER(allow_plaintext_credentials),
+     .want_num = 1},
+    {"tlw_config_set_tls", .set_int = tlw_config_set_tls, .good_num = 0, .no_bad = true,
+     TOML("tls = true\n"), .env = "TEMPORAL_TLS=true", CLIENT(tls_explicit), .want_num = 0},
+    {"tlw_config_set_tls_server_ca_cert_path", .set_str = tlw_config_set_tls_server_ca_cert_path,
+     .good_str = "code-ca.pem", .bad_str = "/nonexistent/ca.pem",
+     .says = "tlw_config_set_tls_server_ca_cert_path(): cannot open the server CA certificate "
+             "/nonexistent/ca.pem",
+     TOML("[profile.default.tls]\nserver_ca_cert_data = \"file-ca\"\n"),
+     .env = "TEMPORAL_TLS_SERVER_CA_CERT_DATA=env-ca", CLIENT(server_ca_pem), .str_field = true,
+     .want_str = "PEM code-ca.pem\n"},
+    {"tlw_config_set_tls_server_ca_cert_data", .set_str = tlw_config_set_tls_server_ca_cert_data,
+     .good_str = "code-ca", .bad_str = "",
+     .says = "tlw_config_set_tls_server_ca_cert_data: the value is empty",
+     TOML("[profile.default.tls]\nserver_ca_cert_data = \"file-ca\"\n"),
+     .env = "TEMPORAL_TLS_SERVER_CA_CERT_DATA=env-ca", CLIENT(server_ca_pem), .str_field = true,
+     .want_str = "code-ca"},
+    {"tlw_config_set_tls_client_cert_path", .set_str = tlw_config_set_tls_client_cert_path,
+     .good_str = "code-cert.pem", .bad_str = "",
+     .says = "tlw_config_set_tls_client_cert_path: the path is empty",
+     TOML("[profile.default.tls]\nclient_cert_data = \"file-cert\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_CERT_DATA=env-cert", CLIENT(client_cert_pem), .str_field = true,
+     .want_str = "PEM code-cert.pem\n"},
+    {"tlw_config_set_tls_client_cert_data", .set_str = tlw_config_set_tls_client_cert_data,
+     .good_str = "code-cert", .bad_str = NULL,
+     .says = "tlw_config_set_tls_client_cert_data: the value is empty",
+     TOML("[profile.default.tls]\nclient_cert_data = \"file-cert\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_CERT_DATA=env-cert", CLIENT(client_cert_pem), .str_field = true,
+     .want_str = "code-cert"},
+    {"tlw_config_set_tls_client_key_path", .set_str = tlw_config_set_tls_client_key_path,
+     .good_str = "code-key.pem", .bad_str = "/nonexistent/key.pem",
+     .says = "tlw_config_set_tls_client_key_path(): cannot open the client private key "
+             "/nonexistent/key.pem",
+     TOML("[profile.default.tls]\nclient_key_data = \"file-key\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_KEY_DATA=env-key", CLIENT(client_key_pem), .str_field = true,
+     .want_str = "PEM code-key.pem\n"},
+    {"tlw_config_set_tls_client_key_data", .set_str = tlw_config_set_tls_client_key_data,
+     .good_str = "code-key", .bad_str = "",
+     .says = "tlw_config_set_tls_client_key_data: the value is empty",
+     TOML("[profile.default.tls]\nclient_key_data = \"file-key\"\n"),
+     .env = "TEMPORAL_TLS_CLIENT_KEY_DATA=env-key", CLIENT(client_key_pem), .str_field = true,
+     .want_str = "code-key"},
+    {"tlw_config_set_tls_server_name", .set_str = tlw_config_set_tls_server_name,
+     .good_str = "code.test", .bad_str = "",
+     .says = "tlw_config_set_tls_server_name: the value is empty",
+     TOML("[profile.default.tls]\nserver_name = \"file.test\"\n"),
+     .env = "TEMPORAL_TLS_SERVER_NAME=env.test", CLIENT(server_name), .str_field = true,
+     .want_str = "code.test"},
+    {"tlw_config_set_tls_disable_host_verification",
+     .set_int = tlw_config_set_tls_disable_host_verification, .good_num = -1, .no_bad = true,
+     TOML("[profile.default.tls]\ndisable_host_verification = false\n"),
+     .env = "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=false", CLIENT(disable_host_verification),
+     .want_num = 1},
+#undef WORKER
+#undef CLIENT
+#undef TUNING
+#undef TOML
+};
+
+static const struct setter_case *current_setter;
+static bool current_bad;
+static tlw_status current_status;
+
+static int configure_one_setter(tlw_config *cfg)
+{
+    const struct setter_case *c = current_setter;
+    tlw_config_set_task_queue(cfg, "q");
+    if (c->set_str)
+        current_status = c->set_str(cfg, current_bad ? c->bad_str : c->good_str);
+    else if (c->set_int)
+        current_status = c->set_int(cfg, (int)(current_bad ? c->bad_num : c->good_num));
+    else
+        current_status = c->set_ll(cfg, current_bad ? c->bad_num : c->good_num);
+    return 0;
+}
+
+static const tlw_source *setting_source(const tlw_settings *s, const struct setter_case *c)
+{
+    const char *field = (const char *)s + c->offset;
+    return c->str_field ? &((const tlw_str_setting *)field)->source
+                        : &((const tlw_int_setting *)field)->source;
+}
+
+static void every_setter_wins_and_refuses_bad_values(void **state)
+{
+    for (size_t i = 0; i < sizeof setter_cases / sizeof setter_cases[0]; i++) {
+        const struct setter_case *c = &setter_cases[i];
+        unlink("lambda_worker.cfg");
+        unlink("temporal.toml");
+        write_file(c->file, c->text);
+        write_file("code-ca.pem", "PEM code-ca.pem\n");
+        write_file("code-cert.pem", "PEM code-cert.pem\n");
+        write_file("code-key.pem", "PEM code-key.pem\n");
+        char *const *envp = c->env ? ENV("PATH=/bin", (char *)c->env) : ENV("PATH=/bin");
+        tlw_config cfg;
+        tlw_error err;
+
+        /* Without code, the file or the variable sets it. */
+        tlw_version version = {.deployment_name = "dep", .build_id = "b1"};
+        if (tlw_config_load(&cfg, &version, envp, &err) != TLW_OK)
+            fail_msg("%s: %s", c->setter, err.message);
+        const tlw_source *before = setting_source(&cfg.settings, c);
+        if (before->kind != (c->env ? TLW_SOURCE_ENV : TLW_SOURCE_FILE))
+            fail_msg("%s: the setting comes from %s, not from the %s", c->setter, before->where,
+                     c->env ? "environment" : "file");
+        tlw_config_free(&cfg);
+
+        /* Code wins, and says so. */
+        current_setter = c;
+        current_bad = false;
+        if (configure_with(&cfg, envp, configure_one_setter, &err) != TLW_OK)
+            fail_msg("%s: %s", c->setter, err.message);
+        assert_int_equal(current_status, TLW_OK);
+        const char *field = (const char *)&cfg.settings + c->offset;
+        if (c->str_field) {
+            const char *value = ((const tlw_str_setting *)field)->value;
+            if (!value || strcmp(value, c->want_str) != 0)
+                fail_msg("%s: the value is \"%s\"", c->setter, value ? value : "(null)");
+        } else if (((const tlw_int_setting *)field)->value != c->want_num) {
+            fail_msg("%s: the value is %lld, not %lld", c->setter,
+                     (long long)((const tlw_int_setting *)field)->value, c->want_num);
+        }
+        const tlw_source *after = setting_source(&cfg.settings, c);
+        char want_where[128];
+        snprintf(want_where, sizeof want_where, "%s()", c->setter);
+        assert_int_equal(after->kind, TLW_SOURCE_CODE);
+        if (strncmp(after->where, want_where, strlen(want_where)) != 0)
+            fail_msg("%s: the source says \"%s\"", c->setter, after->where);
+        tlw_config_free(&cfg);
+
+        /* A bad value fails configure, with a message that says why. */
+        if (c->no_bad)
+            continue;
+        current_bad = true;
+        tlw_status st = configure_with(&cfg, envp, configure_one_setter, &err);
+        if (st == TLW_OK)
+            fail_msg("%s: a bad value was accepted", c->setter);
+        assert_int_equal(current_status, st);
+        if (strncmp(err.message, "configure: ", 11) != 0)
+            fail_msg("%s: \"%s\" does not start with \"configure: \"", c->setter, err.message);
+        has(err.message, c->says);
+        tlw_config_free(&cfg);
+    }
+}
+
+/* What the metadata test's configure() sets: key/value pairs. */
+static const char *const (*meta_calls)[2];
+static size_t meta_call_count;
+
+static int configure_meta(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    for (size_t i = 0; i < meta_call_count; i++)
+        current_status = tlw_config_set_grpc_meta(cfg, meta_calls[i][0], meta_calls[i][1]);
+    return 0;
+}
+
+static const tlw_meta_setting *find_meta(const tlw_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->settings.client.meta_count; i++)
+        if (strcmp(cfg->settings.client.meta[i].key, key) == 0)
+            return &cfg->settings.client.meta[i];
+    return NULL;
+}
+
+static void grpc_meta_from_code(void **state)
+{
+    write_file("temporal.toml", "[profile.default.grpc_meta]\nx-file = \"f\"\nx-drop = \"d\"\n"
+                                "x-tenant = \"file-tenant\"\n");
+    char *const *envp = ENV("TEMPORAL_GRPC_META_X_TENANT=env-tenant");
+
+    /* Code wins over the file and the environment, lower-cases the key, may
+     * remove an entry from either, and records itself as the source. */
+    static const char *const good[][2] = {
+        {"X-Tenant", "code-tenant"},
+        {"x-drop", NULL},
+        {"x-new-bin", "\x01\x02"},
+        {"x-gone", "v"},
+        {"x-gone", NULL},
+    };
+    meta_calls = good;
+    meta_call_count = sizeof good / sizeof good[0];
+    tlw_config cfg;
+    tlw_error err;
+    if (configure_with(&cfg, envp, configure_meta, &err) != TLW_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(current_status, TLW_OK);
+    const tlw_meta_setting *tenant = find_meta(&cfg, "x-tenant");
+    assert_non_null(tenant);
+    assert_string_equal(tenant->value, "code-tenant");
+    assert_int_equal(tenant->source.kind, TLW_SOURCE_CODE);
+    assert_string_equal(tenant->source.where, "tlw_config_set_grpc_meta()");
+    assert_null(find_meta(&cfg, "x-drop"));
+    assert_null(find_meta(&cfg, "x-gone"));
+    assert_non_null(find_meta(&cfg, "x-file"));
+    assert_non_null(find_meta(&cfg, "x-new-bin"));
+    assert_int_equal(cfg.settings.client.meta_count, 3);
+    tlw_config_free(&cfg);
+
+    /* Bad keys and values are refused at once; a value is never shown. */
+    static const struct {
+        const char *key, *value;
+        const char *says;
+    } bad[] = {
+        {"x tenant", "v",
+         "configure: tlw_config_set_grpc_meta(\"x tenant\"): the key is not valid: a gRPC "
+         "metadata key may contain only lower-case letters, digits, '-', '_' and '.'"},
+        {"", "v",
+         "tlw_config_set_grpc_meta(\"\"): the key is not valid: a gRPC metadata key cannot be "
+         "empty"},
+        {NULL, "v", "configure: tlw_config_set_grpc_meta: the key is NULL"},
+        {"authorization", "Bearer SECRET\n",
+         "configure: tlw_config_set_grpc_meta(\"authorization\"): the value is not valid at byte "
+         "14 (the value is not shown): gRPC sends only printable ASCII"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *const calls[][2] = {{bad[i].key, bad[i].value}};
+        meta_calls = calls;
+        meta_call_count = 1;
+        if (configure_with(&cfg, envp, configure_meta, &err) != TLW_ERR_INVALID)
+            fail_msg("case %zu was accepted", i);
+        assert_int_equal(current_status, TLW_ERR_INVALID);
+        has(err.message, bad[i].says);
+        lacks(err.message, "SECRET");
+        tlw_config_free(&cfg);
+    }
+
+    /* An authorization header from code is a credential like any other. */
+    static const char *const auth[][2] = {{"authorization", "Bearer SECRET"}};
+    meta_calls = auth;
+    meta_call_count = 1;
+    assert_int_equal(configure_with(&cfg, envp, configure_meta, &err), TLW_ERR_INVALID);
+    has(err.message, "the gRPC metadata \"authorization\" (tlw_config_set_grpc_meta()) would be "
+                     "sent in plaintext");
+    lacks(err.message, "SECRET");
+    tlw_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +1223,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(validation_rules, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(deployment_version_is_required, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(print_config_redacts_secrets, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(every_workflow_needs_a_versioning_behavior, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(bad_versioning_behaviors_are_refused, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(every_setter_wins_and_refuses_bad_values, enter_tmpdir,
+                                        leave_tmpdir),
+        cmocka_unit_test_setup_teardown(grpc_meta_from_code, enter_tmpdir, leave_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
