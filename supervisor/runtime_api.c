@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/buffer.h"
 #include "common/clock.h"
 #include "common/error.h"
 
@@ -379,60 +380,16 @@ struct tlw_runtime_api {
     char curl_error[CURL_ERROR_SIZE];
 };
 
-/* A growing byte buffer with a hard cap; `overflow` records that the peer
- * sent more than the cap. Always NUL-terminated when data != NULL. */
-typedef struct buffer {
-    char *data;
-    size_t len;
-    size_t cap;
-    size_t max;
-    bool overflow;
-    bool nomem;
-} buffer;
-
-static bool buffer_append(buffer *b, const char *src, size_t n)
-{
-    if (n > b->max - b->len) {
-        b->overflow = true;
-        return false;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (!data) {
-            b->nomem = true;
-            return false;
-        }
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, src, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return true;
-}
-
-/* Empties the buffer for another attempt, keeping its memory. */
-static void buffer_clear(buffer *b)
-{
-    b->len = 0;
-    b->overflow = false;
-    if (b->data)
-        b->data[0] = '\0';
-}
-
 typedef struct exchange {
-    buffer headers;
-    buffer body;
+    tlw_buffer headers;
+    tlw_buffer body;
 } exchange;
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     exchange *ex = userdata;
     size_t n = size * nmemb;
-    return buffer_append(&ex->body, ptr, n) ? n : 0;
+    return tlw_buffer_append(&ex->body, ptr, n) ? n : 0;
 }
 
 /* Keeps the header lines of the final answer only: an interim answer
@@ -442,8 +399,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     exchange *ex = userdata;
     size_t n = size * nmemb;
     if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
-        buffer_clear(&ex->headers);
-    return buffer_append(&ex->headers, ptr, n) ? n : 0;
+        tlw_buffer_clear(&ex->headers);
+    return tlw_buffer_append(&ex->headers, ptr, n) ? n : 0;
 }
 
 static const char *address_problem(const char *hp)
@@ -571,8 +528,8 @@ static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_bro
 {
     int64_t start = tlw_monotonic_ms();
     for (int attempt = 1;; attempt++) {
-        buffer_clear(&ex->headers);
-        buffer_clear(&ex->body);
+        tlw_buffer_clear(&ex->headers);
+        tlw_buffer_clear(&ex->body);
         api->curl_error[0] = '\0';
         CURLcode rc = curl_easy_perform(api->curl);
         if (rc == CURLE_OK) {
@@ -637,8 +594,8 @@ static void prepare(tlw_runtime_api *api, const char *url, exchange *ex)
 
 static void exchange_free(exchange *ex)
 {
-    free(ex->headers.data);
-    free(ex->body.data);
+    tlw_buffer_free(&ex->headers);
+    tlw_buffer_free(&ex->body);
 }
 
 tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_error *err)
@@ -693,7 +650,7 @@ tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_e
 
 /* Lambda's reason for refusing a POST: "errorType: errorMessage" from its
  * JSON answer, or the start of the raw answer. */
-static const char *refusal_reason(char out[256], const buffer *body)
+static const char *refusal_reason(char out[256], const tlw_buffer *body)
 {
     json_t *j = body->data ? json_loadb(body->data, body->len, 0, NULL) : NULL;
     const char *type = json_string_value(json_object_get(j, "errorType"));
