@@ -11,6 +11,7 @@
 
 #include "common/buffer.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 /*
  * Strict TOML 1.0. The parser reads the whole input once, front to back, by
@@ -337,38 +338,25 @@ static tlw_status check_encoding(parser *p)
             i++;
             continue;
         }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-            cp = c & 0x1F;
-            min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            cp = c & 0x0F;
-            min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
+        tlw_utf8_problem problem;
+        size_t n = tlw_utf8_decode(s + i, p->len - i, NULL, &problem);
+        switch (problem) {
+        case TLW_UTF8_VALID: break;
+        case TLW_UTF8_BAD_LEAD:
             return fail(p, i,
                         "invalid UTF-8 (a byte that cannot start a character): TOML files "
                         "must be UTF-8");
-        }
-        if (n > p->len - i)
+        case TLW_UTF8_TRUNCATED:
             return fail(p, i, "invalid UTF-8 (truncated sequence at the end of the file)");
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return fail(p, i,
-                            "invalid UTF-8 (a multi-byte character is cut short by a byte "
-                            "that cannot continue it): TOML files must be UTF-8");
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        case TLW_UTF8_BAD_CONTINUATION:
+            return fail(p, i,
+                        "invalid UTF-8 (a multi-byte character is cut short by a byte "
+                        "that cannot continue it): TOML files must be UTF-8");
+        case TLW_UTF8_OUT_OF_RANGE:
             return fail(p, i,
                         "invalid UTF-8 (overlong form, surrogate or value above "
                         "U+10FFFF): TOML files must be UTF-8");
+        }
         i += n;
     }
     return TLW_OK;

@@ -22,6 +22,7 @@
 #include "common/buffer.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #define API_VERSION_PATH "/2018-06-01"
 /* Largest answer body kept from a POST (Lambda's are small JSON objects). */
@@ -286,33 +287,6 @@ tlw_status tlw_runtime_api_parse_headers(const char *block, size_t len, tlw_invo
 
 /* --- error bodies -------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at `s`, or 0 if there is none. `s` is
- * NUL-terminated, which stops the scan of a truncated sequence. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* A copy of `s` in which every byte that does not start a valid UTF-8
  * sequence is replaced by U+FFFD: jansson accepts only valid UTF-8, and an
  * error message may quote anything. Caller frees. */
@@ -323,8 +297,9 @@ static char *valid_utf8(const char *s)
     if (!out)
         return NULL;
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_sequence(p);
+    const unsigned char *end = (const unsigned char *)s + len;
+    for (const unsigned char *p = (const unsigned char *)s; p < end;) {
+        size_t n = tlw_utf8_decode(p, (size_t)(end - p), NULL, NULL);
         if (n) {
             memcpy(out + o, p, n);
             o += n;

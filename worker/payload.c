@@ -11,6 +11,7 @@
 
 #include "common/buffer.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #define ENCODING_KEY "encoding"
 #define ENCODING_JSON "json/plain"
@@ -28,52 +29,6 @@
 #define ENCODING_SHOWN_MAX 64
 
 /* ---- building the JSON text -------------------------------------------- */
-
-/*
- * Decodes one UTF-8 sequence at s[0..len). Returns its length and sets *cp,
- * or returns 0 for an invalid sequence (overlong, surrogate, beyond
- * U+10FFFF, truncated).
- */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        v = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        v = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        if (c == 0xF4)
-            hi = 0x8F; /* beyond U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (len < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    *cp = v;
-    return n;
-}
 
 /*
  * A JSON string as Python's json.dumps writes it by default (ensure_ascii):
@@ -95,7 +50,7 @@ static bool put_string(tlw_buffer *b, const char *s, size_t len, size_t *bad_at)
         if (i == len)
             break;
         uint32_t cp;
-        size_t n = utf8_decode(p + i, len - i, &cp);
+        size_t n = tlw_utf8_decode(p + i, len - i, &cp, NULL);
         if (n == 0) {
             *bad_at = i;
             return false;
