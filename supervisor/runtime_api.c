@@ -28,6 +28,9 @@
 /* Largest answer body kept from a POST (Lambda's are small JSON objects). */
 #define POST_ANSWER_MAX (64 * 1024)
 #define CONNECT_TIMEOUT_MS 1000
+/* The delay before a retry: 50 ms, doubling to 1.6 s. */
+#define RETRY_FIRST_MS 50
+#define RETRY_MAX_MS 1600
 #define ERROR_TYPE_MAX 128
 
 /* --- small helpers ------------------------------------------------------------ */
@@ -485,12 +488,6 @@ const char *tlw_runtime_api_address(const tlw_runtime_api *api)
     return api->host_port;
 }
 
-/* The delay before retry number `attempt` (1, 2, ...): 50 ms, doubling. */
-static int64_t retry_delay_ms(int attempt)
-{
-    return (int64_t)50 << (attempt < 6 ? attempt - 1 : 5);
-}
-
 /*
  * Runs the request prepared on api->curl, retrying failures that mean the
  * request never reached a live server, for up to TLW_RUNTIME_API_RETRY_MS.
@@ -536,7 +533,7 @@ static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_bro
         bool transient = rc == CURLE_COULDNT_CONNECT ||
                          (retry_broken && (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
                                            rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE));
-        int64_t delay = retry_delay_ms(attempt);
+        int64_t delay = tlw_backoff_ms(attempt, RETRY_FIRST_MS, RETRY_MAX_MS);
         if (transient && tlw_monotonic_ms() - start + delay <= TLW_RUNTIME_API_RETRY_MS) {
             tlw_sleep_ms(delay);
             continue;
