@@ -13,31 +13,6 @@
 #include "common/error.h"
 #include "common/metadata.h"
 
-static const char *const log_level_names[] = {
-    [TLW_LOG_TRACE] = "TRACE", [TLW_LOG_DEBUG] = "DEBUG", [TLW_LOG_INFO] = "INFO",
-    [TLW_LOG_WARN] = "WARN",   [TLW_LOG_ERROR] = "ERROR", [TLW_LOG_FATAL] = "FATAL",
-};
-
-const char *tlw_log_level_name(tlw_log_level level)
-{
-    return (unsigned)level <= TLW_LOG_FATAL ? log_level_names[level] : "INFO";
-}
-
-bool tlw_log_level_parse(const char *text, tlw_log_level *out)
-{
-    for (int i = TLW_LOG_TRACE; i <= TLW_LOG_FATAL; i++) {
-        if (strcasecmp(text, log_level_names[i]) == 0) {
-            *out = (tlw_log_level)i;
-            return true;
-        }
-    }
-    if (strcasecmp(text, "warning") == 0) {
-        *out = TLW_LOG_WARN;
-        return true;
-    }
-    return false;
-}
-
 const char *tlw_isolation_name(tlw_isolation isolation)
 {
     return isolation == TLW_ISOLATION_IN_PROCESS ? "in-process" : "fork";

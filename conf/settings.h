@@ -186,9 +186,7 @@ tlw_status tlw_settings_find_file(char *const *envp, const char *env_name, const
                                   const char *what, char *path, size_t size, bool *found,
                                   tlw_source *found_by, tlw_error *err);
 
-/* Names of enum values, for printing and parsing. */
-const char *tlw_log_level_name(tlw_log_level level);
-bool tlw_log_level_parse(const char *text, tlw_log_level *out);
+/* Names of enum values, for printing (the log levels' are in common/log.h). */
 const char *tlw_isolation_name(tlw_isolation isolation);
 
 /* Loaders, one per source; tlw_settings_load calls them in order. */
