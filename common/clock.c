@@ -30,3 +30,11 @@ void tlw_sleep_ms(int64_t ms)
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
         ;
 }
+
+int64_t tlw_backoff_ms(int attempt, int64_t first_ms, int64_t max_ms)
+{
+    int64_t ms = first_ms;
+    for (int i = 1; i < attempt && ms < max_ms; i++)
+        ms *= 2;
+    return ms < max_ms ? ms : max_ms;
+}

@@ -1,4 +1,4 @@
-/* Clocks and sleeping, in milliseconds. */
+/* Clocks, sleeping and backing off, in milliseconds. */
 #ifndef TLW_COMMON_CLOCK_H
 #define TLW_COMMON_CLOCK_H
 
@@ -12,5 +12,9 @@ int64_t tlw_wall_ms(void);
 
 /* Sleeps `ms`, resuming after signals. */
 void tlw_sleep_ms(int64_t ms);
+
+/* The one backoff: the delay before retry number `attempt` (1, 2, ...) is
+ * `first_ms`, doubling each time up to `max_ms`. */
+int64_t tlw_backoff_ms(int attempt, int64_t first_ms, int64_t max_ms);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buffer.h"
 #include "common/error.h"
 
 tlw_status tlw_read_file(const char *path, const char *what, size_t max_bytes, char **out,
@@ -19,23 +20,16 @@ tlw_status tlw_read_file(const char *path, const char *what, size_t max_bytes, c
     if (!f)
         return tlw_error_set(err, TLW_ERR_IO, "cannot open %s %s: %s", what, path,
                              strerror(errno));
-    size_t cap = 4096, used = 0;
-    char *buf = malloc(cap);
+    tlw_buffer buf = {0};
     tlw_status st = TLW_OK;
-    while (buf) {
-        if (used + 1 >= cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
+    for (;;) {
+        if (!tlw_buffer_reserve(&buf, 4096)) {
+            st = tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading %s %s", what, path);
+            break;
         }
-        size_t n = fread(buf + used, 1, cap - used - 1, f);
-        used += n;
-        if (used > max_bytes) {
+        size_t n = fread(buf.data + buf.len, 1, tlw_buffer_room(&buf), f);
+        tlw_buffer_added(&buf, n);
+        if (buf.len > max_bytes) {
             st = tlw_error_set(err, TLW_ERR_INVALID, "%s %s is larger than %zu bytes", what, path,
                                max_bytes);
             break;
@@ -48,15 +42,12 @@ tlw_status tlw_read_file(const char *path, const char *what, size_t max_bytes, c
         }
     }
     fclose(f);
-    if (!buf)
-        return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading %s %s", what, path);
     if (st != TLW_OK) {
-        free(buf);
+        tlw_buffer_free(&buf);
         return st;
     }
-    buf[used] = '\0';
-    *out = buf;
+    *out = buf.data;
     if (len)
-        *len = used;
+        *len = buf.len;
     return TLW_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,7 +18,30 @@ static struct {
     char process[32];
 } logger = {TLW_LOG_INFO, TLW_LOG_FORMAT_TEXT, "", "supervisor"};
 
-static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+static const char *const log_level_names[] = {
+    [TLW_LOG_TRACE] = "TRACE", [TLW_LOG_DEBUG] = "DEBUG", [TLW_LOG_INFO] = "INFO",
+    [TLW_LOG_WARN] = "WARN",   [TLW_LOG_ERROR] = "ERROR", [TLW_LOG_FATAL] = "FATAL",
+};
+
+const char *tlw_log_level_name(tlw_log_level level)
+{
+    return (unsigned)level <= TLW_LOG_FATAL ? log_level_names[level] : "INFO";
+}
+
+bool tlw_log_level_parse(const char *text, tlw_log_level *out)
+{
+    for (int i = TLW_LOG_TRACE; i <= TLW_LOG_FATAL; i++) {
+        if (strcasecmp(text, log_level_names[i]) == 0) {
+            *out = (tlw_log_level)i;
+            return true;
+        }
+    }
+    if (strcasecmp(text, "warning") == 0) {
+        *out = TLW_LOG_WARN;
+        return true;
+    }
+    return false;
+}
 
 void tlw_log_setup(tlw_log_level level, tlw_log_format format)
 {
@@ -57,7 +81,7 @@ void tlw_log(tlw_log_level level, const char *fmt, ...)
     char stamp[40];
     size_t n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(stamp + n, sizeof stamp - n, ".%03ldZ", now.tv_nsec / 1000000);
-    const char *lvl = (unsigned)level <= TLW_LOG_FATAL ? level_names[level] : "INFO";
+    const char *lvl = tlw_log_level_name(level);
 
     /* One write per line, so that lines from several processes never mix. */
     char line[4096];

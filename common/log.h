@@ -24,6 +24,11 @@ typedef enum tlw_log_level {
 
 typedef enum tlw_log_format { TLW_LOG_FORMAT_TEXT, TLW_LOG_FORMAT_JSON } tlw_log_format;
 
+/* The one table of level names: "TRACE" ... "FATAL" (an unknown level reads
+ * "INFO"); parsing ignores case and takes "warning" for WARN too. */
+const char *tlw_log_level_name(tlw_log_level level);
+bool tlw_log_level_parse(const char *text, tlw_log_level *out);
+
 void tlw_log_setup(tlw_log_level level, tlw_log_format format);
 /* The invocation the next lines belong to; NULL or "" for none. */
 void tlw_log_set_request_id(const char *request_id);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -219,4 +220,20 @@ void tlw_kill_group(pid_t pid)
         return;
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
+}
+
+void tlw_describe_wait_status(int status, char *out, size_t size)
+{
+    if (WIFEXITED(status)) {
+        snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        if (abbrev)
+            snprintf(out, size, "was killed by SIG%s (%s)", abbrev, strsignal(sig));
+        else
+            snprintf(out, size, "was killed by signal %d (%s)", sig, strsignal(sig));
+    } else {
+        snprintf(out, size, "ended with wait status %d", status);
+    }
 }

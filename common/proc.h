@@ -1,6 +1,7 @@
 /*
  * Process hygiene shared by the supervisor and the slots: which descriptors
- * a forked child keeps, and the processes an invocation leaves behind.
+ * a forked child keeps, the processes an invocation leaves behind, and how
+ * to say that a process ended.
  */
 #ifndef TLW_COMMON_PROC_H
 #define TLW_COMMON_PROC_H
@@ -45,5 +46,15 @@ unsigned tlw_kill_stray_children(const pid_t *known, size_t n);
 /* Kills the process group `pid` leads and the process itself (in case it
  * has not made its own group yet). */
 void tlw_kill_group(pid_t pid);
+
+/*
+ * How a process ended, from its wait status, to follow its name in a
+ * message ("slot-0 (pid 12) ...", "the activity's process ..."):
+ *   "exited with status 3"
+ *   "was killed by SIGSEGV (Segmentation fault)"
+ *   "was killed by signal 40 (Real-time signal 6)"  (no SIG name for it)
+ *   "ended with wait status N"                       (anything else)
+ */
+void tlw_describe_wait_status(int status, char *out, size_t size);
 
 #endif

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "common/file.h"
@@ -24,6 +23,8 @@
 
 #define TOML_MAX_BYTES (1024 * 1024)
 #define PEM_MAX_BYTES (1024 * 1024)
+/* How errors name temporal.toml. */
+#define TEMPORAL_FILE_WHAT "the Temporal config file"
 
 /* The three PEM items, each given as a path or as inline data. */
 static const struct pem_item {
@@ -313,46 +314,12 @@ static tlw_status file_profile(const struct file_ctx *f, const char *name,
     return TLW_OK;
 }
 
-/* Which temporal.toml to read. */
-static tlw_status find_file(tlw_settings *s, char *const *envp, char *path, size_t size,
-                            bool *found, tlw_error *err)
-{
-    *found = false;
-    const char *named = tlw_env_get(envp, "TEMPORAL_CONFIG_FILE");
-    tlw_source source;
-    if (named && *named) {
-        if (access(named, R_OK) != 0)
-            return tlw_error_set(err, TLW_ERR_IO,
-                                 "TEMPORAL_CONFIG_FILE names %s, which cannot be read: %s; fix "
-                                 "the path or unset TEMPORAL_CONFIG_FILE",
-                                 named, strerror(errno));
-        snprintf(path, size, "%s", named);
-        tlw_source_set(&source, TLW_SOURCE_ENV, "TEMPORAL_CONFIG_FILE");
-    } else {
-        const char *root = tlw_env_get(envp, "LAMBDA_TASK_ROOT");
-        path[0] = '\0';
-        if (root && *root) {
-            snprintf(path, size, "%s/temporal.toml", root);
-            if (access(path, F_OK) != 0)
-                path[0] = '\0';
-        }
-        if (!path[0]) {
-            snprintf(path, size, "temporal.toml");
-            if (access(path, F_OK) != 0)
-                return TLW_OK;
-        }
-        tlw_source_set(&source, TLW_SOURCE_DEFAULT, "default location");
-    }
-    *found = true;
-    return tlw_str_setting_set(&s->client.config_file, path, strlen(path), &source, err);
-}
-
 static tlw_status load_file(tlw_settings *s, const char *path, const char *profile_name,
                             bool profile_named, tlw_error *err)
 {
     char *text;
     size_t len;
-    tlw_status st = tlw_read_file(path, "the Temporal config file", TOML_MAX_BYTES, &text, &len, err);
+    tlw_status st = tlw_read_file(path, TEMPORAL_FILE_WHAT, TOML_MAX_BYTES, &text, &len, err);
     if (st)
         return st;
     tlw_toml_value *root = NULL;
@@ -520,15 +487,21 @@ tlw_status tlw_envconfig_load(tlw_settings *s, char *const *envp, tlw_error *err
     }
     char path[PATH_MAX];
     bool found;
-    tlw_status st = find_file(s, envp, path, sizeof path, &found, err);
-    if (st == TLW_OK && found)
-        st = load_file(s, path, s->client.profile.value, profile_named, err);
-    else if (st == TLW_OK && profile_named)
+    tlw_source found_by;
+    tlw_status st = tlw_settings_find_file(envp, TLW_TEMPORAL_FILE_ENV, TLW_TEMPORAL_FILE_NAME,
+                                           TEMPORAL_FILE_WHAT, path, sizeof path, &found,
+                                           &found_by, err);
+    if (st == TLW_OK && found) {
+        st = tlw_str_setting_set(&s->client.config_file, path, strlen(path), &found_by, err);
+        if (st == TLW_OK)
+            st = load_file(s, path, s->client.profile.value, profile_named, err);
+    } else if (st == TLW_OK && profile_named) {
         st = tlw_error_set(err, TLW_ERR_INVALID,
                            "TEMPORAL_PROFILE names profile \"%s\", but there is no config file "
                            "(TEMPORAL_CONFIG_FILE is unset, and there is no temporal.toml in "
                            "$LAMBDA_TASK_ROOT or the working directory)",
                            profile);
+    }
     if (st == TLW_OK)
         st = load_env(s, envp, err);
     return st;

@@ -2,39 +2,16 @@
 
 #include "conf/settings.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/metadata.h"
-
-static const char *const log_level_names[] = {
-    [TLW_LOG_TRACE] = "TRACE", [TLW_LOG_DEBUG] = "DEBUG", [TLW_LOG_INFO] = "INFO",
-    [TLW_LOG_WARN] = "WARN",   [TLW_LOG_ERROR] = "ERROR", [TLW_LOG_FATAL] = "FATAL",
-};
-
-const char *tlw_log_level_name(tlw_log_level level)
-{
-    return (unsigned)level <= TLW_LOG_FATAL ? log_level_names[level] : "INFO";
-}
-
-bool tlw_log_level_parse(const char *text, tlw_log_level *out)
-{
-    for (int i = TLW_LOG_TRACE; i <= TLW_LOG_FATAL; i++) {
-        if (strcasecmp(text, log_level_names[i]) == 0) {
-            *out = (tlw_log_level)i;
-            return true;
-        }
-    }
-    if (strcasecmp(text, "warning") == 0) {
-        *out = TLW_LOG_WARN;
-        return true;
-    }
-    return false;
-}
 
 const char *tlw_isolation_name(tlw_isolation isolation)
 {
@@ -106,6 +83,37 @@ const char *tlw_env_get(char *const *envp, const char *name)
         if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
             return *e + n + 1;
     return NULL;
+}
+
+tlw_status tlw_settings_find_file(char *const *envp, const char *env_name, const char *file_name,
+                                  const char *what, char *path, size_t size, bool *found,
+                                  tlw_source *found_by, tlw_error *err)
+{
+    *found = false;
+    tlw_source_set(found_by, TLW_SOURCE_DEFAULT, "default location");
+    const char *named = tlw_env_get(envp, env_name);
+    if (named && *named) {
+        if (access(named, R_OK) != 0)
+            return tlw_error_set(err, TLW_ERR_IO,
+                                 "%s names %s %s, which cannot be read: %s; fix the path or "
+                                 "unset %s",
+                                 env_name, what, named, strerror(errno), env_name);
+        snprintf(path, size, "%s", named);
+        *found = true;
+        tlw_source_set(found_by, TLW_SOURCE_ENV, "%s", env_name);
+        return TLW_OK;
+    }
+    const char *root = tlw_env_get(envp, "LAMBDA_TASK_ROOT");
+    if (root && *root) {
+        snprintf(path, size, "%s/%s", root, file_name);
+        if (access(path, F_OK) == 0) {
+            *found = true;
+            return TLW_OK;
+        }
+    }
+    snprintf(path, size, "%s", file_name);
+    *found = access(path, F_OK) == 0;
+    return TLW_OK;
 }
 
 static void int_default(tlw_int_setting *setting, int64_t value)

@@ -125,6 +125,8 @@ typedef struct tlw_settings {
 /* The file names and variables the loaders read. */
 #define TLW_TUNING_FILE_NAME "lambda_worker.cfg"
 #define TLW_TUNING_FILE_ENV "TLW_WORKER_CONFIG"
+#define TLW_TEMPORAL_FILE_NAME "temporal.toml"
+#define TLW_TEMPORAL_FILE_ENV "TEMPORAL_CONFIG_FILE"
 
 /*
  * Fills `s` with the defaults, then the libconfig tuning file, then the
@@ -176,9 +178,18 @@ void tlw_settings_warn(tlw_settings *s, const char *fmt, ...) __attribute__((for
 /* "KEY=VALUE" lookup in an environment array; NULL when absent. */
 const char *tlw_env_get(char *const *envp, const char *name);
 
-/* Names of enum values, for printing and parsing. */
-const char *tlw_log_level_name(tlw_log_level level);
-bool tlw_log_level_parse(const char *text, tlw_log_level *out);
+/*
+ * Finds a settings file the way both loaders do: the file the variable
+ * `env_name` names (it must be readable), else `file_name` in
+ * $LAMBDA_TASK_ROOT, else in the working directory (either may be absent:
+ * then *found is false). `what` names the file in the error ("the tuning
+ * file"); *found_by says how it was found, for the setting's source.
+ */
+tlw_status tlw_settings_find_file(char *const *envp, const char *env_name, const char *file_name,
+                                  const char *what, char *path, size_t size, bool *found,
+                                  tlw_source *found_by, tlw_error *err);
+
+/* Names of enum values, for printing (the log levels' are in common/log.h). */
 const char *tlw_isolation_name(tlw_isolation isolation);
 
 /* Parses an enum-valued tuning setting (`key`: isolation, log_level,

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buffer.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 /*
  * Strict TOML 1.0. The parser reads the whole input once, front to back, by
@@ -89,12 +91,6 @@ typedef struct parser {
     tlw_toml_value *root;
     tlw_toml_value *current; /* the table that key/value lines go to */
 } parser;
-
-typedef struct strbuf {
-    char *data;
-    size_t len;
-    size_t capacity;
-} strbuf;
 
 /* A byte offset in the input and its line and column. */
 typedef struct position {
@@ -342,38 +338,25 @@ static tlw_status check_encoding(parser *p)
             i++;
             continue;
         }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-            cp = c & 0x1F;
-            min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            cp = c & 0x0F;
-            min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
+        tlw_utf8_problem problem;
+        size_t n = tlw_utf8_decode(s + i, p->len - i, NULL, &problem);
+        switch (problem) {
+        case TLW_UTF8_VALID: break;
+        case TLW_UTF8_BAD_LEAD:
             return fail(p, i,
                         "invalid UTF-8 (a byte that cannot start a character): TOML files "
                         "must be UTF-8");
-        }
-        if (n > p->len - i)
+        case TLW_UTF8_TRUNCATED:
             return fail(p, i, "invalid UTF-8 (truncated sequence at the end of the file)");
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return fail(p, i,
-                            "invalid UTF-8 (a multi-byte character is cut short by a byte "
-                            "that cannot continue it): TOML files must be UTF-8");
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        case TLW_UTF8_BAD_CONTINUATION:
+            return fail(p, i,
+                        "invalid UTF-8 (a multi-byte character is cut short by a byte "
+                        "that cannot continue it): TOML files must be UTF-8");
+        case TLW_UTF8_OUT_OF_RANGE:
             return fail(p, i,
                         "invalid UTF-8 (overlong form, surrogate or value above "
                         "U+10FFFF): TOML files must be UTF-8");
+        }
         i += n;
     }
     return TLW_OK;
@@ -512,37 +495,7 @@ static const char *kind_name(const tlw_toml_value *v)
 
 /* --- strings --------------------------------------------------------------- */
 
-/* Makes room for `extra` more bytes and a NUL. */
-static bool buf_reserve(strbuf *b, size_t extra)
-{
-    if (b->capacity > b->len && b->capacity - b->len > extra)
-        return true;
-    size_t capacity = b->capacity ? b->capacity : 32;
-    while (capacity - b->len <= extra) {
-        if (capacity > SIZE_MAX / 2)
-            return false;
-        capacity *= 2;
-    }
-    char *data = realloc(b->data, capacity);
-    if (!data)
-        return false;
-    b->data = data;
-    b->capacity = capacity;
-    return true;
-}
-
-static bool buf_append(strbuf *b, const char *bytes, size_t n)
-{
-    if (!buf_reserve(b, n))
-        return false;
-    if (n)
-        memcpy(b->data + b->len, bytes, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return true;
-}
-
-static bool buf_append_utf8(strbuf *b, uint32_t cp)
+static bool buf_append_utf8(tlw_buffer *b, uint32_t cp)
 {
     char out[4];
     size_t n;
@@ -565,7 +518,7 @@ static bool buf_append_utf8(strbuf *b, uint32_t cp)
         out[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    return buf_append(b, out, n);
+    return tlw_buffer_append(b, out, n);
 }
 
 static int hex_value(int c)
@@ -586,7 +539,7 @@ static bool starts_with(const parser *p, size_t at, const char *s)
 }
 
 /* \uXXXX or \UXXXXXXXX; p->pos is on the u or U, `at` on the backslash. */
-static tlw_status parse_unicode_escape(parser *p, strbuf *out, size_t at)
+static tlw_status parse_unicode_escape(parser *p, tlw_buffer *out, size_t at)
 {
     int letter = peek(p);
     int digits = letter == 'u' ? 4 : 8;
@@ -608,7 +561,7 @@ static tlw_status parse_unicode_escape(parser *p, strbuf *out, size_t at)
 }
 
 /* An escape in a basic string; p->pos is on the backslash. */
-static tlw_status parse_escape(parser *p, strbuf *out, bool multiline)
+static tlw_status parse_escape(parser *p, tlw_buffer *out, bool multiline)
 {
     size_t at = p->pos;
     p->pos++;
@@ -628,7 +581,7 @@ static tlw_status parse_escape(parser *p, strbuf *out, bool multiline)
     }
     if (simple) {
         p->pos++;
-        return buf_append(out, simple, 1) ? TLW_OK : no_memory(p);
+        return tlw_buffer_append(out, simple, 1) ? TLW_OK : no_memory(p);
     }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
         /* A line-ending backslash: it, the line break and the whitespace and
@@ -668,7 +621,7 @@ static void skip_first_newline(parser *p)
  * At a run of `quote` characters inside a multi-line string: three of them
  * close it, and up to two more before those belong to the string.
  */
-static tlw_status multiline_quotes(parser *p, strbuf *out, char quote, bool *closed)
+static tlw_status multiline_quotes(parser *p, tlw_buffer *out, char quote, bool *closed)
 {
     size_t n = 0;
     while (byte_at(p, p->pos + n) == quote)
@@ -680,7 +633,7 @@ static tlw_status multiline_quotes(parser *p, strbuf *out, char quote, bool *clo
                     "followed by more than two others",
                     quote, quote, quote);
     size_t keep = *closed ? n - 3 : n;
-    if (!buf_append(out, p->text + p->pos, keep))
+    if (!tlw_buffer_append(out, p->text + p->pos, keep))
         return no_memory(p);
     p->pos += n;
     return TLW_OK;
@@ -688,20 +641,20 @@ static tlw_status multiline_quotes(parser *p, strbuf *out, char quote, bool *clo
 
 /* A basic string "..." or """..."""; p->pos is on the first quote. The value
  * is appended to `out`, which is always NUL-terminated on success. */
-static tlw_status parse_basic_string(parser *p, strbuf *out, bool multiline)
+static tlw_status parse_basic_string(parser *p, tlw_buffer *out, bool multiline)
 {
     size_t open = p->pos;
     p->pos += multiline ? 3 : 1;
     if (multiline)
         skip_first_newline(p);
-    if (!buf_reserve(out, 0))
+    if (!tlw_buffer_reserve(out, 0))
         return no_memory(p);
     for (;;) {
         size_t run = p->pos;
         int c;
         while ((c = peek(p)) >= 0 && c != '"' && c != '\\' && c != '\n' && c != '\r')
             p->pos++;
-        if (!buf_append(out, p->text + run, p->pos - run))
+        if (!tlw_buffer_append(out, p->text + run, p->pos - run))
             return no_memory(p);
         if (c < 0)
             return fail(p, open,
@@ -717,7 +670,7 @@ static tlw_status parse_basic_string(parser *p, strbuf *out, bool multiline)
                             "unterminated string: a string in \"...\" must end on "
                             "the line it starts (use \"\"\" for a multi-line string)");
             p->pos += c == '\r' ? 2 : 1;
-            if (!buf_append(out, "\n", 1))
+            if (!tlw_buffer_append(out, "\n", 1))
                 return no_memory(p);
         } else if (!multiline) {
             p->pos++;
@@ -732,20 +685,20 @@ static tlw_status parse_basic_string(parser *p, strbuf *out, bool multiline)
 }
 
 /* A literal string '...' or '''...'''; like parse_basic_string, no escapes. */
-static tlw_status parse_literal_string(parser *p, strbuf *out, bool multiline)
+static tlw_status parse_literal_string(parser *p, tlw_buffer *out, bool multiline)
 {
     size_t open = p->pos;
     p->pos += multiline ? 3 : 1;
     if (multiline)
         skip_first_newline(p);
-    if (!buf_reserve(out, 0))
+    if (!tlw_buffer_reserve(out, 0))
         return no_memory(p);
     for (;;) {
         size_t run = p->pos;
         int c;
         while ((c = peek(p)) >= 0 && c != '\'' && c != '\n' && c != '\r')
             p->pos++;
-        if (!buf_append(out, p->text + run, p->pos - run))
+        if (!tlw_buffer_append(out, p->text + run, p->pos - run))
             return no_memory(p);
         if (c < 0)
             return fail(p, open,
@@ -757,7 +710,7 @@ static tlw_status parse_literal_string(parser *p, strbuf *out, bool multiline)
                             "unterminated string: a string in '...' must end on the "
                             "line it starts (use ''' for a multi-line string)");
             p->pos += c == '\r' ? 2 : 1;
-            if (!buf_append(out, "\n", 1))
+            if (!tlw_buffer_append(out, "\n", 1))
                 return no_memory(p);
         } else if (!multiline) {
             p->pos++;
@@ -794,7 +747,7 @@ static tlw_status parse_simple_key(parser *p, key_part *part)
     char found[64];
     int c = peek(p);
     part->pos = position_of(p, p->pos);
-    strbuf name = {0};
+    tlw_buffer name = {0};
     tlw_status status = TLW_OK;
     if (c == '"' || c == '\'') {
         if (starts_with(p, p->pos, c == '"' ? "\"\"\"" : "'''"))
@@ -805,7 +758,7 @@ static tlw_status parse_simple_key(parser *p, key_part *part)
         size_t run = p->pos;
         while (is_bare_key_char(peek(p)))
             p->pos++;
-        if (!buf_append(&name, p->text + run, p->pos - run))
+        if (!tlw_buffer_append(&name, p->text + run, p->pos - run))
             status = no_memory(p);
     } else {
         return fail(p, p->pos,
@@ -1162,7 +1115,7 @@ static tlw_status parse_datetime(parser *p, tlw_toml_value **out)
 static tlw_status parse_string_value(parser *p, tlw_toml_value **out)
 {
     size_t at = p->pos;
-    strbuf text = {0};
+    tlw_buffer text = {0};
     tlw_status status;
     if (peek(p) == '"')
         status = parse_basic_string(p, &text, starts_with(p, at, "\"\"\""));

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "conf/settings.h"
@@ -156,38 +155,6 @@ static tlw_status apply_setting(tlw_settings *s, const struct tuning_key *k,
     return tlw_str_setting_set((tlw_str_setting *)field, text, strlen(text), &source, err);
 }
 
-/* Finds the tuning file. *path is NULL when there is none (that is fine
- * unless it was named by TLW_WORKER_CONFIG). */
-static tlw_status find_file(char *const *envp, char *path, size_t size, bool *found,
-                            tlw_source *found_by, tlw_error *err)
-{
-    *found = false;
-    tlw_source_set(found_by, TLW_SOURCE_DEFAULT, "default location");
-    const char *named = tlw_env_get(envp, TLW_TUNING_FILE_ENV);
-    if (named && *named) {
-        if (access(named, R_OK) != 0)
-            return tlw_error_set(err, TLW_ERR_IO,
-                                 "%s names the tuning file %s, which cannot be read: %s; fix the "
-                                 "path or unset %s",
-                                 TLW_TUNING_FILE_ENV, named, strerror(errno), TLW_TUNING_FILE_ENV);
-        snprintf(path, size, "%s", named);
-        *found = true;
-        tlw_source_set(found_by, TLW_SOURCE_ENV, "%s", TLW_TUNING_FILE_ENV);
-        return TLW_OK;
-    }
-    const char *root = tlw_env_get(envp, "LAMBDA_TASK_ROOT");
-    if (root && *root) {
-        snprintf(path, size, "%s/%s", root, TLW_TUNING_FILE_NAME);
-        if (access(path, F_OK) == 0) {
-            *found = true;
-            return TLW_OK;
-        }
-    }
-    snprintf(path, size, "%s", TLW_TUNING_FILE_NAME);
-    *found = access(path, F_OK) == 0;
-    return TLW_OK;
-}
-
 static tlw_status load_file(tlw_settings *s, const char *path, const tlw_source *found_by,
                             tlw_error *err)
 {
@@ -270,7 +237,9 @@ tlw_status tlw_tuning_load(tlw_settings *s, char *const *envp, tlw_error *err)
     char path[PATH_MAX];
     bool found;
     tlw_source found_by;
-    tlw_status st = find_file(envp, path, sizeof path, &found, &found_by, err);
+    tlw_status st = tlw_settings_find_file(envp, TLW_TUNING_FILE_ENV, TLW_TUNING_FILE_NAME,
+                                           "the tuning file", path, sizeof path, &found,
+                                           &found_by, err);
     if (st == TLW_OK && found)
         st = load_file(s, path, &found_by, err);
     if (st == TLW_OK)

@@ -19,13 +19,18 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/buffer.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #define API_VERSION_PATH "/2018-06-01"
 /* Largest answer body kept from a POST (Lambda's are small JSON objects). */
 #define POST_ANSWER_MAX (64 * 1024)
 #define CONNECT_TIMEOUT_MS 1000
+/* The delay before a retry: 50 ms, doubling to 1.6 s. */
+#define RETRY_FIRST_MS 50
+#define RETRY_MAX_MS 1600
 #define ERROR_TYPE_MAX 128
 
 /* --- small helpers ------------------------------------------------------------ */
@@ -285,33 +290,6 @@ tlw_status tlw_runtime_api_parse_headers(const char *block, size_t len, tlw_invo
 
 /* --- error bodies -------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at `s`, or 0 if there is none. `s` is
- * NUL-terminated, which stops the scan of a truncated sequence. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* A copy of `s` in which every byte that does not start a valid UTF-8
  * sequence is replaced by U+FFFD: jansson accepts only valid UTF-8, and an
  * error message may quote anything. Caller frees. */
@@ -322,8 +300,9 @@ static char *valid_utf8(const char *s)
     if (!out)
         return NULL;
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_sequence(p);
+    const unsigned char *end = (const unsigned char *)s + len;
+    for (const unsigned char *p = (const unsigned char *)s; p < end;) {
+        size_t n = tlw_utf8_decode(p, (size_t)(end - p), NULL, NULL);
         if (n) {
             memcpy(out + o, p, n);
             o += n;
@@ -379,60 +358,16 @@ struct tlw_runtime_api {
     char curl_error[CURL_ERROR_SIZE];
 };
 
-/* A growing byte buffer with a hard cap; `overflow` records that the peer
- * sent more than the cap. Always NUL-terminated when data != NULL. */
-typedef struct buffer {
-    char *data;
-    size_t len;
-    size_t cap;
-    size_t max;
-    bool overflow;
-    bool nomem;
-} buffer;
-
-static bool buffer_append(buffer *b, const char *src, size_t n)
-{
-    if (n > b->max - b->len) {
-        b->overflow = true;
-        return false;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (!data) {
-            b->nomem = true;
-            return false;
-        }
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, src, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return true;
-}
-
-/* Empties the buffer for another attempt, keeping its memory. */
-static void buffer_clear(buffer *b)
-{
-    b->len = 0;
-    b->overflow = false;
-    if (b->data)
-        b->data[0] = '\0';
-}
-
 typedef struct exchange {
-    buffer headers;
-    buffer body;
+    tlw_buffer headers;
+    tlw_buffer body;
 } exchange;
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     exchange *ex = userdata;
     size_t n = size * nmemb;
-    return buffer_append(&ex->body, ptr, n) ? n : 0;
+    return tlw_buffer_append(&ex->body, ptr, n) ? n : 0;
 }
 
 /* Keeps the header lines of the final answer only: an interim answer
@@ -442,8 +377,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     exchange *ex = userdata;
     size_t n = size * nmemb;
     if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
-        buffer_clear(&ex->headers);
-    return buffer_append(&ex->headers, ptr, n) ? n : 0;
+        tlw_buffer_clear(&ex->headers);
+    return tlw_buffer_append(&ex->headers, ptr, n) ? n : 0;
 }
 
 static const char *address_problem(const char *hp)
@@ -553,12 +488,6 @@ const char *tlw_runtime_api_address(const tlw_runtime_api *api)
     return api->host_port;
 }
 
-/* The delay before retry number `attempt` (1, 2, ...): 50 ms, doubling. */
-static int64_t retry_delay_ms(int attempt)
-{
-    return (int64_t)50 << (attempt < 6 ? attempt - 1 : 5);
-}
-
 /*
  * Runs the request prepared on api->curl, retrying failures that mean the
  * request never reached a live server, for up to TLW_RUNTIME_API_RETRY_MS.
@@ -571,8 +500,8 @@ static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_bro
 {
     int64_t start = tlw_monotonic_ms();
     for (int attempt = 1;; attempt++) {
-        buffer_clear(&ex->headers);
-        buffer_clear(&ex->body);
+        tlw_buffer_clear(&ex->headers);
+        tlw_buffer_clear(&ex->body);
         api->curl_error[0] = '\0';
         CURLcode rc = curl_easy_perform(api->curl);
         if (rc == CURLE_OK) {
@@ -604,7 +533,7 @@ static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_bro
         bool transient = rc == CURLE_COULDNT_CONNECT ||
                          (retry_broken && (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
                                            rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE));
-        int64_t delay = retry_delay_ms(attempt);
+        int64_t delay = tlw_backoff_ms(attempt, RETRY_FIRST_MS, RETRY_MAX_MS);
         if (transient && tlw_monotonic_ms() - start + delay <= TLW_RUNTIME_API_RETRY_MS) {
             tlw_sleep_ms(delay);
             continue;
@@ -637,8 +566,8 @@ static void prepare(tlw_runtime_api *api, const char *url, exchange *ex)
 
 static void exchange_free(exchange *ex)
 {
-    free(ex->headers.data);
-    free(ex->body.data);
+    tlw_buffer_free(&ex->headers);
+    tlw_buffer_free(&ex->body);
 }
 
 tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_error *err)
@@ -693,7 +622,7 @@ tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_e
 
 /* Lambda's reason for refusing a POST: "errorType: errorMessage" from its
  * JSON answer, or the start of the raw answer. */
-static const char *refusal_reason(char out[256], const buffer *body)
+static const char *refusal_reason(char out[256], const tlw_buffer *body)
 {
     json_t *j = body->data ? json_loadb(body->data, body->len, 0, NULL) : NULL;
     const char *type = json_string_value(json_object_get(j, "errorType"));

@@ -201,18 +201,6 @@ struct reporter {
     struct reporter *next;
 };
 
-static void describe_exit(int status, char *out, size_t size)
-{
-    if (WIFEXITED(status))
-        snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, size, "was killed by SIG%s", sigabbrev_np(WTERMSIG(status))
-                                                      ? sigabbrev_np(WTERMSIG(status))
-                                                      : "UNKNOWN");
-    else
-        snprintf(out, size, "ended with wait status %d", status);
-}
-
 static const char *child_name(const struct child *c, char out[32])
 {
     snprintf(out, 32, "%s-%u", tlw_ipc_slot_kind_name(c->kind), c->index);
@@ -541,7 +529,7 @@ static void child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
     run->alive--;
 
     char how[96];
-    describe_exit(w->rstatus, how, sizeof how);
+    tlw_describe_wait_status(w->rstatus, how, sizeof how);
     bool clean = WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0;
     if (c->has_task) {
         recover(run, &c->task, how);

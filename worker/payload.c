@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buffer.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #define ENCODING_KEY "encoding"
 #define ENCODING_JSON "json/plain"
@@ -28,117 +30,27 @@
 
 /* ---- building the JSON text -------------------------------------------- */
 
-/* A growing byte buffer. After a failed allocation it stops growing and
- * remembers the failure, so that a writer checks once at the end. */
-typedef struct text_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed;
-} text_buf;
-
-static void buf_put(text_buf *b, const char *bytes, size_t n)
-{
-    if (b->failed)
-        return;
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (n > cap - b->len) {
-            if (cap > SIZE_MAX / 2) {
-                b->failed = true;
-                return;
-            }
-            cap *= 2;
-        }
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, bytes, n);
-    b->len += n;
-}
-
-static void buf_puts(text_buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_putc(text_buf *b, char c)
-{
-    buf_put(b, &c, 1);
-}
-
-/*
- * Decodes one UTF-8 sequence at s[0..len). Returns its length and sets *cp,
- * or returns 0 for an invalid sequence (overlong, surrogate, beyond
- * U+10FFFF, truncated).
- */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        v = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        v = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        if (c == 0xF4)
-            hi = 0x8F; /* beyond U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (len < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    *cp = v;
-    return n;
-}
-
 /*
  * A JSON string as Python's json.dumps writes it by default (ensure_ascii):
  * printable ASCII as is, the short escapes \" \\ \b \f \n \r \t, and every
  * other code point as lower-case \uXXXX, beyond the BMP as a surrogate
  * pair. Returns false, with *bad_at set, when `s` is not UTF-8.
  */
-static bool put_string(text_buf *b, const char *s, size_t len, size_t *bad_at)
+static bool put_string(tlw_buffer *b, const char *s, size_t len, size_t *bad_at)
 {
     const unsigned char *p = (const unsigned char *)s;
-    buf_putc(b, '"');
+    tlw_buffer_putc(b, '"');
     size_t i = 0;
     while (i < len) {
         size_t run = i;
         while (run < len && p[run] >= 0x20 && p[run] <= 0x7E && p[run] != '"' && p[run] != '\\')
             run++;
-        buf_put(b, s + i, run - i);
+        tlw_buffer_append(b, s + i, run - i);
         i = run;
         if (i == len)
             break;
         uint32_t cp;
-        size_t n = utf8_decode(p + i, len - i, &cp);
+        size_t n = tlw_utf8_decode(p + i, len - i, &cp, NULL);
         if (n == 0) {
             *bad_at = i;
             return false;
@@ -146,13 +58,13 @@ static bool put_string(text_buf *b, const char *s, size_t len, size_t *bad_at)
         i += n;
         char esc[16];
         switch (cp) {
-        case '"': buf_puts(b, "\\\""); continue;
-        case '\\': buf_puts(b, "\\\\"); continue;
-        case '\b': buf_puts(b, "\\b"); continue;
-        case '\f': buf_puts(b, "\\f"); continue;
-        case '\n': buf_puts(b, "\\n"); continue;
-        case '\r': buf_puts(b, "\\r"); continue;
-        case '\t': buf_puts(b, "\\t"); continue;
+        case '"': tlw_buffer_puts(b, "\\\""); continue;
+        case '\\': tlw_buffer_puts(b, "\\\\"); continue;
+        case '\b': tlw_buffer_puts(b, "\\b"); continue;
+        case '\f': tlw_buffer_puts(b, "\\f"); continue;
+        case '\n': tlw_buffer_puts(b, "\\n"); continue;
+        case '\r': tlw_buffer_puts(b, "\\r"); continue;
+        case '\t': tlw_buffer_puts(b, "\\t"); continue;
         default: break;
         }
         if (cp < 0x10000) {
@@ -162,9 +74,9 @@ static bool put_string(text_buf *b, const char *s, size_t len, size_t *bad_at)
             snprintf(esc, sizeof esc, "\\u%04" PRIx32 "\\u%04" PRIx32, 0xD800 + (cp >> 10),
                      0xDC00 + (cp & 0x3FF));
         }
-        buf_puts(b, esc);
+        tlw_buffer_puts(b, esc);
     }
-    buf_putc(b, '"');
+    tlw_buffer_putc(b, '"');
     return true;
 }
 
@@ -216,40 +128,40 @@ static int shortest_digits(double mag, char digits[24], size_t *ndigits)
  * decimal exponent is in [-4, 16), else d[.ddd]e+XX / e-XX with at least two
  * exponent digits.
  */
-static void put_real(text_buf *b, double v)
+static void put_real(tlw_buffer *b, double v)
 {
     char digits[24];
     size_t ndigits;
     int exponent = shortest_digits(fabs(v), digits, &ndigits);
 
     if (signbit(v))
-        buf_putc(b, '-');
+        tlw_buffer_putc(b, '-');
     if (exponent < -4 || exponent >= 16) {
-        buf_putc(b, digits[0]);
+        tlw_buffer_putc(b, digits[0]);
         if (ndigits > 1) {
-            buf_putc(b, '.');
-            buf_put(b, digits + 1, ndigits - 1);
+            tlw_buffer_putc(b, '.');
+            tlw_buffer_append(b, digits + 1, ndigits - 1);
         }
         char exp_text[16];
         snprintf(exp_text, sizeof exp_text, "e%c%02d", exponent < 0 ? '-' : '+',
                  abs(exponent));
-        buf_puts(b, exp_text);
+        tlw_buffer_puts(b, exp_text);
     } else if (exponent < 0) {
-        buf_puts(b, "0.");
+        tlw_buffer_puts(b, "0.");
         for (int i = -1; i > exponent; i--)
-            buf_putc(b, '0');
-        buf_put(b, digits, ndigits);
+            tlw_buffer_putc(b, '0');
+        tlw_buffer_append(b, digits, ndigits);
     } else {
         size_t whole = (size_t)exponent + 1; /* digits before the point */
         if (ndigits > whole) {
-            buf_put(b, digits, whole);
-            buf_putc(b, '.');
-            buf_put(b, digits + whole, ndigits - whole);
+            tlw_buffer_append(b, digits, whole);
+            tlw_buffer_putc(b, '.');
+            tlw_buffer_append(b, digits + whole, ndigits - whole);
         } else {
-            buf_put(b, digits, ndigits);
+            tlw_buffer_append(b, digits, ndigits);
             for (size_t i = ndigits; i < whole; i++)
-                buf_putc(b, '0');
-            buf_puts(b, ".0");
+                tlw_buffer_putc(b, '0');
+            tlw_buffer_puts(b, ".0");
         }
     }
 }
@@ -291,17 +203,17 @@ static int compare_keys(const void *a, const void *b)
     return c ? c : (lx > ly) - (lx < ly);
 }
 
-static tlw_status put_value(text_buf *b, const json_t *value, int depth, tlw_error *err)
+static tlw_status put_value(tlw_buffer *b, const json_t *value, int depth, tlw_error *err)
 {
     char number[32];
     size_t bad_at;
     switch (json_typeof(value)) {
-    case JSON_NULL: buf_puts(b, "null"); return TLW_OK;
-    case JSON_TRUE: buf_puts(b, "true"); return TLW_OK;
-    case JSON_FALSE: buf_puts(b, "false"); return TLW_OK;
+    case JSON_NULL: tlw_buffer_puts(b, "null"); return TLW_OK;
+    case JSON_TRUE: tlw_buffer_puts(b, "true"); return TLW_OK;
+    case JSON_FALSE: tlw_buffer_puts(b, "false"); return TLW_OK;
     case JSON_INTEGER:
         snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-        buf_puts(b, number);
+        tlw_buffer_puts(b, number);
         return TLW_OK;
     case JSON_REAL: {
         double v = json_real_value(value);
@@ -328,15 +240,15 @@ static tlw_status put_value(text_buf *b, const json_t *value, int depth, tlw_err
                              "itself)",
                              MAX_NESTING);
     if (json_is_array(value)) {
-        buf_putc(b, '[');
+        tlw_buffer_putc(b, '[');
         for (size_t i = 0; i < json_array_size(value); i++) {
             if (i > 0)
-                buf_putc(b, ',');
+                tlw_buffer_putc(b, ',');
             tlw_status st = put_value(b, json_array_get(value, i), depth + 1, err);
             if (st != TLW_OK)
                 return st;
         }
-        buf_putc(b, ']');
+        tlw_buffer_putc(b, ']');
         return TLW_OK;
     }
     /* Sorted keys, as Python's converter writes them (sort_keys=True), so
@@ -354,10 +266,10 @@ static tlw_status put_value(text_buf *b, const json_t *value, int depth, tlw_err
     if (n > 1)
         qsort(keys, n, sizeof *keys, compare_keys);
     tlw_status st = TLW_OK;
-    buf_putc(b, '{');
+    tlw_buffer_putc(b, '{');
     for (size_t i = 0; i < n && st == TLW_OK; i++) {
         if (i > 0)
-            buf_putc(b, ',');
+            tlw_buffer_putc(b, ',');
         if (!put_string(b, keys[i], object_key_len(keys[i]), &bad_at)) {
             st = tlw_error_set(err, TLW_ERR_INVALID,
                                "an object key is not valid UTF-8 (byte %zu); set keys with "
@@ -365,13 +277,13 @@ static tlw_status put_value(text_buf *b, const json_t *value, int depth, tlw_err
                                bad_at);
             break;
         }
-        buf_putc(b, ':');
+        tlw_buffer_putc(b, ':');
         st = put_value(b, json_object_getn(value, keys[i], object_key_len(keys[i])), depth + 1, err);
     }
     free(keys);
     if (st != TLW_OK)
         return st;
-    buf_putc(b, '}');
+    tlw_buffer_putc(b, '}');
     return TLW_OK;
 }
 
@@ -430,14 +342,14 @@ tlw_status tlw_payload_from_json(const json_t *value, tlw_payload **out, tlw_err
             return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory encoding a payload");
         return TLW_OK;
     }
-    text_buf text = {0};
+    tlw_buffer text = {0};
     tlw_status st = put_value(&text, value, 0, err);
     if (st != TLW_OK) {
         free(text.data);
         return st;
     }
-    if (text.failed) {
-        free(text.data);
+    if (text.nomem) {
+        tlw_buffer_free(&text);
         return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory encoding a payload as JSON");
     }
     *out = payload_new(ENCODING_JSON, text.data, text.len);

@@ -72,10 +72,7 @@ bool tlw_rpc_cancel_requested(const tlw_rpc_cancel *cancel)
 
 int64_t tlw_rpc_backoff_ms(int attempt)
 {
-    int64_t ms = BACKOFF_FIRST_MS;
-    for (int i = 1; i < attempt && ms < BACKOFF_MAX_MS; i++)
-        ms *= 2;
-    return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
+    return tlw_backoff_ms(attempt, BACKOFF_FIRST_MS, BACKOFF_MAX_MS);
 }
 
 /* Accepts host:port, [v6]:port, and gRPC target URIs (dns:///..., unix:...). */

@@ -9,7 +9,7 @@
  * configured and built) and must be run from the top of the project, as
  * `tests/fuzz/run payload`.
  */
-// FUZZ_SOURCES: worker/payload.c common/error.c
+// FUZZ_SOURCES: worker/payload.c common/buffer.c common/error.c common/utf8.c
 // FUZZ_SOURCES: gen:temporal/api/common/v1/message.pb-c.c
 // FUZZ_SOURCES: gen:temporal/api/failure/v1/message.pb-c.c
 // FUZZ_SOURCES: gen:temporal/api/enums/v1/common.pb-c.c

@@ -5,10 +5,11 @@
  * failures carry their details; and every allocation failure is reported
  * without a leak.
  *
- * For the allocation failures this file compiles worker/payload.c itself,
- * with its allocator calls routed through a counter that can fail the Nth
- * one (jansson's allocations go through the same counter). Its definitions
- * take the place of libtlw's copy in this program.
+ * For the allocation failures this file compiles worker/payload.c and the
+ * buffer it writes JSON text into (common/buffer.c) itself, with their
+ * allocator calls routed through a counter that can fail the Nth one
+ * (jansson's allocations go through the same counter). Their definitions
+ * take the place of libtlw's copies in this program.
  */
 #include "config.h"
 
@@ -66,6 +67,7 @@ static char *counted_strdup(const char *s)
 #define calloc(c, n) counted_calloc(c, n)
 #define realloc(p, n) counted_realloc(p, n)
 #define strdup(s) counted_strdup(s)
+#include "common/buffer.c"
 #include "worker/payload.c"
 #undef malloc
 #undef calloc
