@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 /* Fixed parts of the bodies, in bytes. */
 #define DRAIN_SIZE 16
@@ -579,41 +580,17 @@ tlw_status tlw_ipc_recv(int fd, tlw_ipc_msg *msg, tlw_error *err)
 
 #define EXEC_FAILURE_FIXED 12
 
-/* Valid UTF-8 without NUL bytes (overlong forms, surrogates and code points
- * past U+10FFFF refused). */
+/* Valid UTF-8 (common/utf8) without NUL bytes. */
 static bool utf8_text(const char *p, size_t n)
 {
     const unsigned char *s = (const unsigned char *)p;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c == 0)
+    for (size_t i = 0; i < n;) {
+        if (s[i] == 0)
             return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, cp = c & 0x07;
-        else
+        size_t len = tlw_utf8_decode(s + i, n - i, NULL, NULL);
+        if (len == 0)
             return false;
-        if (n - i - 1 < need)
-            return false;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
-        i += need + 1;
+        i += len;
     }
     return true;
 }

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "worker/activity_context.h"
 #include "worker/executor.h"
 #include "worker/heartbeat.h"
@@ -158,23 +159,23 @@ static void describe_death(const tlw_executor_result *r, int64_t memory_limit_mb
                            size_t size)
 {
     int status = r->wait_status;
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        const char *abbrev = sigabbrev_np(sig);
-        int n = snprintf(out, size, "the activity's process was killed by SIG%s (%s)",
-                         abbrev ? abbrev : "?", strsignal(sig));
-        if (memory_limit_mb > 0 && n > 0 && (size_t)n < size)
-            snprintf(out + n, size - (size_t)n,
-                     "; executor_memory_limit_mb is %lld, so it may have run out of memory",
-                     (long long)memory_limit_mb);
-    } else if (WIFEXITED(status)) {
-        snprintf(out, size,
-                 "the activity's process exited with status %d before returning a result "
-                 "(did it call exit()?)",
-                 WEXITSTATUS(status));
-    } else {
+    if (status == -1) {
         snprintf(out, size, "the activity's process could not be started");
+        return;
     }
+    char how[128];
+    tlw_describe_wait_status(status, how, sizeof how);
+    if (WIFSIGNALED(status) && memory_limit_mb > 0)
+        snprintf(out, size,
+                 "the activity's process %s; executor_memory_limit_mb is %lld, so it may have "
+                 "run out of memory",
+                 how, (long long)memory_limit_mb);
+    else if (WIFEXITED(status))
+        snprintf(out, size,
+                 "the activity's process %s before returning a result (did it call exit()?)",
+                 how);
+    else
+        snprintf(out, size, "the activity's process %s", how);
 }
 
 /* Reports what the executor said; returns the TASK_END outcome. */

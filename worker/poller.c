@@ -217,9 +217,9 @@ static void poll_loop(tlw_poller *p, const tlw_task_kind *kind)
         } else if (st != TLW_OK && st != TLW_ERR_CANCELLED && !atomic_load(&p->draining)) {
             /* The server may be restarting: say so, back off, poll again. */
             tlw_log_warn("%s", err.message);
-            if (failures < 5)
+            if (failures < 16)
                 failures++;
-            tlw_sleep_ms(200 * (int64_t)failures);
+            tlw_sleep_ms(tlw_backoff_ms((int)failures, 200, 1000));
         }
         if (task)
             kind->free(task);
