@@ -28,59 +28,13 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP / "scripts"))
-from loopback import free_port, wait_port  # noqa: E402
+from loopback import Relay, free_port, wait_port  # noqa: E402
 
 BUILD = Path(os.environ.get("TLW_BUILD_DIR", TOP / "build"))
 
 
 
 
-
-
-class Relay:
-    """TCP relay bootstrap -> emulator Runtime API; notes the first byte."""
-
-    def __init__(self, target_port):
-        self.target = target_port
-        self.first_byte = None
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:
-                client.close()
-                continue
-            threading.Thread(target=self.pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self.pump, args=(upstream, client, False), daemon=True).start()
-
-    def pump(self, src, dst, from_bootstrap):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if from_bootstrap and self.first_byte is None:
-                    self.first_byte = time.time()
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 def pss_kb(pid):

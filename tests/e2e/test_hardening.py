@@ -15,6 +15,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from conftest import free_port, invoke, program
+from loopback import Relay
 from test_activities import app_error, lambda_activity_worker
 from tlsproxy import SERVER_NAME, start_proxy, stop
 from workers import PythonSide, c_env, start_c_worker
@@ -78,50 +79,6 @@ def invoke_async(url):
         thread.join(timeout)
         return box["r"]
     return result
-
-
-class Relay:
-    """A TCP relay to the dev server that can go silent: it keeps every
-    connection open but passes no byte either way (a server that accepts
-    and never answers)."""
-
-    def __init__(self, upstream_port: int):
-        self.upstream = upstream_port
-        self.silent = threading.Event()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.upstream))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, src, dst):
-        while True:
-            try:
-                data = src.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            while self.silent.is_set():
-                time.sleep(0.05)  # hold it: nothing more crosses
-            try:
-                dst.sendall(data)
-            except OSError:
-                return
-
-    def close(self):
-        self.sock.close()
 
 
 def lambda_function(dev_server, lambda_emulator, tmp_path, timeout_s, address=None,
