@@ -1,6 +1,6 @@
 # ipc/ipc.mk: Makefile fragment included by the top-level Makefile.am.
 # Supervisor <-> worker child messages over a SOCK_SEQPACKET socketpair.
-libtlw_la_SOURCES += ipc/ipc.c ipc/ipc.h
+libtlw_internal_la_SOURCES += ipc/ipc.c ipc/ipc.h
 
 EXTRA_DIST += tests/fuzz/fuzz_ipc.c tests/fuzz/corpus/ipc
 

@@ -1,0 +1,17 @@
+# tests/tests.mk: Makefile fragment included by the top-level Makefile.am.
+# Each module's fragment builds its own unit tests and e2e fixtures; this one
+# holds the checks of the whole installed library and the scripts that run
+# the other suites.
+
+EXTRA_DIST += tests/fuzz/run tests/install/check-pkg-config
+
+# `make installcheck` (run by `make distcheck` on its temporary prefix) builds
+# the greeting example from the installed files with pkg-config alone and
+# runs it. distcheck configures without --enable-sanitizers, so its libtlw
+# has none; from a sanitizer build the example is linked with the same
+# $(SANITIZER_FLAGS), as any program linking an ASan-built library must be.
+installcheck-local:
+	CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' $(SHELL) $(srcdir)/tests/install/check-pkg-config \
+		--destdir='$(DESTDIR)' --libdir='$(libdir)' --includedir='$(includedir)' \
+		--pkgconfigdir='$(pkgconfigdir)' --sanitizer-flags='$(SANITIZER_FLAGS)' \
+		$(srcdir)/examples/greeting/bootstrap.c
