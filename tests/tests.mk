@@ -1,9 +1,16 @@
 # tests/tests.mk: Makefile fragment included by the top-level Makefile.am.
 # Each module's fragment builds its own unit tests and e2e fixtures; this one
-# holds the checks of the whole installed library and the scripts that run
-# the other suites.
+# holds the checks of the whole library and the scripts that run the other
+# suites.
 
-EXTRA_DIST += tests/fuzz/run tests/install/check-pkg-config
+# libtlw.so exports the public header's functions and nothing else. The test
+# reads its arguments from the environment (a test in TESTS takes none).
+TESTS += tests/abi/check-exports
+AM_TESTS_ENVIRONMENT = NM='$(NM)' CPP='$(CPP)' TLW_LIBTLW_LA=libtlw.la \
+	TLW_PUBLIC_HEADER='$(TLW_PUBLIC_HEADER)' TLW_PUBLIC_CPPFLAGS='$(JANSSON_CFLAGS)'; \
+	export NM CPP TLW_LIBTLW_LA TLW_PUBLIC_HEADER TLW_PUBLIC_CPPFLAGS;
+
+EXTRA_DIST += tests/abi/check-exports tests/fuzz/run tests/install/check-pkg-config
 
 # `make installcheck` (run by `make distcheck` on its temporary prefix) builds
 # the greeting example from the installed files with pkg-config alone and
