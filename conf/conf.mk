@@ -16,7 +16,7 @@ tests_toml_toml_decoder_SOURCES = tests/toml/toml-decoder.c
 tests_toml_toml_decoder_CFLAGS = $(TLW_CFLAGS)
 tests_toml_toml_decoder_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/toml/run-toml-test tests/fuzz/fuzz_toml.c tests/fuzz/corpus/toml docs/toml.md
+EXTRA_DIST += tests/toml/run-toml-test tests/fuzz/corpus/toml docs/toml.md
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_settings tests/unit/test_toml
@@ -26,4 +26,12 @@ tests_unit_test_settings_LDADD = $(UNIT_LDADD)
 tests_unit_test_toml_SOURCES = tests/unit/test_toml.c
 tests_unit_test_toml_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_toml_LDADD = $(UNIT_LDADD)
+endif
+
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_toml
+tests_fuzz_fuzz_toml_SOURCES = tests/fuzz/fuzz_toml.c
+tests_fuzz_fuzz_toml_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_toml_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_toml_LDADD = $(TLW_INTERNAL_LIBS)
 endif

@@ -20,7 +20,7 @@ tests_e2e_fixtures_runtime_api_probe_SOURCES = tests/e2e/fixtures/runtime_api_pr
 tests_e2e_fixtures_runtime_api_probe_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_runtime_api_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/fuzz/fuzz_runtime_api.c tests/fuzz/corpus/runtime_api
+EXTRA_DIST += tests/fuzz/corpus/runtime_api
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_supervisor tests/unit/test_runtime_api
@@ -30,4 +30,12 @@ tests_unit_test_supervisor_LDADD = $(UNIT_LDADD)
 tests_unit_test_runtime_api_SOURCES = tests/unit/test_runtime_api.c
 tests_unit_test_runtime_api_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_runtime_api_LDADD = $(UNIT_LDADD) -lpthread
+endif
+
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_runtime_api
+tests_fuzz_fuzz_runtime_api_SOURCES = tests/fuzz/fuzz_runtime_api.c
+tests_fuzz_fuzz_runtime_api_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_runtime_api_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_runtime_api_LDADD = $(TLW_INTERNAL_LIBS)
 endif

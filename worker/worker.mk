@@ -29,7 +29,7 @@ tests_e2e_fixtures_payload_probe_SOURCES = tests/e2e/fixtures/payload_probe.c
 tests_e2e_fixtures_payload_probe_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/fuzz/fuzz_payload.c tests/fuzz/corpus/payload
+EXTRA_DIST += tests/fuzz/corpus/payload
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_rpc tests/unit/test_payload
@@ -39,4 +39,12 @@ tests_unit_test_rpc_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_test_payload_SOURCES = tests/unit/test_payload.c
 tests_unit_test_payload_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_payload_LDADD = $(UNIT_LDADD)
+endif
+
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_payload
+tests_fuzz_fuzz_payload_SOURCES = tests/fuzz/fuzz_payload.c
+tests_fuzz_fuzz_payload_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_payload_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_payload_LDADD = $(TLW_INTERNAL_LIBS)
 endif
