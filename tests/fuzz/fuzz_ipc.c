@@ -3,7 +3,6 @@
  * input the decoder accepts encodes back to exactly the same bytes, so the
  * decoder accepts only the canonical form the encoder writes.
  */
-// FUZZ_SOURCES: ipc/ipc.c common/error.c common/utf8.c
 #include "config.h"
 
 #include <stddef.h>

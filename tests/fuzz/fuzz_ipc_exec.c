@@ -3,7 +3,6 @@
  * it checks that whatever it accepts is a canonical message: written again
  * with tlw_ipc_exec_write, it gives exactly the bytes it was decoded from.
  */
-// FUZZ_SOURCES: ipc/ipc.c common/error.c common/utf8.c
 #define _GNU_SOURCE
 #include "config.h"
 

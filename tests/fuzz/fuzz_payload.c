@@ -3,24 +3,7 @@
  * Besides "never crash", it checks properties: whatever decodes encodes
  * again; that encoding decodes to an equal value; and encoding is stable
  * (the second encoding has the bytes of the first).
- *
- * The generated protobuf-c code lives in the build tree, which the runner
- * does not know: this target takes it from build/ (the default build tree,
- * configured and built) and must be run from the top of the project, as
- * `tests/fuzz/run payload`.
  */
-// FUZZ_SOURCES: worker/payload.c common/buffer.c common/error.c common/utf8.c
-// FUZZ_SOURCES: gen:temporal/api/common/v1/message.pb-c.c
-// FUZZ_SOURCES: gen:temporal/api/failure/v1/message.pb-c.c
-// FUZZ_SOURCES: gen:temporal/api/enums/v1/common.pb-c.c
-// FUZZ_SOURCES: gen:temporal/api/enums/v1/event_type.pb-c.c
-// FUZZ_SOURCES: gen:temporal/api/enums/v1/reset.pb-c.c
-// FUZZ_SOURCES: gen:temporal/api/enums/v1/workflow.pb-c.c
-// FUZZ_SOURCES: gen:temporal/api/enums/v1/nexus.pb-c.c
-// FUZZ_SOURCES: gen:google/protobuf/duration.pb-c.c
-// FUZZ_SOURCES: gen:google/protobuf/empty.pb-c.c
-// FUZZ_SOURCES: gen:google/protobuf/timestamp.pb-c.c
-// FUZZ_LIBS: -lprotobuf-c -ljansson -lm
 #include "config.h"
 
 #include <stddef.h>

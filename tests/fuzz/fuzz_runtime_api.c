@@ -5,8 +5,6 @@
  * deadline from 1 to TLW_RUNTIME_API_DEADLINE_MAX; a refused one yields at
  * most such a request id; an error body is always valid JSON.
  */
-// FUZZ_SOURCES: supervisor/runtime_api.c common/buffer.c common/error.c common/clock.c common/utf8.c
-// FUZZ_LIBS: -lcurl -ljansson
 #include "config.h"
 
 #include <stdbool.h>

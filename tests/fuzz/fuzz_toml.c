@@ -3,7 +3,6 @@
  * whole tree through every accessor before freeing it. Any input must give
  * either a tree or an error, never a crash, a leak or an out-of-bounds read.
  */
-// FUZZ_SOURCES: conf/toml.c common/buffer.c common/error.c common/utf8.c
 #include "config.h"
 
 #include <stddef.h>

@@ -1,0 +1,19 @@
+# common/common.mk: Makefile fragment included by the top-level Makefile.am.
+# What every module shares: the error convention, clocks, reading files,
+# process hygiene, logging, the gRPC metadata rules.
+libtlw_internal_la_SOURCES += \
+	common/buffer.c common/buffer.h \
+	common/clock.c common/clock.h \
+	common/error.c common/error.h \
+	common/file.c common/file.h \
+	common/proc.c common/proc.h \
+	common/log.c common/log.h \
+	common/metadata.c common/metadata.h \
+	common/utf8.c common/utf8.h
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_error
+tests_unit_test_error_SOURCES = tests/unit/test_error.c
+tests_unit_test_error_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_error_LDADD = $(UNIT_LDADD)
+endif

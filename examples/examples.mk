@@ -1,0 +1,8 @@
+# examples/examples.mk: Makefile fragment included by the top-level Makefile.am.
+# Workers users copy. They use the public API only, so they link libtlw.la as
+# a user's program does; `make installcheck` builds the greeting example
+# again from the installed files (tests/install/check-pkg-config).
+noinst_PROGRAMS += examples/greeting/bootstrap
+examples_greeting_bootstrap_SOURCES = examples/greeting/bootstrap.c
+examples_greeting_bootstrap_CFLAGS = $(TLW_CFLAGS)
+examples_greeting_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)

@@ -1,0 +1,54 @@
+# worker/worker.mk: Makefile fragment included by the top-level Makefile.am.
+# A worker child: the gRPC client layer and the WorkflowService calls, the
+# slots and their poll loops, the data converter, and tlw-info.
+libtlw_internal_la_SOURCES += \
+	worker/rpc.c worker/rpc.h \
+	worker/service.c worker/service.h \
+	worker/slot.c worker/slot.h \
+	worker/connect.c worker/connect.h \
+	worker/poller.c worker/poller.h \
+	worker/activity.c worker/activity.h \
+	worker/activity_api.c worker/activity_context.h \
+	worker/executor.c worker/executor.h \
+	worker/heartbeat.c worker/heartbeat.h \
+	worker/recovery.c worker/recovery.h \
+	worker/payload.c worker/payload.h
+
+# tlw-info: checks the settings and the connection from the command line.
+bin_PROGRAMS += tlw-info
+tlw_info_SOURCES = worker/tlw_info.c
+tlw_info_CFLAGS = $(TLW_CFLAGS)
+tlw_info_LDADD = $(TLW_INTERNAL_LIBS)
+
+# The activities the end-to-end tests call (tests/e2e/test_activities.py).
+noinst_PROGRAMS += tests/e2e/fixtures/activity_bootstrap
+tests_e2e_fixtures_activity_bootstrap_SOURCES = tests/e2e/fixtures/activity_bootstrap.c
+tests_e2e_fixtures_activity_bootstrap_CFLAGS = $(TLW_CFLAGS)
+tests_e2e_fixtures_activity_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+
+# Reads and writes serialized Payloads and Failures for
+# tests/e2e/test_payload_interop.py, which checks them against the Python SDK.
+noinst_PROGRAMS += tests/e2e/fixtures/payload_probe
+tests_e2e_fixtures_payload_probe_SOURCES = tests/e2e/fixtures/payload_probe.c
+tests_e2e_fixtures_payload_probe_CFLAGS = $(TLW_CFLAGS)
+tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
+
+EXTRA_DIST += tests/fuzz/corpus/payload
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_rpc tests/unit/test_payload
+tests_unit_test_rpc_SOURCES = tests/unit/test_rpc.c
+tests_unit_test_rpc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_rpc_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_test_payload_SOURCES = tests/unit/test_payload.c
+tests_unit_test_payload_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_payload_LDADD = $(UNIT_LDADD)
+endif
+
+if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_payload
+tests_fuzz_fuzz_payload_SOURCES = tests/fuzz/fuzz_payload.c
+tests_fuzz_fuzz_payload_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_payload_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_payload_LDADD = $(TLW_INTERNAL_LIBS)
+endif
