@@ -661,8 +661,8 @@ tlw_status tlw_ipc_exec_write(int fd, const tlw_ipc_exec_msg *msg, tlw_error *er
     return st;
 }
 
-tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed,
-                               tlw_ipc_exec_msg *msg, tlw_error *err)
+tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed, tlw_ipc_exec_msg *msg,
+                               tlw_error *err)
 {
     *consumed = 0;
     if (len < TLW_IPC_HEADER_SIZE)
@@ -693,15 +693,13 @@ tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed,
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
                                  "ipc: %s body of %u bytes, expected at least %d", name,
                                  (unsigned)body, EXEC_FAILURE_FIXED);
-        uint32_t non_retryable = take_u32(&r), type_len = take_u32(&r),
-                 message_len = take_u32(&r);
+        uint32_t non_retryable = take_u32(&r), type_len = take_u32(&r), message_len = take_u32(&r);
         if (non_retryable > 1)
             return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s with non_retryable %u (0 or 1)",
                                  name, (unsigned)non_retryable);
         if (type_len > r.left || message_len > r.left - type_len)
-            return tlw_error_set(err, TLW_ERR_PROTOCOL,
-                                 "ipc: %s lengths (%u, %u) exceed its body", name,
-                                 (unsigned)type_len, (unsigned)message_len);
+            return tlw_error_set(err, TLW_ERR_PROTOCOL, "ipc: %s lengths (%u, %u) exceed its body",
+                                 name, (unsigned)type_len, (unsigned)message_len);
         msg->non_retryable = (int)non_retryable;
         msg->failure_type = (const char *)r.at;
         msg->failure_type_len = type_len;
@@ -718,8 +716,7 @@ tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed,
         msg->json_len = r.left;
         if (r.left == 0 || !utf8_text(msg->json, msg->json_len))
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
-                                 "ipc: %s JSON text is empty, not UTF-8 or holds a NUL byte",
-                                 name);
+                                 "ipc: %s JSON text is empty, not UTF-8 or holds a NUL byte", name);
     }
     *consumed = TLW_IPC_HEADER_SIZE + body;
     return TLW_OK;

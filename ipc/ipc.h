@@ -241,8 +241,8 @@ tlw_status tlw_ipc_exec_write(int fd, const tlw_ipc_exec_msg *msg, tlw_error *er
  * cannot be a valid message (stop reading: the stream has lost its frame).
  * Never reads outside buf[0..len).
  */
-tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed,
-                               tlw_ipc_exec_msg *msg, tlw_error *err);
+tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed, tlw_ipc_exec_msg *msg,
+                               tlw_error *err);
 
 /* Names for logs, e.g. "TASK_BEGIN", "activity", "crashed". Never NULL. */
 const char *tlw_ipc_type_name(tlw_ipc_type type);
