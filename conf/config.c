@@ -330,6 +330,11 @@ tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb
                    TLW_MAX_EXECUTOR_MEMORY_MB);
 }
 
+tlw_status tlw_config_set_workflow_stack_kb(tlw_config *cfg, long long kb)
+{
+    return set_int(cfg, &cfg->settings.worker.workflow_stack_kb, __func__, kb, 64, 65536);
+}
+
 tlw_status tlw_config_set_log_level(tlw_config *cfg, const char *level)
 {
     return set_enum(cfg, &cfg->settings.worker.log_level, __func__, "log_level", level);
@@ -506,5 +511,13 @@ size_t tlw_config_activity_count(const tlw_config *cfg)
     size_t n = 0;
     for (size_t i = 0; i < cfg->registration_count; i++)
         n += cfg->registrations[i].activity != NULL;
+    return n;
+}
+
+size_t tlw_config_workflow_count(const tlw_config *cfg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->registration_count; i++)
+        n += cfg->registrations[i].workflow != NULL;
     return n;
 }

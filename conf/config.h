@@ -73,6 +73,7 @@ tlw_versioning_behavior tlw_config_versioning_behavior(const tlw_config *cfg,
                                                        const tlw_registration *workflow);
 
 size_t tlw_config_activity_count(const tlw_config *cfg);
+size_t tlw_config_workflow_count(const tlw_config *cfg);
 
 /* "a, b, c": the registered names of one kind, for messages. */
 void tlw_config_list_names(const tlw_config *cfg, bool activities, char *out, size_t size);

@@ -155,6 +155,7 @@ void tlw_settings_defaults(tlw_settings *s)
                 TLW_DEFAULT_GRACEFUL_SHUTDOWN_MS + TLW_DEFAULT_HOOK_BUFFER_MS);
     int_default(&w->isolation, TLW_ISOLATION_FORK);
     int_default(&w->executor_memory_limit_mb, 0);
+    int_default(&w->workflow_stack_kb, 256);
     int_default(&w->log_level, TLW_LOG_INFO);
     int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
     int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);
@@ -387,6 +388,12 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
                              "%s: executor_memory_limit_mb = %lld is out of range; use 0 (no "
                              "limit) to %d (Lambda's largest function)",
                              src(&m->source), (long long)m->value, TLW_MAX_EXECUTOR_MEMORY_MB);
+    const tlw_int_setting *k = &w->workflow_stack_kb;
+    if (k->value < 64 || k->value > 65536)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: workflow_stack_kb = %lld is out of range; use 64 to 65536 "
+                             "(each workflow coroutine's stack, with a guard page below it)",
+                             src(&k->source), (long long)k->value);
     return TLW_OK;
 }
 
@@ -453,6 +460,7 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
     print_row(out, "worker.isolation", tlw_isolation_name((tlw_isolation)w->isolation.value),
               &w->isolation.source);
     print_int(out, "worker.executor_memory_limit_mb", &w->executor_memory_limit_mb);
+    print_int(out, "worker.workflow_stack_kb", &w->workflow_stack_kb);
     print_row(out, "worker.log_level", tlw_log_level_name((tlw_log_level)w->log_level.value),
               &w->log_level.source);
     print_row(out, "worker.log_format", w->log_format.value == TLW_LOG_FORMAT_JSON ? "json" : "text",

@@ -37,6 +37,7 @@ static const struct tuning_key {
      offsetof(tlw_worker_settings, shutdown_deadline_buffer_ms)},
     {"isolation", KEY_STRING, offsetof(tlw_worker_settings, isolation)},
     {"executor_memory_limit_mb", KEY_INT, offsetof(tlw_worker_settings, executor_memory_limit_mb)},
+    {"workflow_stack_kb", KEY_INT, offsetof(tlw_worker_settings, workflow_stack_kb)},
     {"log_level", KEY_STRING, offsetof(tlw_worker_settings, log_level)},
     {"log_format", KEY_STRING, offsetof(tlw_worker_settings, log_format)},
     {"identity", KEY_STRING, offsetof(tlw_worker_settings, identity)},

@@ -85,7 +85,7 @@ static tlw_status respond_failed(tlw_poller *p, const tlw_activity_task *task,
                                  const json_t *details, const json_t *last_heartbeat)
 {
     tlw_error err;
-    tlw_failure *failure = NULL;
+    tlw_failure_pb *failure = NULL;
     tlw_payloads *hb = NULL;
     tlw_status st = tlw_failure_application(message, type, non_retryable, details, &failure, &err);
     if (st == TLW_OK && last_heartbeat)

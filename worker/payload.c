@@ -570,7 +570,7 @@ tlw_status tlw_payloads_to_json(const tlw_payloads *payloads, json_t **out, tlw_
 /* ---- failures ---------------------------------------------------------- */
 
 tlw_status tlw_failure_application(const char *message, const char *type, bool non_retryable,
-                                   const json_t *details, tlw_failure **out, tlw_error *err)
+                                   const json_t *details, tlw_failure_pb **out, tlw_error *err)
 {
     *out = NULL;
     if (details && !json_is_array(details))
@@ -578,10 +578,10 @@ tlw_status tlw_failure_application(const char *message, const char *type, bool n
                              "failure details must be a JSON array of values (or NULL), not %s",
                              json_type_name(details));
 
-    tlw_failure *failure = malloc(sizeof *failure);
+    tlw_failure_pb *failure = malloc(sizeof *failure);
     if (!failure)
         return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory building a failure");
-    tlw_failure failure_init = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
+    tlw_failure_pb failure_init = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
     *failure = failure_init;
 
     Temporal__Api__Failure__V1__ApplicationFailureInfo *info = malloc(sizeof *info);
@@ -625,7 +625,7 @@ nomem:
     return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory building a failure");
 }
 
-tlw_status tlw_failure_details_to_json(const tlw_failure *failure, json_t **out, tlw_error *err)
+tlw_status tlw_failure_details_to_json(const tlw_failure_pb *failure, json_t **out, tlw_error *err)
 {
     const tlw_payloads *details = NULL;
     if (failure &&

@@ -28,7 +28,7 @@
 
 typedef Temporal__Api__Common__V1__Payload tlw_payload;
 typedef Temporal__Api__Common__V1__Payloads tlw_payloads;
-typedef Temporal__Api__Failure__V1__Failure tlw_failure;
+typedef Temporal__Api__Failure__V1__Failure tlw_failure_pb;
 
 /* One payload -> a new JSON value (caller json_decref's it). */
 tlw_status tlw_payload_to_json(const tlw_payload *payload, json_t **out, tlw_error *err);
@@ -51,9 +51,9 @@ tlw_status tlw_payloads_from_json(const json_t *value, bool from_array, tlw_payl
  * (a JSON array of values, or NULL for none) as payloads. `source` is "tlw".
  */
 tlw_status tlw_failure_application(const char *message, const char *type, bool non_retryable,
-                                   const json_t *details, tlw_failure **out, tlw_error *err);
+                                   const json_t *details, tlw_failure_pb **out, tlw_error *err);
 
 /* The JSON array of a failure's application details ([] when none). */
-tlw_status tlw_failure_details_to_json(const tlw_failure *failure, json_t **out, tlw_error *err);
+tlw_status tlw_failure_details_to_json(const tlw_failure_pb *failure, json_t **out, tlw_error *err);
 
 #endif

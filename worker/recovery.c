@@ -26,7 +26,7 @@ int tlw_recovery_report(const tlw_config *cfg, const char *identity,
     }
     tlw_error err;
     tlw_rpc_client *client = NULL;
-    tlw_failure *failure = NULL;
+    tlw_failure_pb *failure = NULL;
     char message[512];
     snprintf(message, sizeof message,
              "the worker process running this activity %s; failing the attempt so that a "

@@ -216,3 +216,93 @@ tlw_status tlw_service_activity_canceled(const tlw_service_caller *c, ProtobufCB
         &temporal__api__workflowservice__v1__respond_activity_task_canceled_response__descriptor,
         opts, true, err);
 }
+
+tlw_status tlw_service_poll_workflow_task(const tlw_service_caller *c, const char *task_queue,
+                                          const char *worker_instance_key,
+                                          const tlw_rpc_call_options *opts, tlw_workflow_task **out,
+                                          tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__PollWorkflowTaskQueueRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__POLL_WORKFLOW_TASK_QUEUE_REQUEST__INIT;
+    Temporal__Api__Taskqueue__V1__TaskQueue tq = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
+    tq.name = (char *)task_queue;
+    tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    req.namespace_ = (char *)c->namespace_name;
+    req.task_queue = &tq;
+    req.identity = (char *)c->identity;
+    req.worker_instance_key = (char *)worker_instance_key;
+    req.deployment_options =
+        (Temporal__Api__Deployment__V1__WorkerDeploymentOptions *)c->deployment;
+    *out = NULL;
+    return tlw_rpc_call(c->client, TLW_WORKFLOW_SERVICE "PollWorkflowTaskQueue", &req.base,
+                        &temporal__api__workflowservice__v1__poll_workflow_task_queue_response__descriptor,
+                        (ProtobufCMessage **)out, opts, err);
+}
+
+tlw_status tlw_service_history_page(const tlw_service_caller *c,
+                                    const Temporal__Api__Common__V1__WorkflowExecution *execution,
+                                    ProtobufCBinaryData next_page_token,
+                                    const tlw_rpc_call_options *opts, tlw_history_page **out,
+                                    tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__GET_WORKFLOW_EXECUTION_HISTORY_REQUEST__INIT;
+    req.namespace_ = (char *)c->namespace_name;
+    req.execution = (Temporal__Api__Common__V1__WorkflowExecution *)execution;
+    req.next_page_token = next_page_token;
+    tlw_rpc_call_options o = opts ? *opts : (tlw_rpc_call_options){0};
+    o.retry_unavailable = true;
+    *out = NULL;
+    return tlw_rpc_call(
+        c->client, TLW_WORKFLOW_SERVICE "GetWorkflowExecutionHistory", &req.base,
+        &temporal__api__workflowservice__v1__get_workflow_execution_history_response__descriptor,
+        (ProtobufCMessage **)out, &o, err);
+}
+
+tlw_status tlw_service_workflow_task_completed(
+    const tlw_service_caller *c, ProtobufCBinaryData token,
+    Temporal__Api__Command__V1__Command **commands, size_t n_commands,
+    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
+    const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_WORKFLOW_TASK_COMPLETED_REQUEST__INIT;
+    Temporal__Api__Sdk__V1__WorkflowTaskCompletedMetadata meta =
+        TEMPORAL__API__SDK__V1__WORKFLOW_TASK_COMPLETED_METADATA__INIT;
+    meta.sdk_name = "tlw";
+    meta.sdk_version = PACKAGE_VERSION;
+    req.task_token = token;
+    req.n_commands = n_commands;
+    req.commands = commands;
+    req.identity = (char *)c->identity;
+    req.namespace_ = (char *)c->namespace_name;
+    req.sdk_metadata = &meta;
+    req.versioning_behavior = versioning_behavior;
+    req.deployment_options =
+        (Temporal__Api__Deployment__V1__WorkerDeploymentOptions *)c->deployment;
+    req.worker_instance_key = (char *)worker_instance_key;
+    return call_and_drop(
+        c, TLW_WORKFLOW_SERVICE "RespondWorkflowTaskCompleted", &req.base,
+        &temporal__api__workflowservice__v1__respond_workflow_task_completed_response__descriptor,
+        opts, true, err);
+}
+
+tlw_status tlw_service_workflow_task_failed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                            Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause,
+                                            Temporal__Api__Failure__V1__Failure *failure,
+                                            const tlw_rpc_call_options *opts, tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskFailedRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_WORKFLOW_TASK_FAILED_REQUEST__INIT;
+    req.task_token = token;
+    req.cause = cause;
+    req.failure = failure;
+    req.identity = (char *)c->identity;
+    req.namespace_ = (char *)c->namespace_name;
+    req.deployment_options =
+        (Temporal__Api__Deployment__V1__WorkerDeploymentOptions *)c->deployment;
+    return call_and_drop(
+        c, TLW_WORKFLOW_SERVICE "RespondWorkflowTaskFailed", &req.base,
+        &temporal__api__workflowservice__v1__respond_workflow_task_failed_response__descriptor,
+        opts, true, err);
+}

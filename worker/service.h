@@ -87,6 +87,37 @@ tlw_status tlw_service_activity_canceled(const tlw_service_caller *c, ProtobufCB
                                          Temporal__Api__Common__V1__Payloads *details,
                                          const tlw_rpc_call_options *opts, tlw_error *err);
 
+typedef Temporal__Api__Workflowservice__V1__PollWorkflowTaskQueueResponse tlw_workflow_task;
+typedef Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryResponse tlw_history_page;
+
+/* PollWorkflowTaskQueue (a long poll, as PollActivityTaskQueue). */
+tlw_status tlw_service_poll_workflow_task(const tlw_service_caller *c, const char *task_queue,
+                                          const char *worker_instance_key,
+                                          const tlw_rpc_call_options *opts, tlw_workflow_task **out,
+                                          tlw_error *err);
+
+/* One page of a run's history after `next_page_token`. Retries UNAVAILABLE. */
+tlw_status tlw_service_history_page(const tlw_service_caller *c,
+                                    const Temporal__Api__Common__V1__WorkflowExecution *execution,
+                                    ProtobufCBinaryData next_page_token,
+                                    const tlw_rpc_call_options *opts, tlw_history_page **out,
+                                    tlw_error *err);
+
+/* RespondWorkflowTaskCompleted with the new commands and the run's
+ * versioning behaviour (PINNED or AUTO_UPGRADE), with this worker's sdk name
+ * and version. Retries UNAVAILABLE (the server deduplicates by token). */
+tlw_status tlw_service_workflow_task_completed(
+    const tlw_service_caller *c, ProtobufCBinaryData token,
+    Temporal__Api__Command__V1__Command **commands, size_t n_commands,
+    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
+    const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err);
+
+/* RespondWorkflowTaskFailed: the server retries the task. */
+tlw_status tlw_service_workflow_task_failed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                            Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause,
+                                            Temporal__Api__Failure__V1__Failure *failure,
+                                            const tlw_rpc_call_options *opts, tlw_error *err);
+
 /* A server-supplied duration in milliseconds: 0 for none or a negative one,
  * INT64_MAX instead of overflowing (seconds may be any int64). */
 int64_t tlw_duration_ms(const Google__Protobuf__Duration *d);

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/activity.h"
+#include "worker/workflow.h"
 
 void tlw_slot_send_ready(const tlw_slot_spec *spec)
 {
@@ -32,7 +33,9 @@ void tlw_slot_send_fatal(int fd, const char *message)
 
 bool tlw_slot_polls(tlw_ipc_slot_kind kind, const tlw_config *cfg)
 {
-    return kind == TLW_IPC_SLOT_ACTIVITY && tlw_config_activity_count(cfg) > 0;
+    if (kind == TLW_IPC_SLOT_ACTIVITY)
+        return tlw_config_activity_count(cfg) > 0;
+    return tlw_config_workflow_count(cfg) > 0;
 }
 
 int64_t tlw_slot_hard_stop_ms(const tlw_slot_spec *spec)
@@ -88,7 +91,8 @@ int tlw_slot_main(const tlw_slot_spec *spec)
 
     /* A polling slot reports READY once it has reached the server. */
     if (tlw_slot_polls(spec->kind, spec->config))
-        return tlw_activity_slot_run(spec);
+        return spec->kind == TLW_IPC_SLOT_ACTIVITY ? tlw_activity_slot_run(spec)
+                                                   : tlw_workflow_slot_run(spec);
 
     tlw_error err;
     tlw_ipc_msg msg = {.type = TLW_IPC_READY};

@@ -11,6 +11,10 @@ libtlw_internal_la_SOURCES += \
 	worker/activity_api.c worker/activity_context.h \
 	worker/executor.c worker/executor.h \
 	worker/heartbeat.c worker/heartbeat.h \
+	worker/coro.c worker/coro.h \
+	worker/engine.c worker/engine.h \
+	worker/workflow_run.h worker/workflow_api.c \
+	worker/workflow.c worker/workflow.h \
 	worker/recovery.c worker/recovery.h \
 	worker/payload.c worker/payload.h
 
@@ -36,6 +40,10 @@ tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/payload
 
 if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_coro
+tests_unit_test_coro_SOURCES = tests/unit/test_coro.c
+tests_unit_test_coro_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_coro_LDADD = $(UNIT_LDADD) -lpthread
 check_PROGRAMS += tests/unit/test_rpc tests/unit/test_payload
 tests_unit_test_rpc_SOURCES = tests/unit/test_rpc.c
 tests_unit_test_rpc_CFLAGS = $(UNIT_CFLAGS)
@@ -52,3 +60,9 @@ tests_fuzz_fuzz_payload_CFLAGS = $(TLW_CFLAGS)
 tests_fuzz_fuzz_payload_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_payload_LDADD = $(TLW_INTERNAL_LIBS)
 endif
+
+# The workflows the end-to-end tests run (tests/e2e/test_workflows.py).
+noinst_PROGRAMS += tests/e2e/fixtures/workflow_bootstrap
+tests_e2e_fixtures_workflow_bootstrap_SOURCES = tests/e2e/fixtures/workflow_bootstrap.c
+tests_e2e_fixtures_workflow_bootstrap_CFLAGS = $(TLW_CFLAGS)
+tests_e2e_fixtures_workflow_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)

@@ -173,6 +173,10 @@ tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long
 tlw_status tlw_config_set_isolation(tlw_config *cfg, const char *isolation);
 /* Caps each activity executor's data segment; 0 (the default): no limit. */
 tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb);
+/* Each workflow coroutine's stack, in KiB (64 to 65536; default 256), mmap'd
+ * with a guard page below it: a deeper recursion faults instead of
+ * corrupting memory. */
+tlw_status tlw_config_set_workflow_stack_kb(tlw_config *cfg, long long kb);
 /* TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case), as log_level and
  * AWS_LAMBDA_LOG_LEVEL. */
 tlw_status tlw_config_set_log_level(tlw_config *cfg, const char *level);
@@ -277,6 +281,154 @@ long long tlw_activity_time_left_ms(const tlw_activity *act);
 tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retryable,
                              const json_t *details, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* ---- inside a workflow ------------------------------------------------
+ *
+ * A workflow function runs as a coroutine in a workflow slot and is replayed
+ * from history: every call below that waits suspends it until history says
+ * the thing happened, and on replay returns what history recorded. It must
+ * take time, randomness and ids only from the tlw_workflow_* helpers.
+ * Every `const json_t *` handed to workflow code (arguments, results,
+ * signal payloads, failure details) is owned by the run and valid until the
+ * run ends; never decref it. What the function returns in *result is a new
+ * reference the engine takes. Returning TLW_ERR_CANCELLED after the
+ * cancellation was requested ends the run as canceled; another non-OK status
+ * without tlw_workflow_fail() fails it with type "tlw.WorkflowError".
+ *
+ * Supported today: activities (start, wait, cancel), timers, signals
+ * received, wait_any, await, spawn, the determinism helpers, side effects,
+ * patches, failing, cancellation, continue-as-new. Not yet: child
+ * workflows and signals to other workflows (they fail the workflow task
+ * with a message that says so), queries.
+ */
+typedef struct tlw_future tlw_future; /* owned by the run */
+
+typedef struct tlw_retry_policy {
+    long long initial_interval_ms; /* 0: server default */
+    double backoff_coefficient;    /* 0: server default */
+    long long maximum_interval_ms; /* 0: server default */
+    int maximum_attempts;          /* 0: unlimited */
+    const char *const *non_retryable_error_types; /* NULL-terminated, or NULL */
+} tlw_retry_policy;
+
+typedef enum tlw_cancellation_type {
+    TLW_CANCEL_TRY_CANCEL = 0,
+    TLW_CANCEL_WAIT_CANCELLATION_COMPLETED,
+    TLW_CANCEL_ABANDON
+} tlw_cancellation_type;
+
+typedef struct tlw_activity_options {
+    const char *task_queue;  /* NULL: the workflow's task queue */
+    const char *activity_id; /* NULL: generated, as the other SDKs do */
+    long long schedule_to_close_timeout_ms;
+    long long schedule_to_start_timeout_ms;
+    long long start_to_close_timeout_ms; /* this or schedule-to-close is required */
+    long long heartbeat_timeout_ms;
+    const tlw_retry_policy *retry_policy; /* NULL: server default */
+    tlw_cancellation_type cancellation_type;
+} tlw_activity_options;
+
+typedef struct tlw_child_options {
+    const char *workflow_id; /* NULL: generated */
+    const char *task_queue;  /* NULL: the parent's */
+    long long execution_timeout_ms;
+    long long run_timeout_ms;
+    const tlw_retry_policy *retry_policy;
+    int parent_close_policy; /* 0 terminate (default), 1 abandon, 2 request cancel */
+    tlw_cancellation_type cancellation_type;
+} tlw_child_options;
+
+typedef struct tlw_workflow_info {
+    const char *workflow_id;
+    const char *run_id;
+    const char *workflow_type;
+    const char *namespace_name;
+    const char *task_queue;
+    int attempt;
+    const char *continued_from_run_id; /* NULL if none */
+    long long execution_timeout_ms;    /* 0: none */
+    long long run_timeout_ms;
+    long long start_time_ms; /* epoch ms of the run's first event */
+} tlw_workflow_info;
+
+typedef struct tlw_failure {
+    const char *message;
+    const char *type; /* application failure type, or e.g. "TimeoutError" */
+    int non_retryable;
+    const json_t *details;           /* JSON array or NULL */
+    const struct tlw_failure *cause; /* NULL at the end of the chain */
+} tlw_failure;
+
+const tlw_workflow_info *tlw_workflow_get_info(const tlw_workflow *wf);
+void *tlw_workflow_arg(const tlw_workflow *wf);
+void *tlw_workflow_alloc(tlw_workflow *wf, size_t size);
+int tlw_workflow_is_replaying(const tlw_workflow *wf);
+/* The failure behind the last TLW_ERR_FAILED this coroutine received. */
+const tlw_failure *tlw_workflow_last_failure(const tlw_workflow *wf);
+
+/* Activities, timers, children: start returns at once; wait suspends. */
+tlw_future *tlw_workflow_start_activity(tlw_workflow *wf, const char *type, const json_t *args,
+                                        const tlw_activity_options *opts);
+tlw_future *tlw_workflow_start_timer(tlw_workflow *wf, long long ms);
+tlw_future *tlw_workflow_start_child(tlw_workflow *wf, const char *type, const json_t *args,
+                                     const tlw_child_options *opts);
+tlw_status tlw_future_wait(tlw_workflow *wf, tlw_future *f, const json_t **result);
+int tlw_future_is_ready(const tlw_future *f);
+/* Index of the first of n futures to be ready (in history order). */
+int tlw_workflow_wait_any(tlw_workflow *wf, tlw_future *const *futures, int n);
+/* Requests cancellation of what the future stands for (per its cancellation type). */
+tlw_status tlw_future_cancel(tlw_workflow *wf, tlw_future *f);
+
+/* Start + wait in one call. */
+tlw_status tlw_workflow_execute_activity(tlw_workflow *wf, const char *type, const json_t *args,
+                                         const tlw_activity_options *opts, const json_t **result);
+tlw_status tlw_workflow_execute_child(tlw_workflow *wf, const char *type, const json_t *args,
+                                      const tlw_child_options *opts, const json_t **result);
+tlw_status tlw_workflow_sleep(tlw_workflow *wf, long long ms);
+
+/* Signals: buffered per name, delivered in history order. */
+tlw_status tlw_workflow_receive_signal(tlw_workflow *wf, const char *name, const json_t **payload);
+int tlw_workflow_try_receive_signal(tlw_workflow *wf, const char *name, const json_t **payload);
+tlw_status tlw_workflow_signal_external(tlw_workflow *wf, const char *workflow_id,
+                                        const char *run_id, const char *signal_name,
+                                        const json_t *args);
+/* The next signal of that name as a future, so it can be waited on together
+ * with timers and activities in tlw_workflow_wait_any. */
+tlw_future *tlw_workflow_signal_future(tlw_workflow *wf, const char *name);
+/* Suspends until cond(arg) is true; cond is re-evaluated after each event.
+ * The _timeout form returns TLW_ERR_TIMEOUT when ms pass first (a durable timer). */
+tlw_status tlw_workflow_await(tlw_workflow *wf, int (*cond)(void *arg), void *arg);
+tlw_status tlw_workflow_await_timeout(tlw_workflow *wf, int (*cond)(void *arg), void *arg,
+                                      long long ms);
+
+/* Queries: read-only handlers over the workflow's state. */
+typedef tlw_status (*tlw_query_fn)(tlw_workflow *wf, const json_t *args, json_t **result,
+                                   void *arg);
+tlw_status tlw_workflow_set_query_handler(tlw_workflow *wf, const char *name, tlw_query_fn fn,
+                                          void *arg);
+
+/* More coroutines in the same run, scheduled deterministically. */
+tlw_status tlw_workflow_spawn(tlw_workflow *wf, void (*fn)(tlw_workflow *wf, void *arg),
+                              void *arg);
+
+/* Determinism helpers. */
+long long tlw_workflow_now_ms(const tlw_workflow *wf);
+unsigned long long tlw_workflow_random(tlw_workflow *wf);
+const char *tlw_workflow_uuid(tlw_workflow *wf);
+tlw_status tlw_workflow_side_effect(tlw_workflow *wf, json_t *(*fn)(void *arg), void *arg,
+                                    const json_t **result);
+/* Code changes on live workflows: true for new runs and for runs that
+ * already passed this point with the change; false while replaying an older
+ * run's history that did not have it. */
+int tlw_workflow_patched(tlw_workflow *wf, const char *patch_id);
+
+int tlw_workflow_is_cancel_requested(const tlw_workflow *wf);
+
+/* Ending: return TLW_OK with *result, or one of these. */
+tlw_status tlw_workflow_fail(tlw_workflow *wf, const char *type, int non_retryable,
+                             const json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6))); /* returns TLW_ERR_FAILED */
+tlw_status tlw_workflow_continue_as_new(tlw_workflow *wf, const json_t *args); /* returns a status to return */
 
 #ifdef __cplusplus
 }

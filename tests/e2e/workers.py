@@ -122,13 +122,15 @@ def c_env(address: str, tmp: Path, queue: str, deployment: str, **tuning) -> dic
     return env
 
 
-def start_c_worker(address: str, tmp: Path, **tuning) -> CWorker:
-    """The activity bootstrap outside Lambda (a long-lived worker)."""
+def start_c_worker(address: str, tmp: Path, program_name="activity_bootstrap",
+                   **tuning) -> CWorker:
+    """A C bootstrap (the activity one by default) outside Lambda (a
+    long-lived worker)."""
     queue = f"c-acts-{uuid.uuid4().hex[:8]}"
     deployment = f"e2e-{uuid.uuid4().hex[:8]}"
     log = tmp / "c-worker.log"
     env = c_env(address, tmp, queue, deployment, **tuning)
-    proc = subprocess.Popen([str(program("tests/e2e/fixtures/activity_bootstrap"))], env=env,
+    proc = subprocess.Popen([str(program(f"tests/e2e/fixtures/{program_name}"))], env=env,
                             stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
                             start_new_session=True)
     worker = CWorker(proc, log, queue, deployment)

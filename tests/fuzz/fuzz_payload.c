@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
 
     /* The values as failure details, too. */
-    tlw_failure *failure;
+    tlw_failure_pb *failure;
     json_t *details;
     if (tlw_failure_application("fuzz", "Fuzz", false, values, &failure, &err) != TLW_OK ||
         tlw_failure_details_to_json(failure, &details, &err) != TLW_OK ||

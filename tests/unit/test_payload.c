@@ -115,7 +115,7 @@ static void free_payloads(tlw_payloads *p)
     protobuf_c_message_free_unpacked(&p->base, NULL);
 }
 
-static void free_failure(tlw_failure *f)
+static void free_failure(tlw_failure_pb *f)
 {
     protobuf_c_message_free_unpacked(&f->base, NULL);
 }
@@ -623,7 +623,7 @@ static void errors_name_the_payload_position(void **state)
 static void a_failure_carries_message_type_and_details(void **state)
 {
     tlw_error err;
-    tlw_failure *f;
+    tlw_failure_pb *f;
     json_t *details = parse("[\"card declined\", 402, null, {\"retry_in\": 1.5}]");
     assert_int_equal(
         tlw_failure_application("payment failed", "PaymentError", true, details, &f, &err),
@@ -651,7 +651,7 @@ static void a_failure_carries_message_type_and_details(void **state)
     uint8_t *bytes = malloc(len);
     protobuf_c_message_pack(&f->base, bytes);
     free_failure(f);
-    f = (tlw_failure *)protobuf_c_message_unpack(&temporal__api__failure__v1__failure__descriptor,
+    f = (tlw_failure_pb *)protobuf_c_message_unpack(&temporal__api__failure__v1__failure__descriptor,
                                                  NULL, len, bytes);
     free(bytes);
     assert_non_null(f);
@@ -666,7 +666,7 @@ static void a_failure_carries_message_type_and_details(void **state)
 static void a_failure_without_details_has_none(void **state)
 {
     tlw_error err;
-    tlw_failure *f;
+    tlw_failure_pb *f;
     json_t *empty = json_array();
     const json_t *none[] = {NULL, empty};
     for (size_t i = 0; i < 2; i++) {
@@ -694,7 +694,7 @@ static void a_failure_without_details_has_none(void **state)
 static void failure_details_are_checked(void **state)
 {
     tlw_error err;
-    tlw_failure *f = (tlw_failure *)1;
+    tlw_failure_pb *f = (tlw_failure_pb *)1;
     json_t *obj = parse("{\"a\": 1}");
     assert_int_equal(tlw_failure_application("m", "T", false, obj, &f, &err), TLW_ERR_INVALID);
     assert_null(f);
@@ -719,7 +719,7 @@ static void details_of_other_failures_are_empty(void **state)
 
     Temporal__Api__Failure__V1__CanceledFailureInfo canceled =
         TEMPORAL__API__FAILURE__V1__CANCELED_FAILURE_INFO__INIT;
-    tlw_failure f = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
+    tlw_failure_pb f = TEMPORAL__API__FAILURE__V1__FAILURE__INIT;
     f.failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO;
     f.canceled_failure_info = &canceled;
     assert_int_equal(tlw_failure_details_to_json(&f, &out, &err), TLW_OK);
@@ -788,7 +788,7 @@ static tlw_status oom_encode(tlw_error *err)
 
 static tlw_status oom_failure(tlw_error *err)
 {
-    tlw_failure *f;
+    tlw_failure_pb *f;
     tlw_status st = tlw_failure_application("message", "Type", true, oom_value, &f, err);
     if (st == TLW_OK)
         free_failure(f);

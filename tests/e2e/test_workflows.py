@@ -1,0 +1,185 @@
+"""C workflows replayed by the engine in the workflow slots, started and
+read by the Python client against the real dev server: activities, timers,
+signals, failures, wait_any, coroutines, continue-as-new, cancellation,
+nondeterminism, and a workflow run through the Lambda emulator across
+invocations with pauses between them."""
+import asyncio
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError, CancelledError
+
+from conftest import invoke, program
+from workers import c_env, set_current_version, start_c_worker
+
+
+@pytest.fixture(scope="module")
+def cw(dev_server, tmp_path_factory):
+    worker = start_c_worker(dev_server.address, tmp_path_factory.mktemp("c-wf"),
+                            program_name="workflow_bootstrap", workflow_slots=1,
+                            activity_slots=1)
+    yield worker
+    worker.proc.send_signal(signal.SIGTERM)
+    worker.proc.wait(20)
+
+
+@pytest.fixture(scope="module")
+def client(dev_server):
+    loop = asyncio.new_event_loop()
+    c = loop.run_until_complete(Client.connect(dev_server.address))
+    yield loop, c
+    loop.close()
+
+
+def run(client, coro, timeout=60):
+    loop, _ = client
+    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+
+def start(client, queue, workflow, *args):
+    _, c = client
+    return run(client, c.start_workflow(workflow, args=list(args), id=f"wf-{uuid.uuid4().hex[:10]}",
+                                        task_queue=queue))
+
+
+def history(client, handle):
+    async def events():
+        return [e async for e in handle.fetch_history_events()]
+    return run(client, events())
+
+
+def test_a_workflow_calls_activities_and_returns(client, cw):
+    h = start(client, cw.queue, "Greeting", "World")
+    assert run(client, h.result()) == ["Hello, World!", "Hello, again!"]
+    kinds = [e.event_type for e in history(client, h)]
+    assert kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) == 2
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in kinds
+
+
+def test_a_durable_timer_moves_the_workflow_clock(client, cw):
+    h = start(client, cw.queue, "Sleeper", 1500)
+    assert run(client, h.result()) >= 1500
+    kinds = [e.event_type for e in history(client, h)]
+    assert EventType.EVENT_TYPE_TIMER_FIRED in kinds
+
+
+def test_signals_are_delivered_in_order(client, cw):
+    h = start(client, cw.queue, "Adder")
+    for v in (5, 7, 30, 0):
+        run(client, h.signal("add", v))
+    assert run(client, h.result()) == 42
+
+
+def test_an_activity_failure_reaches_the_workflow_and_it_fails(client, cw):
+    h = start(client, cw.queue, "Failing", "bob")
+    with pytest.raises(WorkflowFailureError) as e:
+        run(client, h.result())
+    err = e.value.cause
+    assert isinstance(err, ApplicationError)
+    assert err.type == "GreetingRefused"
+    assert err.message == "ActivityError: refused bob (Refused)"
+
+
+def test_wait_any_picks_what_happened_first(client, cw):
+    assert run(client, start(client, cw.queue, "Race", 30000, "x").result()) == "activity"
+    assert run(client, start(client, cw.queue, "Race", 1, "x").result()) in ("timer", "activity")
+
+
+def test_coroutines_and_the_determinism_helpers_replay_alike(client, cw):
+    h = start(client, cw.queue, "Spawner")
+    result = run(client, h.result())
+    assert result["ticks"] == 3
+    # Every workflow task replays from the start: the values the helpers gave
+    # in the first task are the ones the last one returned.
+    assert len(result["uuid"]) == 36 and result["uuid"][14] == "4"
+    assert run(client, start(client, cw.queue, "Spawner").result())["uuid"] != result["uuid"]
+
+
+def test_continue_as_new_starts_a_fresh_run(client, cw):
+    h = start(client, cw.queue, "Counter", 0)
+    _, c = client
+    # The handle follows the chain of runs to the last one.
+    assert run(client, h.result(follow_runs=True)) == {"n": 3, "continued": True}
+
+
+def test_cancellation_reaches_the_wait_and_clean_up_runs(client, cw):
+    h = start(client, cw.queue, "Cancellable")
+    time.sleep(1)
+    run(client, h.cancel())
+    with pytest.raises(WorkflowFailureError) as e:
+        run(client, h.result())
+    assert isinstance(e.value.cause, CancelledError)
+    kinds = [ev.event_type for ev in history(client, h)]
+    assert EventType.EVENT_TYPE_TIMER_CANCELED in kinds
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED in kinds  # the clean-up
+    assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
+
+
+def test_nondeterminism_fails_the_task_not_the_workflow(client, cw, tmp_path):
+    flag = tmp_path / "flag"
+    h = start(client, cw.queue, "Flip", str(flag))
+    deadline = time.monotonic() + 20
+    while EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in [e.event_type for e in history(client, h)]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    flag.write_text("now the code takes the other branch")
+    run(client, h.signal("go", 1))
+    deadline = time.monotonic() + 20
+    failed = []
+    while not failed:
+        assert time.monotonic() < deadline, "no WorkflowTaskFailed"
+        failed = [e for e in history(client, h)
+                  if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+        time.sleep(0.2)
+    attrs = failed[0].workflow_task_failed_event_attributes
+    assert attrs.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+    message = attrs.failure.message
+    assert "ActivityTaskScheduled (activity id 1, type slow)" in message, message
+    assert "StartTimer (timer id 1)" in message, message
+    # The workflow itself is not failed: it still runs (the server retries the task).
+    desc = run(client, h.describe())
+    assert desc.status.name == "RUNNING"
+    run(client, h.terminate("done with the test"))
+
+
+def test_an_unknown_workflow_type_fails_the_task(client, cw):
+    h = start(client, cw.queue, "NoSuchWorkflow")
+    deadline = time.monotonic() + 20
+    while True:
+        failed = [e for e in history(client, h)
+                  if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+        if failed:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    message = failed[0].workflow_task_failed_event_attributes.failure.message
+    assert '"NoSuchWorkflow" is not registered' in message and "Greeting" in message
+    run(client, h.terminate("done"))
+
+
+def test_a_workflow_runs_across_lambda_invocations_with_pauses(client, dev_server, lambda_emulator,
+                                                               tmp_path):
+    queue = f"c-wf-l-{uuid.uuid4().hex[:8]}"
+    deployment = f"e2e-wl-{uuid.uuid4().hex[:8]}"
+    env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=1,
+                activity_slots=1, graceful_shutdown_timeout_ms=1000,
+                shutdown_deadline_buffer_ms=2500)
+    env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
+    emu = lambda_emulator(program("tests/e2e/fixtures/workflow_bootstrap"), env=env, timeout_s=6)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    set_current_version(dev_server.address, deployment, "b1")
+    # A 4 s timer: it fires while no invocation runs; the next one finishes it.
+    h = start(client, queue, "Sleeper", 4000)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    time.sleep(3)  # an idle pause
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    assert run(client, h.result(), timeout=10) >= 4000
+    assert body["tasks"]["workflow"]["completed"] >= 1

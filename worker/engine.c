@@ -1,0 +1,843 @@
+#include "config.h"
+
+#include "worker/engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "worker/payload.h"
+#include "worker/workflow_run.h"
+
+typedef Temporal__Api__History__V1__HistoryEvent event;
+typedef Temporal__Api__Command__V1__Command command;
+
+#define DEFAULT_STACK_SIZE (256 * 1024)
+
+/* ---- the run's bookkeeping (used by workflow_api.c too) ------------------------ */
+
+void tlw_run_fail_task(tlw_workflow *wf, Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause,
+                       const char *fmt, ...)
+{
+    if (wf->task_failed)
+        return;
+    wf->task_failed = true;
+    wf->cause = cause;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(wf->task_message, sizeof wf->task_message, fmt, ap);
+    va_end(ap);
+}
+
+const json_t *tlw_run_keep(tlw_workflow *wf, json_t *value)
+{
+    if (!value)
+        value = json_null();
+    json_array_append_new(wf->owned, value);
+    return value;
+}
+
+tlw_future *tlw_run_future(tlw_workflow *wf, wf_future_kind kind)
+{
+    tlw_future *f = calloc(1, sizeof *f);
+    if (!f)
+        abort(); /* a few bytes: nothing sensible to do without them */
+    f->kind = kind;
+    f->next = wf->futures;
+    wf->futures = f;
+    return f;
+}
+
+void tlw_run_resolve(tlw_workflow *wf, tlw_future *f, tlw_status status, const json_t *result,
+                     const tlw_failure *failure, int64_t event_id)
+{
+    if (!f || f->ready)
+        return;
+    f->ready = true;
+    f->status = status;
+    f->result = result;
+    f->failure = failure;
+    f->resolved_event_id = event_id;
+}
+
+void tlw_run_command(tlw_workflow *wf, command *pb, tlw_future *future)
+{
+    wf_command *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->pb = pb;
+    c->future = future;
+    *wf->pending_tail = c;
+    wf->pending_tail = &c->next;
+}
+
+static void free_command(wf_command *c)
+{
+    if (c->pb)
+        protobuf_c_message_free_unpacked(&c->pb->base, NULL);
+    free(c);
+}
+
+bool tlw_run_drop_command(tlw_workflow *wf, tlw_future *future)
+{
+    for (wf_command **p = &wf->pending; *p; p = &(*p)->next) {
+        if ((*p)->future != future)
+            continue;
+        wf_command *c = *p;
+        *p = c->next;
+        if (!*p)
+            wf->pending_tail = p;
+        free_command(c);
+        return true;
+    }
+    return false;
+}
+
+void tlw_run_match_signals(tlw_workflow *wf)
+{
+    for (tlw_future *f = wf->futures; f; f = f->next) {
+        if (f->kind != FUT_SIGNAL || f->ready)
+            continue;
+        for (wf_signal *s = wf->signals; s; s = s->next)
+            if (!s->taken && strcmp(s->name, f->signal_name) == 0) {
+                s->taken = true;
+                tlw_run_resolve(wf, f, TLW_OK, s->payload, NULL, s->event_id);
+                break;
+            }
+    }
+}
+
+/* ---- failures from history -------------------------------------------------------- */
+
+static const tlw_failure *failure_from_pb(tlw_workflow *wf, const Temporal__Api__Failure__V1__Failure *pb)
+{
+    if (!pb)
+        return NULL;
+    tlw_failure *f = tlw_workflow_alloc(wf, sizeof *f);
+    char *message = tlw_workflow_alloc(wf, strlen(pb->message ? pb->message : "") + 1);
+    strcpy(message, pb->message ? pb->message : "");
+    f->message = message;
+    const char *type = "Failure";
+    switch (pb->failure_info_case) {
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO:
+        type = pb->application_failure_info->type ? pb->application_failure_info->type : "";
+        f->non_retryable = pb->application_failure_info->non_retryable;
+        break;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TIMEOUT_FAILURE_INFO: type = "TimeoutError"; break;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CANCELED_FAILURE_INFO: type = "CancelledError"; break;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_TERMINATED_FAILURE_INFO: type = "TerminatedError"; break;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_SERVER_FAILURE_INFO:
+        type = "ServerError";
+        f->non_retryable = pb->server_failure_info->non_retryable;
+        break;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_ACTIVITY_FAILURE_INFO: type = "ActivityError"; break;
+    case TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_CHILD_WORKFLOW_EXECUTION_FAILURE_INFO:
+        type = "ChildWorkflowError";
+        break;
+    default: break;
+    }
+    char *type_copy = tlw_workflow_alloc(wf, strlen(type) + 1);
+    strcpy(type_copy, type);
+    f->type = type_copy;
+    json_t *details = NULL;
+    tlw_error err;
+    if (pb->failure_info_case == TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO &&
+        tlw_failure_details_to_json(pb, &details, &err) == TLW_OK)
+        f->details = tlw_run_keep(wf, details);
+    f->cause = failure_from_pb(wf, pb->cause);
+    return f;
+}
+
+/* What a workflow sees of an activity's failure: an ActivityError whose
+ * cause is the failure the activity (or the server: a timeout) reported,
+ * as the other SDKs present it. */
+static const tlw_failure *activity_failure(tlw_workflow *wf, const tlw_future *f,
+                                           const Temporal__Api__Failure__V1__Failure *pb,
+                                           const char *what)
+{
+    tlw_failure *outer = tlw_workflow_alloc(wf, sizeof *outer);
+    char *message = tlw_workflow_alloc(wf, 160);
+    snprintf(message, 160, "activity %s %s", f ? f->id : "?", what);
+    outer->message = message;
+    outer->type = "ActivityError";
+    outer->cause = failure_from_pb(wf, pb);
+    outer->non_retryable = outer->cause ? outer->cause->non_retryable : 0;
+    return outer;
+}
+
+/* ---- matching commands with history --------------------------------------------- */
+
+static const char *command_name(const command *c)
+{
+    switch (c->command_type) {
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: return "ScheduleActivityTask";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: return "RequestCancelActivityTask";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER: return "StartTimer";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER: return "CancelTimer";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: return "CompleteWorkflowExecution";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: return "FailWorkflowExecution";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: return "CancelWorkflowExecution";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: return "ContinueAsNewWorkflowExecution";
+    default: return "another command";
+    }
+}
+
+/* What a command event says, in words, and whether `c` matches it. */
+static bool matches(const event *e, const command *c, char *history_says, size_t size)
+{
+    typedef Temporal__Api__Enums__V1__CommandType T;
+    T want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_UNSPECIFIED;
+    const char *id = NULL, *type = NULL;
+    int64_t ref = 0;
+    switch (e->attributes_case) {
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_SCHEDULED_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK;
+        id = e->activity_task_scheduled_event_attributes->activity_id;
+        type = e->activity_task_scheduled_event_attributes->activity_type
+                   ? e->activity_task_scheduled_event_attributes->activity_type->name
+                   : "";
+        snprintf(history_says, size, "ActivityTaskScheduled (activity id %s, type %s)", id, type);
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_CANCEL_REQUESTED_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK;
+        ref = e->activity_task_cancel_requested_event_attributes->scheduled_event_id;
+        snprintf(history_says, size, "ActivityTaskCancelRequested (scheduled event %lld)",
+                 (long long)ref);
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_TIMER_STARTED_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER;
+        id = e->timer_started_event_attributes->timer_id;
+        snprintf(history_says, size, "TimerStarted (timer id %s)", id);
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_TIMER_CANCELED_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER;
+        id = e->timer_canceled_event_attributes->timer_id;
+        snprintf(history_says, size, "TimerCanceled (timer id %s)", id);
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_COMPLETED_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION;
+        snprintf(history_says, size, "WorkflowExecutionCompleted");
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION;
+        snprintf(history_says, size, "WorkflowExecutionFailed");
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CANCELED_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION;
+        snprintf(history_says, size, "WorkflowExecutionCanceled");
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CONTINUED_AS_NEW_EVENT_ATTRIBUTES:
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
+        snprintf(history_says, size, "WorkflowExecutionContinuedAsNew");
+        break;
+    default:
+        snprintf(history_says, size, "event type %d", (int)e->event_type);
+        return false;
+    }
+    if (!c || c->command_type != want)
+        return false;
+    switch (want) {
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
+        const Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *a =
+            c->schedule_activity_task_command_attributes;
+        return strcmp(a->activity_id, id) == 0 && strcmp(a->activity_type->name, type) == 0;
+    }
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+        return c->request_cancel_activity_task_command_attributes->scheduled_event_id == ref;
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER:
+        return strcmp(c->start_timer_command_attributes->timer_id, id) == 0;
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER:
+        return strcmp(c->cancel_timer_command_attributes->timer_id, id) == 0;
+    default: return true;
+    }
+}
+
+static void describe_command(const command *c, char *out, size_t size)
+{
+    if (!c) {
+        snprintf(out, size, "nothing");
+        return;
+    }
+    switch (c->command_type) {
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+        snprintf(out, size, "ScheduleActivityTask (activity id %s, type %s)",
+                 c->schedule_activity_task_command_attributes->activity_id,
+                 c->schedule_activity_task_command_attributes->activity_type->name);
+        break;
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER:
+        snprintf(out, size, "StartTimer (timer id %s)",
+                 c->start_timer_command_attributes->timer_id);
+        break;
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER:
+        snprintf(out, size, "CancelTimer (timer id %s)",
+                 c->cancel_timer_command_attributes->timer_id);
+        break;
+    default: snprintf(out, size, "%s", command_name(c)); break;
+    }
+}
+
+/* A command event: the next command the code produced must be its twin. */
+static void match_command_event(tlw_workflow *wf, const event *e)
+{
+    wf_command *c = wf->pending;
+    char history_says[256], code_did[256];
+    if (!matches(e, c ? c->pb : NULL, history_says, sizeof history_says)) {
+        describe_command(c ? c->pb : NULL, code_did, sizeof code_did);
+        tlw_run_fail_task(wf,
+                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+                          "nondeterminism at event %lld: history has %s, the workflow code did %s; "
+                          "the code must make the same calls in the same order on replay",
+                          (long long)e->event_id, history_says, code_did);
+        return;
+    }
+    wf->pending = c->next;
+    if (!wf->pending)
+        wf->pending_tail = &wf->pending;
+    if (c->future && !c->future->initiated_event_id &&
+        (c->pb->command_type == TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK ||
+         c->pb->command_type == TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER))
+        c->future->initiated_event_id = e->event_id;
+    free_command(c);
+}
+
+static tlw_future *activity_by_scheduled_id(tlw_workflow *wf, int64_t scheduled_event_id)
+{
+    for (tlw_future *f = wf->futures; f; f = f->next)
+        if (f->kind == FUT_ACTIVITY && f->initiated_event_id == scheduled_event_id)
+            return f;
+    return NULL;
+}
+
+static tlw_future *timer_by_id(tlw_workflow *wf, const char *timer_id)
+{
+    for (tlw_future *f = wf->futures; f; f = f->next)
+        if (f->kind == FUT_TIMER && strcmp(f->id, timer_id) == 0)
+            return f;
+    return NULL;
+}
+
+static const json_t *payloads_value(tlw_workflow *wf, const Temporal__Api__Common__V1__Payloads *p)
+{
+    json_t *values = NULL;
+    tlw_error err;
+    if (tlw_payloads_to_json(p, &values, &err) != TLW_OK) {
+        tlw_run_fail_task(wf,
+                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                          "cannot decode a payload: %s", err.message);
+        return tlw_run_keep(wf, json_null());
+    }
+    return tlw_run_keep(wf, values);
+}
+
+/* A single result: the first payload's value (JSON null if none). */
+static const json_t *result_value(tlw_workflow *wf, const Temporal__Api__Common__V1__Payloads *p)
+{
+    const json_t *all = payloads_value(wf, p);
+    const json_t *first = json_is_array(all) ? json_array_get(all, 0) : NULL;
+    return first ? first : tlw_run_keep(wf, json_null());
+}
+
+/* ---- the coroutines ---------------------------------------------------------------- */
+
+static void coroutine_entry(void *arg)
+{
+    tlw_workflow *wf = arg;
+    wf_coroutine *co = wf->current;
+    co->fn(wf, co->arg);
+}
+
+static void main_fn(tlw_workflow *wf, void *arg)
+{
+    json_t *result = NULL;
+    tlw_status st = wf->reg->workflow(wf, wf->args, &result);
+    wf->main_status = st;
+    wf->main_result = result;
+    wf->main_done = true;
+}
+
+tlw_status tlw_workflow_spawn(tlw_workflow *wf, void (*fn)(tlw_workflow *wf, void *arg), void *arg)
+{
+    wf_coroutine *co = calloc(1, sizeof *co);
+    if (!co)
+        return TLW_ERR_NOMEM;
+    tlw_error err;
+    co->coro = tlw_coro_new(coroutine_entry, wf, wf->stack_size, &err);
+    if (!co->coro) {
+        free(co);
+        tlw_run_fail_task(wf,
+                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                          "cannot start a coroutine: %s", err.message);
+        return TLW_ERR_NOMEM;
+    }
+    co->fn = fn;
+    co->arg = arg;
+    *wf->co_tail = co;
+    wf->co_tail = &co->next;
+    return TLW_OK;
+}
+
+tlw_status tlw_run_wait(tlw_workflow *wf, int (*cond)(tlw_workflow *wf, void *arg), void *arg)
+{
+    wf_coroutine *co = wf->current;
+    if (!co)
+        return TLW_ERR_INVALID;
+    if (co->cancel_delivery) {
+        co->cancel_delivery = false;
+        return TLW_ERR_CANCELLED;
+    }
+    if (cond(wf, arg))
+        return TLW_OK;
+    co->cond = cond;
+    co->cond_arg = arg;
+    tlw_coro_yield();
+    co->cond = NULL;
+    if (co->cancel_delivery) {
+        co->cancel_delivery = false;
+        return TLW_ERR_CANCELLED;
+    }
+    return TLW_OK;
+}
+
+static bool runnable(tlw_workflow *wf, wf_coroutine *co)
+{
+    if (tlw_coro_finished(co->coro))
+        return false;
+    return !co->started || co->cancel_delivery || !co->cond || co->cond(wf, co->cond_arg);
+}
+
+/* Runs every runnable coroutine in creation order until all are blocked. */
+static void run_coroutines(tlw_workflow *wf)
+{
+    bool progressed = true;
+    while (progressed && !wf->task_failed && !wf->main_done) {
+        progressed = false;
+        for (wf_coroutine *co = wf->coroutines; co && !wf->task_failed && !wf->main_done;
+             co = co->next) {
+            if (!runnable(wf, co))
+                continue;
+            co->started = true;
+            wf->current = co;
+            tlw_coro_resume(co->coro);
+            wf->current = NULL;
+            tlw_run_match_signals(wf);
+            progressed = true;
+        }
+    }
+}
+
+/* ---- ending the run ----------------------------------------------------------------- */
+
+static command *new_command(Temporal__Api__Enums__V1__CommandType type)
+{
+    command *c = malloc(sizeof *c);
+    if (!c)
+        abort();
+    *c = (command)TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
+    c->command_type = type;
+    return c;
+}
+
+static void complete_run(tlw_workflow *wf)
+{
+    tlw_error err;
+    command *c = NULL;
+    tlw_status st = wf->main_status;
+    if (st == TLW_ERR_INTERNAL) {
+        tlw_run_fail_task(wf,
+                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                          "workflow %s returned an internal error; the task is retried",
+                          wf->info.workflow_type);
+        return;
+    }
+    if (st == TLW_OK && wf->continue_as_new) {
+        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
+        Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
+        *a = (Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes)
+            TEMPORAL__API__COMMAND__V1__CONTINUE_AS_NEW_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
+        a->workflow_type = malloc(sizeof *a->workflow_type);
+        *a->workflow_type = (Temporal__Api__Common__V1__WorkflowType)TEMPORAL__API__COMMON__V1__WORKFLOW_TYPE__INIT;
+        a->workflow_type->name = strdup(wf->info.workflow_type);
+        a->task_queue = malloc(sizeof *a->task_queue);
+        *a->task_queue = (Temporal__Api__Taskqueue__V1__TaskQueue)TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
+        a->task_queue->name = strdup(wf->info.task_queue);
+        a->task_queue->kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+        if (wf->can_args && tlw_payloads_from_json(wf->can_args, true, &a->input, &err) != TLW_OK)
+            a->input = NULL;
+        c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CONTINUE_AS_NEW_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+        c->continue_as_new_workflow_execution_command_attributes = a;
+    } else if (st == TLW_OK) {
+        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
+        Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
+        *a = (Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes)
+            TEMPORAL__API__COMMAND__V1__COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
+        if (tlw_payloads_from_json(wf->main_result, false, &a->result, &err) != TLW_OK) {
+            free(a);
+            free(c);
+            wf->failed_set = true;
+            snprintf(wf->fail_type, sizeof wf->fail_type, "tlw.ResultEncodingError");
+            snprintf(wf->fail_message, sizeof wf->fail_message,
+                     "the workflow's result cannot be encoded: %s", err.message);
+            wf->fail_non_retryable = true;
+            st = TLW_ERR_FAILED;
+            c = NULL;
+        } else {
+            c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+            c->complete_workflow_execution_command_attributes = a;
+        }
+    } else if (st == TLW_ERR_CANCELLED && wf->cancel_requested) {
+        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION);
+        Temporal__Api__Command__V1__CancelWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
+        *a = (Temporal__Api__Command__V1__CancelWorkflowExecutionCommandAttributes)
+            TEMPORAL__API__COMMAND__V1__CANCEL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
+        c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CANCEL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+        c->cancel_workflow_execution_command_attributes = a;
+    }
+    if (!c) {
+        if (!wf->failed_set) {
+            wf_coroutine *main = wf->coroutines;
+            const tlw_failure *last = main ? main->last_failure : NULL;
+            snprintf(wf->fail_type, sizeof wf->fail_type, "tlw.WorkflowError");
+            snprintf(wf->fail_message, sizeof wf->fail_message,
+                     "workflow %s returned \"%s\" without tlw_workflow_fail()%s%s",
+                     wf->info.workflow_type, tlw_status_name(st), last ? ": " : "",
+                     last ? last->message : "");
+        }
+        tlw_failure_pb *failure = NULL;
+        if (tlw_failure_application(wf->fail_message, wf->fail_type, wf->fail_non_retryable,
+                                    wf->fail_details, &failure, &err) != TLW_OK) {
+            tlw_run_fail_task(wf,
+                              TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                              "cannot build the workflow's failure: %s", err.message);
+            return;
+        }
+        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
+        Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
+        *a = (Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes)
+            TEMPORAL__API__COMMAND__V1__FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
+        a->failure = failure;
+        c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+        c->fail_workflow_execution_command_attributes = a;
+    }
+    tlw_run_command(wf, c, NULL);
+    wf->completed = true;
+}
+
+/* One activation: the code runs until every coroutine is blocked. */
+static void activate(tlw_workflow *wf, const event *started, bool replaying)
+{
+    wf->replaying = replaying;
+    if (started->event_time)
+        wf->now_ms = started->event_time->seconds * 1000 + started->event_time->nanos / 1000000;
+    if (wf->completed)
+        return;
+    /* The run's cancellation goes once to every wait in progress. */
+    if (wf->cancel_requested && !wf->cancel_delivered) {
+        wf->cancel_delivered = true;
+        for (wf_coroutine *co = wf->coroutines; co; co = co->next)
+            if (co->started && co->cond && !tlw_coro_finished(co->coro))
+                co->cancel_delivery = true;
+    }
+    tlw_run_match_signals(wf);
+    run_coroutines(wf);
+    if (wf->main_done && !wf->completed && !wf->task_failed)
+        complete_run(wf);
+}
+
+/* ---- the run ---------------------------------------------------------------------- */
+
+static char *keep_string(tlw_workflow *wf, int slot, const char *s)
+{
+    free(wf->strings[slot]);
+    wf->strings[slot] = s ? strdup(s) : NULL;
+    return wf->strings[slot];
+}
+
+static int64_t duration_ms(const Google__Protobuf__Duration *d)
+{
+    if (!d || d->seconds < 0)
+        return 0;
+    if (d->seconds > INT64_MAX / 1000 - 1)
+        return INT64_MAX;
+    return d->seconds * 1000 + d->nanos / 1000000;
+}
+
+static bool start_run(tlw_workflow *wf, const char *namespace_name, const event *first)
+{
+    if (first->attributes_case !=
+        TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_STARTED_EVENT_ATTRIBUTES) {
+        tlw_run_fail_task(wf,
+                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                          "the history does not begin with WorkflowExecutionStarted");
+        return false;
+    }
+    const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *a =
+        first->workflow_execution_started_event_attributes;
+    const char *type = a->workflow_type ? a->workflow_type->name : "";
+    wf->info.workflow_type = keep_string(wf, 0, type);
+    wf->info.namespace_name = keep_string(wf, 1, namespace_name);
+    wf->info.task_queue = keep_string(wf, 2, a->task_queue ? a->task_queue->name : "");
+    wf->info.continued_from_run_id =
+        a->continued_execution_run_id && *a->continued_execution_run_id
+            ? keep_string(wf, 3, a->continued_execution_run_id)
+            : NULL;
+    wf->info.attempt = a->attempt > 0 ? a->attempt : 1;
+    wf->info.execution_timeout_ms = duration_ms(a->workflow_execution_timeout);
+    wf->info.run_timeout_ms = duration_ms(a->workflow_run_timeout);
+    if (first->event_time)
+        wf->info.start_time_ms =
+            first->event_time->seconds * 1000 + first->event_time->nanos / 1000000;
+    wf->reg = tlw_config_workflow_registration(wf->cfg, type);
+    if (!wf->reg) {
+        char names[512];
+        tlw_config_list_names(wf->cfg, false, names, sizeof names);
+        tlw_run_fail_task(wf,
+                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                          "workflow type \"%s\" is not registered with this worker (registered: %s)",
+                          type, names);
+        return false;
+    }
+    wf->args = payloads_value(wf, a->input);
+    /* A seed every replay of this run agrees on. */
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = wf->info.run_id ? wf->info.run_id : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    wf->rng = h;
+    return tlw_workflow_spawn(wf, main_fn, NULL) == TLW_OK;
+}
+
+/* Applies a result event: what it resolves becomes ready. */
+static void apply_result(tlw_workflow *wf, const event *e)
+{
+    switch (e->attributes_case) {
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_COMPLETED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *a =
+            e->activity_task_completed_event_attributes;
+        tlw_run_resolve(wf, activity_by_scheduled_id(wf, a->scheduled_event_id), TLW_OK,
+                        result_value(wf, a->result), NULL, e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_FAILED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *a =
+            e->activity_task_failed_event_attributes;
+        tlw_future *f = activity_by_scheduled_id(wf, a->scheduled_event_id);
+        tlw_run_resolve(wf, f, TLW_ERR_FAILED, NULL,
+                        activity_failure(wf, f, a->failure, "failed"), e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_TIMED_OUT_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *a =
+            e->activity_task_timed_out_event_attributes;
+        tlw_future *f = activity_by_scheduled_id(wf, a->scheduled_event_id);
+        tlw_run_resolve(wf, f, TLW_ERR_FAILED, NULL,
+                        activity_failure(wf, f, a->failure, "timed out"), e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_CANCELED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__ActivityTaskCanceledEventAttributes *a =
+            e->activity_task_canceled_event_attributes;
+        tlw_run_resolve(wf, activity_by_scheduled_id(wf, a->scheduled_event_id),
+                        TLW_ERR_CANCELLED, NULL, NULL, e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_TIMER_FIRED_EVENT_ATTRIBUTES:
+        tlw_run_resolve(wf, timer_by_id(wf, e->timer_fired_event_attributes->timer_id), TLW_OK,
+                        tlw_run_keep(wf, json_null()), NULL, e->event_id);
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_SIGNALED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__WorkflowExecutionSignaledEventAttributes *a =
+            e->workflow_execution_signaled_event_attributes;
+        wf_signal *s = calloc(1, sizeof *s);
+        if (!s)
+            abort();
+        s->name = strdup(a->signal_name ? a->signal_name : "");
+        s->payload = payloads_value(wf, a->input);
+        s->event_id = e->event_id;
+        *wf->signals_tail = s;
+        wf->signals_tail = &s->next;
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CANCEL_REQUESTED_EVENT_ATTRIBUTES:
+        wf->cancel_requested = true;
+        break;
+    default: break;
+    }
+}
+
+static bool is_command_event(const event *e)
+{
+    switch (e->attributes_case) {
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_SCHEDULED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_CANCEL_REQUESTED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_TIMER_STARTED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_TIMER_CANCELED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_COMPLETED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CANCELED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CONTINUED_AS_NEW_EVENT_ATTRIBUTES:
+        return true;
+    default: return false;
+    }
+}
+
+static bool is_result_or_ignored_event(const event *e)
+{
+    switch (e->attributes_case) {
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_COMPLETED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_FAILED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_TIMED_OUT_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_CANCELED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_ACTIVITY_TASK_STARTED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_TIMER_FIRED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_SIGNALED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CANCEL_REQUESTED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_SCHEDULED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_COMPLETED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_FAILED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_TIMED_OUT_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_STARTED_EVENT_ATTRIBUTES:
+        return true;
+    default: return false;
+    }
+}
+
+static void free_run(tlw_workflow *wf)
+{
+    for (wf_coroutine *co = wf->coroutines, *next; co; co = next) {
+        next = co->next;
+        tlw_coro_free(co->coro);
+        free(co);
+    }
+    for (tlw_future *f = wf->futures, *next; f; f = next) {
+        next = f->next;
+        free(f->signal_name);
+        free(f);
+    }
+    for (wf_command *c = wf->pending, *next; c; c = next) {
+        next = c->next;
+        free_command(c);
+    }
+    for (wf_signal *s = wf->signals, *next; s; s = next) {
+        next = s->next;
+        free(s->name);
+        free(s);
+    }
+    for (size_t i = 0; i < wf->n_allocs; i++)
+        free(wf->allocs[i]);
+    free(wf->allocs);
+    for (size_t i = 0; i < sizeof wf->strings / sizeof wf->strings[0]; i++)
+        free(wf->strings[i]);
+    json_decref(wf->owned);
+    json_decref(wf->main_result);
+    json_decref(wf->fail_details);
+    json_decref(wf->can_args);
+}
+
+void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
+                       const char *workflow_id, const char *run_id,
+                       Temporal__Api__History__V1__HistoryEvent *const *events, size_t n_events,
+                       tlw_engine_result *out)
+{
+    *out = (tlw_engine_result){0};
+    tlw_workflow wf = {.cfg = cfg, .owned = json_array()};
+    wf.info.workflow_id = keep_string(&wf, 4, workflow_id ? workflow_id : "");
+    wf.info.run_id = keep_string(&wf, 5, run_id ? run_id : "");
+    wf.co_tail = &wf.coroutines;
+    wf.pending_tail = &wf.pending;
+    wf.signals_tail = &wf.signals;
+    long long stack_kb = cfg->settings.worker.workflow_stack_kb.value;
+    wf.stack_size = stack_kb > 0 ? (size_t)stack_kb * 1024 : DEFAULT_STACK_SIZE;
+    if (n_events == 0) {
+        tlw_run_fail_task(&wf,
+                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                          "the workflow task came with an empty history");
+    } else if (start_run(&wf, namespace_name, events[0])) {
+        /* The last WorkflowTaskStarted is the task to answer. */
+        size_t last_started = n_events;
+        for (size_t i = n_events; i-- > 0;)
+            if (events[i]->event_type ==
+                TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+                last_started = i;
+                break;
+            }
+        for (size_t i = 1; i < n_events && !wf.task_failed; i++) {
+            const event *e = events[i];
+            if (e->event_type == TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+                bool completed_in_history =
+                    i + 1 < n_events &&
+                    events[i + 1]->event_type ==
+                        TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+                if (i == last_started) {
+                    if (wf.pending) {
+                        char code_did[256];
+                        describe_command(wf.pending->pb, code_did, sizeof code_did);
+                        tlw_run_fail_task(&wf,
+                                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+                                          "nondeterminism before event %lld: the workflow code did %s, "
+                                          "which history does not have",
+                                          (long long)e->event_id, code_did);
+                        break;
+                    }
+                    activate(&wf, e, false);
+                    break;
+                }
+                if (completed_in_history) {
+                    if (wf.pending) {
+                        char code_did[256];
+                        describe_command(wf.pending->pb, code_did, sizeof code_did);
+                        tlw_run_fail_task(&wf,
+                                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+                                          "nondeterminism before event %lld: the workflow code did %s, "
+                                          "which history does not have",
+                                          (long long)e->event_id, code_did);
+                        break;
+                    }
+                    activate(&wf, e, true);
+                }
+                continue;
+            }
+            if (is_command_event(e)) {
+                match_command_event(&wf, e);
+                continue;
+            }
+            if (is_result_or_ignored_event(e)) {
+                apply_result(&wf, e);
+                continue;
+            }
+            if (!e->worker_may_ignore)
+                tlw_run_fail_task(&wf,
+                                  TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                                  "history event %lld is of a type this worker does not handle "
+                                  "yet (event type %d)",
+                                  (long long)e->event_id, (int)e->event_type);
+        }
+    }
+    if (wf.task_failed) {
+        out->task_failed = true;
+        out->cause = wf.cause;
+        snprintf(out->message, sizeof out->message, "%s", wf.task_message);
+    } else {
+        size_t n = 0;
+        for (wf_command *c = wf.pending; c; c = c->next)
+            n++;
+        out->commands = n ? calloc(n, sizeof *out->commands) : NULL;
+        for (wf_command *c = wf.pending; c; c = c->next) {
+            out->commands[out->n_commands++] = c->pb;
+            c->pb = NULL;
+        }
+        out->versioning_behavior = wf.reg ? tlw_config_versioning_behavior(cfg, wf.reg)
+                                          : TLW_VERSIONING_UNSPECIFIED;
+    }
+    free_run(&wf);
+}
+
+void tlw_engine_result_free(tlw_engine_result *r)
+{
+    for (size_t i = 0; i < r->n_commands; i++)
+        protobuf_c_message_free_unpacked(&r->commands[i]->base, NULL);
+    free(r->commands);
+    r->commands = NULL;
+    r->n_commands = 0;
+}

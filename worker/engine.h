@@ -1,0 +1,45 @@
+/*
+ * worker/engine: the deterministic replay of one workflow run.
+ *
+ * History in, commands out. The engine walks the run's events from the
+ * first: a workflow task that was completed in history is an activation
+ * replayed (the coroutines run until all are blocked, and the commands they
+ * produce must match the command events that follow, in order: type,
+ * activity id and type, timer id, ...; a mismatch is a nondeterminism);
+ * result events (activity completed, timer fired, signal, cancel request)
+ * resolve what the code waits for; the last workflow task is the one to
+ * answer, and the commands its activation produces are the new ones.
+ *
+ * Every workflow task replays the whole history (no sticky cache yet).
+ */
+#ifndef TLW_WORKER_ENGINE_H
+#define TLW_WORKER_ENGINE_H
+
+#include <stdbool.h>
+
+#include "conf/config.h"
+#include "temporal/api/command/v1/message.pb-c.h"
+#include "temporal/api/enums/v1/failed_cause.pb-c.h"
+#include "temporal/api/history/v1/message.pb-c.h"
+
+typedef struct tlw_engine_result {
+    bool task_failed; /* fail the workflow task (the server retries it) */
+    Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause;
+    char message[1024];
+    /* the new commands, otherwise (owned: tlw_engine_result_free) */
+    Temporal__Api__Command__V1__Command **commands;
+    size_t n_commands;
+    tlw_versioning_behavior versioning_behavior;
+} tlw_engine_result;
+
+/* Replays `events` (the run's history from its first event to the current
+ * workflow task's WorkflowTaskStarted) with the workflows registered in
+ * `cfg`. Never fails: what goes wrong is a task failure in *out. */
+void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
+                       const char *workflow_id, const char *run_id,
+                       Temporal__Api__History__V1__HistoryEvent *const *events, size_t n_events,
+                       tlw_engine_result *out);
+
+void tlw_engine_result_free(tlw_engine_result *r);
+
+#endif

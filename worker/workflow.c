@@ -1,0 +1,187 @@
+#include "config.h"
+
+#include "worker/workflow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "worker/engine.h"
+#include "worker/payload.h"
+#include "worker/poller.h"
+#include "worker/service.h"
+
+#define RPC_TIMEOUT_MS 10000
+
+static tlw_status poll_workflow(tlw_poller *p, void *arg, const tlw_rpc_call_options *opts,
+                                void **task, tlw_error *err)
+{
+    return tlw_service_poll_workflow_task(&p->caller, p->settings->worker.task_queue.value,
+                                          p->worker_instance_key, opts,
+                                          (tlw_workflow_task **)task, err);
+}
+
+static void describe_workflow(const void *task, ProtobufCBinaryData *token,
+                              const char **type_name, uint32_t *attempt)
+{
+    const tlw_workflow_task *t = task;
+    *token = t->task_token;
+    *type_name = t->workflow_type ? t->workflow_type->name : "";
+    *attempt = t->attempt > 0 ? (uint32_t)t->attempt : 1;
+}
+
+static void free_workflow(void *task)
+{
+    protobuf_c_message_free_unpacked(task, NULL);
+}
+
+/* The events of the task's history, then of every further page. `pages`
+ * keeps the pages the events live in. */
+struct history {
+    Temporal__Api__History__V1__HistoryEvent **events;
+    size_t n, cap;
+    tlw_history_page **pages;
+    size_t n_pages;
+};
+
+static bool add_events(struct history *h, const Temporal__Api__History__V1__History *from)
+{
+    if (!from)
+        return true;
+    if (h->n + from->n_events > h->cap) {
+        size_t cap = (h->n + from->n_events) * 2;
+        void *bigger = realloc(h->events, cap * sizeof *h->events);
+        if (!bigger)
+            return false;
+        h->events = bigger;
+        h->cap = cap;
+    }
+    memcpy(h->events + h->n, from->events, from->n_events * sizeof *h->events);
+    h->n += from->n_events;
+    return true;
+}
+
+static void free_history(struct history *h)
+{
+    for (size_t i = 0; i < h->n_pages; i++)
+        protobuf_c_message_free_unpacked(&h->pages[i]->base, NULL);
+    free(h->pages);
+    free(h->events);
+}
+
+static tlw_status fetch_history(tlw_poller *p, const tlw_workflow_task *task, struct history *h,
+                                tlw_error *err)
+{
+    if (!add_events(h, task->history))
+        return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading a workflow's history");
+    ProtobufCBinaryData token = task->next_page_token;
+    while (token.len > 0) {
+        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
+        if (o.timeout_ms == 0)
+            return tlw_error_set(err, TLW_ERR_TIMEOUT, "no time left to read the history");
+        tlw_history_page *page = NULL;
+        tlw_status st =
+            tlw_service_history_page(&p->caller, task->workflow_execution, token, &o, &page, err);
+        if (st != TLW_OK)
+            return st;
+        void *bigger = realloc(h->pages, (h->n_pages + 1) * sizeof *h->pages);
+        if (!bigger) {
+            protobuf_c_message_free_unpacked(&page->base, NULL);
+            return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading a workflow's history");
+        }
+        h->pages = bigger;
+        h->pages[h->n_pages++] = page;
+        if (!add_events(h, page->history))
+            return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading a workflow's history");
+        token = page->next_page_token;
+    }
+    return TLW_OK;
+}
+
+static bool server_knows(tlw_status st)
+{
+    return st == TLW_OK || st == TLW_ERR_NOT_FOUND;
+}
+
+static tlw_status respond_failed(tlw_poller *p, const tlw_workflow_task *task,
+                                 Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause,
+                                 const char *message)
+{
+    tlw_error err;
+    tlw_failure_pb *failure = NULL;
+    tlw_status st = tlw_failure_application(message, "tlw.WorkflowTaskFailed", false, NULL,
+                                            &failure, &err);
+    if (st == TLW_OK) {
+        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
+        st = o.timeout_ms == 0 ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left")
+                               : tlw_service_workflow_task_failed(&p->caller, task->task_token,
+                                                                  cause, failure, &o, &err);
+    }
+    if (st != TLW_OK)
+        tlw_log_error("cannot fail the workflow task: %s", err.message);
+    if (failure)
+        protobuf_c_message_free_unpacked(&failure->base, NULL);
+    return st;
+}
+
+static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_ptr,
+                                    bool *reported)
+{
+    const tlw_workflow_task *task = task_ptr;
+    struct history h = {0};
+    tlw_error err;
+    tlw_status rs;
+    tlw_ipc_outcome outcome = TLW_IPC_OUTCOME_FAILED;
+    const char *workflow_id = task->workflow_execution ? task->workflow_execution->workflow_id : "";
+    const char *run_id = task->workflow_execution ? task->workflow_execution->run_id : "";
+    if (fetch_history(p, task, &h, &err) != TLW_OK) {
+        tlw_log_error("workflow %s: %s", workflow_id, err.message);
+        rs = respond_failed(p, task,
+                            TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                            err.message);
+        goto out;
+    }
+    tlw_engine_result r;
+    tlw_engine_replay(p->spec->config, p->caller.namespace_name, workflow_id, run_id,
+                      (Temporal__Api__History__V1__HistoryEvent *const *)h.events, h.n, &r);
+    if (r.task_failed) {
+        tlw_log_error("workflow %s (%s): %s", workflow_id,
+                      task->workflow_type ? task->workflow_type->name : "?", r.message);
+        rs = respond_failed(p, task, r.cause, r.message);
+    } else {
+        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
+        Temporal__Api__Enums__V1__VersioningBehavior behavior =
+            r.versioning_behavior == TLW_VERSIONING_AUTO_UPGRADE
+                ? TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_AUTO_UPGRADE
+                : TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_PINNED;
+        rs = o.timeout_ms == 0
+                 ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left before the hard stop")
+                 : tlw_service_workflow_task_completed(&p->caller, task->task_token, r.commands,
+                                                       r.n_commands, behavior,
+                                                       p->worker_instance_key, &o, &err);
+        if (rs != TLW_OK)
+            tlw_log_error("cannot complete the workflow task of %s: %s", workflow_id, err.message);
+        else
+            outcome = TLW_IPC_OUTCOME_COMPLETED;
+    }
+    tlw_engine_result_free(&r);
+out:
+    *reported = server_knows(rs);
+    free_history(&h);
+    return outcome;
+}
+
+int tlw_workflow_slot_run(const tlw_slot_spec *spec)
+{
+    tlw_task_kind kind = {
+        .kind = TLW_IPC_TASK_WORKFLOW,
+        .queue_type = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_WORKFLOW,
+        .poll = poll_workflow,
+        .describe = describe_workflow,
+        .run = run_workflow,
+        .free = free_workflow,
+    };
+    return tlw_poller_run(spec, &kind);
+}

@@ -1,0 +1,462 @@
+/* The public tlw_workflow_* functions: what workflow code can do. Each
+ * wait suspends the calling coroutine (worker/engine.c resumes it). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "worker/payload.h"
+#include "worker/workflow_run.h"
+
+typedef Temporal__Api__Command__V1__Command command;
+
+#define UNHANDLED \
+    TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
+
+/* ---- small things ------------------------------------------------------------ */
+
+const tlw_workflow_info *tlw_workflow_get_info(const tlw_workflow *wf)
+{
+    return &wf->info;
+}
+
+void *tlw_workflow_arg(const tlw_workflow *wf)
+{
+    return wf->reg ? wf->reg->arg : NULL;
+}
+
+void *tlw_workflow_alloc(tlw_workflow *wf, size_t size)
+{
+    void **bigger = realloc(wf->allocs, (wf->n_allocs + 1) * sizeof *bigger);
+    void *p = calloc(1, size ? size : 1);
+    if (!bigger || !p)
+        abort(); /* the run cannot go on without its memory */
+    wf->allocs = bigger;
+    wf->allocs[wf->n_allocs++] = p;
+    return p;
+}
+
+int tlw_workflow_is_replaying(const tlw_workflow *wf)
+{
+    return wf->replaying;
+}
+
+const tlw_failure *tlw_workflow_last_failure(const tlw_workflow *wf)
+{
+    return wf->current ? wf->current->last_failure : NULL;
+}
+
+long long tlw_workflow_now_ms(const tlw_workflow *wf)
+{
+    return wf->now_ms;
+}
+
+/* splitmix64: a sequence every replay of the run agrees on. */
+unsigned long long tlw_workflow_random(tlw_workflow *wf)
+{
+    uint64_t z = (wf->rng += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+const char *tlw_workflow_uuid(tlw_workflow *wf)
+{
+    unsigned char b[16];
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t r = tlw_workflow_random(wf);
+        memcpy(b + i, &r, 8);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    char *out = tlw_workflow_alloc(wf, 37);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+    return out;
+}
+
+int tlw_workflow_is_cancel_requested(const tlw_workflow *wf)
+{
+    return wf->cancel_requested;
+}
+
+tlw_status tlw_workflow_fail(tlw_workflow *wf, const char *type, int non_retryable,
+                             const json_t *details, const char *fmt, ...)
+{
+    wf->failed_set = true;
+    snprintf(wf->fail_type, sizeof wf->fail_type, "%s", type ? type : "");
+    wf->fail_non_retryable = non_retryable != 0;
+    json_decref(wf->fail_details);
+    wf->fail_details = details ? json_deep_copy(details) : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(wf->fail_message, sizeof wf->fail_message, fmt, ap);
+    va_end(ap);
+    return TLW_ERR_FAILED;
+}
+
+tlw_status tlw_workflow_continue_as_new(tlw_workflow *wf, const json_t *args)
+{
+    wf->continue_as_new = true;
+    json_decref(wf->can_args);
+    wf->can_args = args ? json_deep_copy(args) : json_array();
+    return TLW_OK;
+}
+
+/* ---- commands ---------------------------------------------------------------------- */
+
+static Google__Protobuf__Duration *duration(long long ms)
+{
+    if (ms <= 0)
+        return NULL;
+    Google__Protobuf__Duration *d = malloc(sizeof *d);
+    if (!d)
+        abort();
+    *d = (Google__Protobuf__Duration)GOOGLE__PROTOBUF__DURATION__INIT;
+    d->seconds = ms / 1000;
+    d->nanos = (int32_t)(ms % 1000 * 1000000);
+    return d;
+}
+
+static command *new_command(Temporal__Api__Enums__V1__CommandType type)
+{
+    command *c = malloc(sizeof *c);
+    if (!c)
+        abort();
+    *c = (command)TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
+    c->command_type = type;
+    return c;
+}
+
+static Temporal__Api__Common__V1__RetryPolicy *retry_policy(const tlw_retry_policy *p)
+{
+    if (!p)
+        return NULL;
+    Temporal__Api__Common__V1__RetryPolicy *r = malloc(sizeof *r);
+    if (!r)
+        abort();
+    *r = (Temporal__Api__Common__V1__RetryPolicy)TEMPORAL__API__COMMON__V1__RETRY_POLICY__INIT;
+    r->initial_interval = duration(p->initial_interval_ms);
+    r->backoff_coefficient = p->backoff_coefficient;
+    r->maximum_interval = duration(p->maximum_interval_ms);
+    r->maximum_attempts = p->maximum_attempts;
+    size_t n = 0;
+    while (p->non_retryable_error_types && p->non_retryable_error_types[n])
+        n++;
+    if (n) {
+        r->non_retryable_error_types = calloc(n, sizeof *r->non_retryable_error_types);
+        for (size_t i = 0; i < n; i++)
+            r->non_retryable_error_types[i] = strdup(p->non_retryable_error_types[i]);
+        r->n_non_retryable_error_types = n;
+    }
+    return r;
+}
+
+tlw_future *tlw_workflow_start_activity(tlw_workflow *wf, const char *type, const json_t *args,
+                                        const tlw_activity_options *opts)
+{
+    static const tlw_activity_options none = {0};
+    if (!opts)
+        opts = &none;
+    tlw_future *f = tlw_run_future(wf, FUT_ACTIVITY);
+    f->cancel_type = opts->cancellation_type;
+    if (opts->activity_id)
+        snprintf(f->id, sizeof f->id, "%s", opts->activity_id);
+    else
+        snprintf(f->id, sizeof f->id, "%u", ++wf->activity_seq);
+    if (!type || !*type || (opts->start_to_close_timeout_ms <= 0 &&
+                            opts->schedule_to_close_timeout_ms <= 0)) {
+        tlw_run_fail_task(wf, UNHANDLED,
+                          "activity %s needs a type and start_to_close_timeout_ms or "
+                          "schedule_to_close_timeout_ms in its tlw_activity_options",
+                          type ? type : "(no type)");
+        return f;
+    }
+    Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *a = malloc(sizeof *a);
+    *a = (Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes)
+        TEMPORAL__API__COMMAND__V1__SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES__INIT;
+    a->activity_id = strdup(f->id);
+    a->activity_type = malloc(sizeof *a->activity_type);
+    *a->activity_type = (Temporal__Api__Common__V1__ActivityType)TEMPORAL__API__COMMON__V1__ACTIVITY_TYPE__INIT;
+    a->activity_type->name = strdup(type);
+    a->task_queue = malloc(sizeof *a->task_queue);
+    *a->task_queue = (Temporal__Api__Taskqueue__V1__TaskQueue)TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
+    a->task_queue->name = strdup(opts->task_queue ? opts->task_queue : wf->info.task_queue);
+    a->task_queue->kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    tlw_error err;
+    json_t *none_args = json_array();
+    if (tlw_payloads_from_json(args ? args : none_args, true, &a->input, &err) != TLW_OK) {
+        tlw_run_fail_task(wf, UNHANDLED, "the arguments of activity %s cannot be encoded: %s",
+                          type, err.message);
+        a->input = NULL;
+    }
+    json_decref(none_args);
+    a->schedule_to_close_timeout = duration(opts->schedule_to_close_timeout_ms);
+    a->schedule_to_start_timeout = duration(opts->schedule_to_start_timeout_ms);
+    a->start_to_close_timeout = duration(opts->start_to_close_timeout_ms);
+    a->heartbeat_timeout = duration(opts->heartbeat_timeout_ms);
+    a->retry_policy = retry_policy(opts->retry_policy);
+    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
+    c->schedule_activity_task_command_attributes = a;
+    tlw_run_command(wf, c, f);
+    return f;
+}
+
+tlw_future *tlw_workflow_start_timer(tlw_workflow *wf, long long ms)
+{
+    tlw_future *f = tlw_run_future(wf, FUT_TIMER);
+    snprintf(f->id, sizeof f->id, "%u", ++wf->timer_seq);
+    if (ms <= 0) {
+        tlw_run_resolve(wf, f, TLW_OK, tlw_run_keep(wf, json_null()), NULL, 0);
+        return f;
+    }
+    Temporal__Api__Command__V1__StartTimerCommandAttributes *a = malloc(sizeof *a);
+    *a = (Temporal__Api__Command__V1__StartTimerCommandAttributes)
+        TEMPORAL__API__COMMAND__V1__START_TIMER_COMMAND_ATTRIBUTES__INIT;
+    a->timer_id = strdup(f->id);
+    a->start_to_fire_timeout = duration(ms);
+    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_TIMER_COMMAND_ATTRIBUTES;
+    c->start_timer_command_attributes = a;
+    tlw_run_command(wf, c, f);
+    return f;
+}
+
+tlw_future *tlw_workflow_start_child(tlw_workflow *wf, const char *type, const json_t *args,
+                                     const tlw_child_options *opts)
+{
+    tlw_future *f = tlw_run_future(wf, FUT_ACTIVITY);
+    tlw_run_fail_task(wf, UNHANDLED,
+                      "child workflows (%s) are not supported by this worker yet",
+                      type ? type : "?");
+    return f;
+}
+
+tlw_status tlw_workflow_signal_external(tlw_workflow *wf, const char *workflow_id,
+                                        const char *run_id, const char *signal_name,
+                                        const json_t *args)
+{
+    tlw_run_fail_task(wf, UNHANDLED,
+                      "signals to other workflows (%s to %s) are not supported by this worker "
+                      "yet",
+                      signal_name ? signal_name : "?", workflow_id ? workflow_id : "?");
+    return TLW_ERR_INTERNAL;
+}
+
+/* Cancels what `f` stands for: before its command was sent, the command is
+ * dropped; after, a cancel command goes (activities, timers). */
+tlw_status tlw_future_cancel(tlw_workflow *wf, tlw_future *f)
+{
+    if (!f || f->ready || f->cancel_requested)
+        return TLW_OK;
+    f->cancel_requested = true;
+    if (f->kind == FUT_SIGNAL) {
+        tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
+        return TLW_OK;
+    }
+    if (!f->initiated_event_id && tlw_run_drop_command(wf, f)) {
+        tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
+        return TLW_OK;
+    }
+    command *c;
+    if (f->kind == FUT_TIMER) {
+        Temporal__Api__Command__V1__CancelTimerCommandAttributes *a = malloc(sizeof *a);
+        *a = (Temporal__Api__Command__V1__CancelTimerCommandAttributes)
+            TEMPORAL__API__COMMAND__V1__CANCEL_TIMER_COMMAND_ATTRIBUTES__INIT;
+        a->timer_id = strdup(f->id);
+        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER);
+        c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CANCEL_TIMER_COMMAND_ATTRIBUTES;
+        c->cancel_timer_command_attributes = a;
+        tlw_run_command(wf, c, NULL);
+        tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
+        return TLW_OK;
+    }
+    if (f->cancel_type == TLW_CANCEL_ABANDON) {
+        tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
+        return TLW_OK;
+    }
+    Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes *a = malloc(sizeof *a);
+    *a = (Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes)
+        TEMPORAL__API__COMMAND__V1__REQUEST_CANCEL_ACTIVITY_TASK_COMMAND_ATTRIBUTES__INIT;
+    a->scheduled_event_id = f->initiated_event_id;
+    c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_REQUEST_CANCEL_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
+    c->request_cancel_activity_task_command_attributes = a;
+    tlw_run_command(wf, c, NULL);
+    if (f->cancel_type == TLW_CANCEL_TRY_CANCEL)
+        tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
+    return TLW_OK;
+}
+
+/* ---- waiting ---------------------------------------------------------------------- */
+
+int tlw_future_is_ready(const tlw_future *f)
+{
+    return f && f->ready;
+}
+
+static int future_ready(tlw_workflow *wf, void *arg)
+{
+    return ((tlw_future *)arg)->ready;
+}
+
+tlw_status tlw_future_wait(tlw_workflow *wf, tlw_future *f, const json_t **result)
+{
+    if (result)
+        *result = NULL;
+    if (!f)
+        return TLW_ERR_INVALID;
+    tlw_status st = tlw_run_wait(wf, future_ready, f);
+    if (st == TLW_ERR_CANCELLED) {
+        /* The run's cancellation: cancel what we waited for, per its type. */
+        tlw_future_cancel(wf, f);
+        if (f->kind == FUT_ACTIVITY && f->cancel_type == TLW_CANCEL_WAIT_CANCELLATION_COMPLETED)
+            while (!f->ready && tlw_run_wait(wf, future_ready, f) == TLW_ERR_CANCELLED)
+                ;
+        return TLW_ERR_CANCELLED;
+    }
+    if (st != TLW_OK)
+        return st;
+    if (result)
+        *result = f->result;
+    if (f->status == TLW_ERR_FAILED && wf->current)
+        wf->current->last_failure = f->failure;
+    return f->status;
+}
+
+struct any {
+    tlw_future *const *futures;
+    int n;
+};
+
+static int any_ready(tlw_workflow *wf, void *arg)
+{
+    struct any *a = arg;
+    for (int i = 0; i < a->n; i++)
+        if (a->futures[i] && a->futures[i]->ready)
+            return 1;
+    return 0;
+}
+
+int tlw_workflow_wait_any(tlw_workflow *wf, tlw_future *const *futures, int n)
+{
+    struct any a = {futures, n};
+    if (tlw_run_wait(wf, any_ready, &a) != TLW_OK && !any_ready(wf, &a))
+        return -1;
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (futures[i] && futures[i]->ready &&
+            (best < 0 || futures[i]->resolved_event_id < futures[best]->resolved_event_id))
+            best = i;
+    return best;
+}
+
+tlw_status tlw_workflow_execute_activity(tlw_workflow *wf, const char *type, const json_t *args,
+                                         const tlw_activity_options *opts, const json_t **result)
+{
+    return tlw_future_wait(wf, tlw_workflow_start_activity(wf, type, args, opts), result);
+}
+
+tlw_status tlw_workflow_execute_child(tlw_workflow *wf, const char *type, const json_t *args,
+                                      const tlw_child_options *opts, const json_t **result)
+{
+    return tlw_future_wait(wf, tlw_workflow_start_child(wf, type, args, opts), result);
+}
+
+tlw_status tlw_workflow_sleep(tlw_workflow *wf, long long ms)
+{
+    return tlw_future_wait(wf, tlw_workflow_start_timer(wf, ms), NULL);
+}
+
+/* ---- signals ----------------------------------------------------------------------- */
+
+tlw_future *tlw_workflow_signal_future(tlw_workflow *wf, const char *name)
+{
+    tlw_future *f = tlw_run_future(wf, FUT_SIGNAL);
+    f->signal_name = strdup(name ? name : "");
+    tlw_run_match_signals(wf);
+    return f;
+}
+
+tlw_status tlw_workflow_receive_signal(tlw_workflow *wf, const char *name, const json_t **payload)
+{
+    return tlw_future_wait(wf, tlw_workflow_signal_future(wf, name), payload);
+}
+
+int tlw_workflow_try_receive_signal(tlw_workflow *wf, const char *name, const json_t **payload)
+{
+    for (wf_signal *s = wf->signals; s; s = s->next)
+        if (!s->taken && strcmp(s->name, name ? name : "") == 0) {
+            s->taken = true;
+            if (payload)
+                *payload = s->payload;
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- conditions ---------------------------------------------------------------------- */
+
+struct user_cond {
+    int (*cond)(void *arg);
+    void *arg;
+    tlw_future *timer;
+};
+
+static int user_cond_true(tlw_workflow *wf, void *arg)
+{
+    struct user_cond *u = arg;
+    return u->cond(u->arg) || (u->timer && u->timer->ready);
+}
+
+tlw_status tlw_workflow_await(tlw_workflow *wf, int (*cond)(void *arg), void *arg)
+{
+    struct user_cond u = {cond, arg, NULL};
+    return tlw_run_wait(wf, user_cond_true, &u);
+}
+
+tlw_status tlw_workflow_await_timeout(tlw_workflow *wf, int (*cond)(void *arg), void *arg,
+                                      long long ms)
+{
+    if (cond(arg))
+        return TLW_OK;
+    struct user_cond u = {cond, arg, tlw_workflow_start_timer(wf, ms)};
+    tlw_status st = tlw_run_wait(wf, user_cond_true, &u);
+    if (st == TLW_OK && cond(arg)) {
+        tlw_future_cancel(wf, u.timer);
+        return TLW_OK;
+    }
+    if (st != TLW_OK) {
+        tlw_future_cancel(wf, u.timer);
+        return st;
+    }
+    return TLW_ERR_TIMEOUT;
+}
+
+/* ---- not yet ---------------------------------------------------------------------------- */
+
+tlw_status tlw_workflow_set_query_handler(tlw_workflow *wf, const char *name, tlw_query_fn fn,
+                                          void *arg)
+{
+    (void)wf, (void)name, (void)fn, (void)arg;
+    return TLW_OK; /* queries are not answered yet; registering one is harmless */
+}
+
+tlw_status tlw_workflow_side_effect(tlw_workflow *wf, json_t *(*fn)(void *arg), void *arg,
+                                    const json_t **result)
+{
+    tlw_run_fail_task(wf, UNHANDLED, "tlw_workflow_side_effect is not supported by this worker yet");
+    return TLW_ERR_INTERNAL;
+}
+
+int tlw_workflow_patched(tlw_workflow *wf, const char *patch_id)
+{
+    tlw_run_fail_task(wf, UNHANDLED, "tlw_workflow_patched (%s) is not supported by this worker yet",
+                      patch_id ? patch_id : "?");
+    return 0;
+}
