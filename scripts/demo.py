@@ -6,10 +6,10 @@
      under the AWS Lambda Runtime Interface Emulator (scripts/lambda-emulator)
   3. a first invocation registers the worker's deployment version, which is
      then made current (`temporal worker deployment set-current-version`)
-  4. a Python client starts GreetingWorkflow; its workflow code runs in a
-     Python worker (tlw has no workflow engine yet) and calls the C activity
-     compose_greeting on the "greetings" task queue
-  5. one Lambda invocation runs the activity; the workflow's result is printed
+  4. a Python client starts GreetingWorkflow on the "greetings" task queue;
+     the C workflow and the C activity it calls both run in the function
+  5. one Lambda invocation runs the workflow and its activity; the
+     workflow's result is printed
 """
 import asyncio
 import json
@@ -21,30 +21,14 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio import workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from loopback import free_port, wait_port
 
 TOP = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("TLW_BUILD_DIR", TOP / "build"))
-
-
-@workflow.defn(name="GreetingWorkflow", sandboxed=False)
-class GreetingWorkflow:
-    @workflow.run
-    async def run(self, name: str) -> str:
-        return await workflow.execute_activity(
-            "compose_greeting", name, task_queue="greetings",
-            start_to_close_timeout=timedelta(seconds=10))
-
-
-
-
 
 
 def say(text):
@@ -96,14 +80,13 @@ async def main():
                         "greetings", "--build-id", "v1.0", "--yes"], check=True,
                        capture_output=True)
 
-        async with Worker(client, task_queue="demo-workflows", workflows=[GreetingWorkflow]):
-            handle = await client.start_workflow(GreetingWorkflow.run, "World",
-                                                 id=f"greeting-{int(time.time())}",
-                                                 task_queue="demo-workflows")
-            say(f"started workflow {handle.id}; invoking the Lambda function again")
-            summary = await asyncio.to_thread(invoke, url)
-            result = await asyncio.wait_for(handle.result(), 30)
-        say(f"invocation summary: {json.dumps(summary['tasks']['activity'])}")
+        handle = await client.start_workflow("GreetingWorkflow", "World",
+                                             id=f"greeting-{int(time.time())}",
+                                             task_queue="greetings")
+        say(f"started workflow {handle.id}; invoking the Lambda function again")
+        summary = await asyncio.to_thread(invoke, url)
+        result = await asyncio.wait_for(handle.result(), 30)
+        say(f"invocation summary: {json.dumps(summary['tasks'])}")
         print(f"workflow result: {result}")
     finally:
         for p in reversed(procs):

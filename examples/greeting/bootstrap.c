@@ -1,7 +1,8 @@
 /*
- * The smallest useful worker: one activity, registered for the task queue
- * "greetings". Build it, copy it to your function as `bootstrap`, and set
- * TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or ship a temporal.toml).
+ * The smallest useful worker: a workflow and the activity it calls, both in
+ * C, for the task queue "greetings". Build it, copy it to your function as
+ * `bootstrap`, and set TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or ship a
+ * temporal.toml).
  *
  *   ./bootstrap --print-config    shows what it would run with
  */
@@ -15,9 +16,24 @@ static tlw_status compose_greeting(tlw_activity *act, const json_t *args, json_t
     return *result ? TLW_OK : TLW_ERR_NOMEM;
 }
 
+/* Replayed from history: it must make the same calls in the same order. */
+static tlw_status greeting_workflow(tlw_workflow *wf, const json_t *args, json_t **result)
+{
+    tlw_activity_options opt = {.start_to_close_timeout_ms = 10000};
+    const json_t *greeting;
+    tlw_status st = tlw_workflow_execute_activity(wf, "compose_greeting", args, &opt, &greeting);
+    if (st != TLW_OK)
+        return st; /* the activity's failure fails the workflow */
+    *result = json_deep_copy(greeting);
+    return TLW_OK;
+}
+
 static int configure(tlw_config *cfg)
 {
     tlw_config_set_task_queue(cfg, "greetings");
+    /* Worker versioning is always on: a run stays on the build it began on. */
+    tlw_config_set_default_versioning_behavior(cfg, TLW_VERSIONING_PINNED);
+    tlw_register_workflow(cfg, "GreetingWorkflow", greeting_workflow);
     tlw_register_activity(cfg, "compose_greeting", compose_greeting);
     return 0;
 }
