@@ -12,9 +12,11 @@
 #include "conf/config.h"
 #include "ipc/ipc.h"
 
-/* Reports `task` failed (retryable, type "tlw.WorkerCrashed", the message
- * saying what happened to its worker), giving up at `report_by_ms` (epoch
- * ms). Returns the exit status for the reporter. */
+/* Reports `task` failed, giving up at `report_by_ms` (epoch ms): an
+ * activity attempt as a retryable failure of type "tlw.WorkerCrashed", a
+ * workflow task with RespondWorkflowTaskFailed (the server retries it at
+ * once); the message says what happened to its worker. Returns the exit
+ * status for the reporter. */
 int tlw_recovery_report(const tlw_config *cfg, const char *identity,
                         const tlw_ipc_task_begin *task, const char *reason, int64_t report_by_ms);
 

@@ -183,3 +183,26 @@ def test_a_workflow_runs_across_lambda_invocations_with_pauses(client, dev_serve
     assert status == 200, body
     assert run(client, h.result(), timeout=10) >= 4000
     assert body["tasks"]["workflow"]["completed"] >= 1
+
+
+def test_workflow_code_that_crashes_fails_its_task_at_once(client, dev_server, tmp_path):
+    # Its own worker: the crash takes the workflow slot down, a few times.
+    worker = start_c_worker(dev_server.address, tmp_path, program_name="workflow_bootstrap",
+                            workflow_slots=1, activity_slots=1)
+    try:
+        h = start(client, worker.queue, "Crasher")
+        deadline = time.monotonic() + 8  # well before the 10 s workflow task timeout
+        failed = []
+        while not failed:
+            assert time.monotonic() < deadline, "the crashed task was not failed at once"
+            events = history(client, h)
+            assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in [e.event_type for e in events]
+            failed = [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+            time.sleep(0.2)
+        message = failed[0].workflow_task_failed_event_attributes.failure.message
+        # SIGSEGV, or SIGABRT where AddressSanitizer catches the fault first
+        assert "was killed by SIGSEGV" in message or "was killed by SIGABRT" in message, message
+        run(client, h.terminate("done"))
+    finally:
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(20)
