@@ -40,6 +40,10 @@ tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/payload
 
 if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_engine
+tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
+tests_unit_test_engine_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_engine_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_coro
 tests_unit_test_coro_SOURCES = tests/unit/test_coro.c
 tests_unit_test_coro_CFLAGS = $(UNIT_CFLAGS)
