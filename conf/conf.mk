@@ -3,7 +3,7 @@
 # TOML parser (conf/toml.h) they read temporal.toml with.
 libtlw_internal_la_SOURCES += \
 	conf/settings.c conf/settings.h \
-	conf/config.c conf/config.h \
+	conf/worker_config.c conf/worker_config.h \
 	conf/envconfig.c \
 	conf/tuning.c \
 	conf/toml.c conf/toml.h

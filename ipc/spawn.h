@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "common/proc.h"
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "ipc/ipc.h"
 
 /* How long the slots of an invocation get to reach the Temporal server

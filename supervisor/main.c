@@ -14,7 +14,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "supervisor/runtime_api.h"
 #include "supervisor/supervisor.h"
 #include "worker/recovery.h"

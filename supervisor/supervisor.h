@@ -25,7 +25,7 @@
 
 #include <tlw/lambda_worker.h>
 
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "ipc/ipc.h"
 #include "ipc/spawn.h"
 #include "supervisor/runtime_api.h"

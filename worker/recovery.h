@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "ipc/ipc.h"
 
 /* Reports `task` failed, giving up at `report_by_ms` (epoch ms): an

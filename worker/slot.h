@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "ipc/ipc.h"
 #include "ipc/spawn.h"
 

@@ -18,12 +18,6 @@ libtlw_internal_la_SOURCES += \
 	worker/recovery.c worker/recovery.h \
 	worker/payload.c worker/payload.h
 
-# tlw-info: checks the settings and the connection from the command line.
-bin_PROGRAMS += tlw-info
-tlw_info_SOURCES = worker/tlw_info.c
-tlw_info_CFLAGS = $(TLW_CFLAGS)
-tlw_info_LDADD = $(TLW_INTERNAL_LIBS)
-
 # The activities the end-to-end tests call (tests/e2e/test_activities.py).
 noinst_PROGRAMS += tests/e2e/fixtures/activity_bootstrap
 tests_e2e_fixtures_activity_bootstrap_SOURCES = tests/e2e/fixtures/activity_bootstrap.c

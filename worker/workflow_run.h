@@ -12,7 +12,7 @@
 
 #include <tlw/lambda_worker.h>
 
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "temporal/api/command/v1/message.pb-c.h"
 #include "temporal/api/enums/v1/failed_cause.pb-c.h"
 #include "worker/coro.h"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "worker/engine.h"
 #include "worker/payload.h"
 

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
-#include "conf/config.h"
+#include "conf/worker_config.h"
 #include "conf/settings.h"
 
 static char dir[256];

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "conf/config.h"
+#include "conf/worker_config.h"
 
 #include <stdarg.h>
 #include <stdio.h>

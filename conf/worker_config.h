@@ -1,11 +1,11 @@
 /*
- * conf/config: the tlw_config that a user's configure() fills, behind the
+ * conf/worker_config: the tlw_config that a user's configure() fills, behind the
  * public tlw_config_* functions. The supervisor builds one per invocation:
  * load the settings (defaults < tuning file < environment), run configure()
  * (code wins), then finish and validate.
  */
-#ifndef TLW_CONF_CONFIG_H
-#define TLW_CONF_CONFIG_H
+#ifndef TLW_CONF_WORKER_CONFIG_H
+#define TLW_CONF_WORKER_CONFIG_H
 
 #include <stdbool.h>
 
