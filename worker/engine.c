@@ -724,6 +724,11 @@ static void free_run(tlw_workflow *wf)
         free(s->name);
         free(s);
     }
+    for (wf_query *q = wf->queries, *next; q; q = next) {
+        next = q->next;
+        free(q->name);
+        free(q);
+    }
     for (size_t i = 0; i < wf->n_allocs; i++)
         free(wf->allocs[i]);
     free(wf->allocs);
@@ -735,10 +740,71 @@ static void free_run(tlw_workflow *wf)
     json_decref(wf->can_args);
 }
 
+/* Answers one query with the run's handler for it. */
+static void answer(tlw_workflow *wf, tlw_engine_query *q)
+{
+    q->answer = NULL;
+    q->error[0] = '\0';
+    wf_query *h = wf->queries;
+    while (h && (strcmp(h->name, q->query_type ? q->query_type : "") != 0 || !h->fn))
+        h = h->next;
+    if (!h) {
+        char known[256] = "";
+        for (wf_query *k = wf->queries; k; k = k->next)
+            if (k->fn)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                         known[0] ? ", " : "", k->name);
+        snprintf(q->error, sizeof q->error,
+                 "workflow %s has no handler for query \"%s\" (it has: %s)",
+                 wf->info.workflow_type, q->query_type ? q->query_type : "",
+                 known[0] ? known : "none");
+        return;
+    }
+    json_t *args = NULL;
+    tlw_error err;
+    if (tlw_payloads_to_json(q->args, &args, &err) != TLW_OK) {
+        snprintf(q->error, sizeof q->error, "the query's arguments cannot be decoded: %.400s",
+                 err.message);
+        return;
+    }
+    json_t *result = NULL;
+    tlw_status st = h->fn(wf, args, &result, h->arg);
+    json_decref(args);
+    if (st != TLW_OK) {
+        json_decref(result);
+        snprintf(q->error, sizeof q->error, "query handler %s returned \"%s\"", h->name,
+                 tlw_status_name(st));
+        return;
+    }
+    q->answer = result ? result : json_null();
+}
+
+static void replay(const tlw_config *cfg, const char *namespace_name, const char *workflow_id,
+                   const char *run_id, Temporal__Api__History__V1__HistoryEvent *const *events,
+                   size_t n_events, tlw_engine_query *queries, size_t n_queries,
+                   tlw_engine_result *out);
+
 void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
                        const char *workflow_id, const char *run_id,
                        Temporal__Api__History__V1__HistoryEvent *const *events, size_t n_events,
                        tlw_engine_result *out)
+{
+    replay(cfg, namespace_name, workflow_id, run_id, events, n_events, NULL, 0, out);
+}
+
+void tlw_engine_replay_and_query(const tlw_config *cfg, const char *namespace_name,
+                                 const char *workflow_id, const char *run_id,
+                                 Temporal__Api__History__V1__HistoryEvent *const *events,
+                                 size_t n_events, tlw_engine_query *queries, size_t n_queries,
+                                 tlw_engine_result *out)
+{
+    replay(cfg, namespace_name, workflow_id, run_id, events, n_events, queries, n_queries, out);
+}
+
+static void replay(const tlw_config *cfg, const char *namespace_name, const char *workflow_id,
+                   const char *run_id, Temporal__Api__History__V1__HistoryEvent *const *events,
+                   size_t n_events, tlw_engine_query *queries, size_t n_queries,
+                   tlw_engine_result *out)
 {
     *out = (tlw_engine_result){0};
     tlw_workflow wf = {.cfg = cfg, .owned = json_array()};
@@ -769,7 +835,7 @@ void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
                     i + 1 < n_events &&
                     events[i + 1]->event_type ==
                         TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
-                if (i == last_started) {
+                if (i == last_started && !completed_in_history) {
                     if (wf.pending) {
                         char code_did[256];
                         describe_command(wf.pending->pb, code_did, sizeof code_did);
@@ -814,6 +880,9 @@ void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
                                   (long long)e->event_id, (int)e->event_type);
         }
     }
+    if (!wf.task_failed)
+        for (size_t q = 0; q < n_queries; q++)
+            answer(&wf, &queries[q]);
     if (wf.task_failed) {
         out->task_failed = true;
         out->cause = wf.cause;

@@ -22,6 +22,15 @@
 #include "temporal/api/enums/v1/failed_cause.pb-c.h"
 #include "temporal/api/history/v1/message.pb-c.h"
 
+/* A query to answer once history is replayed. */
+typedef struct tlw_engine_query {
+    const char *query_type;
+    const Temporal__Api__Common__V1__Payloads *args;
+    /* out: the answer (a new reference), or an error message */
+    json_t *answer;
+    char error[512];
+} tlw_engine_query;
+
 typedef struct tlw_engine_result {
     bool task_failed; /* fail the workflow task (the server retries it) */
     Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause;
@@ -39,6 +48,15 @@ void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
                        const char *workflow_id, const char *run_id,
                        Temporal__Api__History__V1__HistoryEvent *const *events, size_t n_events,
                        tlw_engine_result *out);
+
+/* The same, then answers `queries` with the handlers the workflow set
+ * (tlw_workflow_set_query_handler). For a query-only task (the history's
+ * last workflow task already completed), nothing new is produced. */
+void tlw_engine_replay_and_query(const tlw_config *cfg, const char *namespace_name,
+                                 const char *workflow_id, const char *run_id,
+                                 Temporal__Api__History__V1__HistoryEvent *const *events,
+                                 size_t n_events, tlw_engine_query *queries, size_t n_queries,
+                                 tlw_engine_result *out);
 
 void tlw_engine_result_free(tlw_engine_result *r);
 

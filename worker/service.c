@@ -262,7 +262,9 @@ tlw_status tlw_service_history_page(const tlw_service_caller *c,
 tlw_status tlw_service_workflow_task_completed(
     const tlw_service_caller *c, ProtobufCBinaryData token,
     Temporal__Api__Command__V1__Command **commands, size_t n_commands,
-    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
+    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry
+        **query_results,
+    size_t n_query_results, Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
     const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err)
 {
     Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest req =
@@ -274,6 +276,8 @@ tlw_status tlw_service_workflow_task_completed(
     req.task_token = token;
     req.n_commands = n_commands;
     req.commands = commands;
+    req.n_query_results = n_query_results;
+    req.query_results = query_results;
     req.identity = (char *)c->identity;
     req.namespace_ = (char *)c->namespace_name;
     req.sdk_metadata = &meta;
@@ -304,5 +308,28 @@ tlw_status tlw_service_workflow_task_failed(const tlw_service_caller *c, Protobu
     return call_and_drop(
         c, TLW_WORKFLOW_SERVICE "RespondWorkflowTaskFailed", &req.base,
         &temporal__api__workflowservice__v1__respond_workflow_task_failed_response__descriptor,
+        opts, true, err);
+}
+
+tlw_status tlw_service_query_completed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                       Temporal__Api__Common__V1__Payloads *answer,
+                                       const char *error_message,
+                                       const tlw_rpc_call_options *opts, tlw_error *err)
+{
+    Temporal__Api__Workflowservice__V1__RespondQueryTaskCompletedRequest req =
+        TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_QUERY_TASK_COMPLETED_REQUEST__INIT;
+    req.task_token = token;
+    req.namespace_ = (char *)c->namespace_name;
+    if (error_message) {
+        req.completed_type = TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED;
+        req.error_message = (char *)error_message;
+    } else {
+        req.completed_type =
+            TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_ANSWERED;
+        req.query_result = answer;
+    }
+    return call_and_drop(
+        c, TLW_WORKFLOW_SERVICE "RespondQueryTaskCompleted", &req.base,
+        &temporal__api__workflowservice__v1__respond_query_task_completed_response__descriptor,
         opts, true, err);
 }

@@ -109,8 +109,17 @@ tlw_status tlw_service_history_page(const tlw_service_caller *c,
 tlw_status tlw_service_workflow_task_completed(
     const tlw_service_caller *c, ProtobufCBinaryData token,
     Temporal__Api__Command__V1__Command **commands, size_t n_commands,
-    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
+    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry
+        **query_results,
+    size_t n_query_results, Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
     const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err);
+
+/* RespondQueryTaskCompleted: the answer of a query-only task (`answer` set)
+ * or its error (`error_message`). */
+tlw_status tlw_service_query_completed(const tlw_service_caller *c, ProtobufCBinaryData token,
+                                       Temporal__Api__Common__V1__Payloads *answer,
+                                       const char *error_message,
+                                       const tlw_rpc_call_options *opts, tlw_error *err);
 
 /* RespondWorkflowTaskFailed: the server retries the task. */
 tlw_status tlw_service_workflow_task_failed(const tlw_service_caller *c, ProtobufCBinaryData token,

@@ -126,6 +126,80 @@ static tlw_status respond_failed(tlw_poller *p, const tlw_workflow_task *task,
     return st;
 }
 
+/* A query-only task: RespondQueryTaskCompleted with the answer or why not. */
+static tlw_status answer_query_task(tlw_poller *p, const tlw_workflow_task *task,
+                                    const tlw_engine_result *r, tlw_engine_query *q)
+{
+    tlw_error err;
+    tlw_payloads *answer = NULL;
+    const char *error = NULL;
+    char message[TLW_ERROR_MESSAGE_MAX + 64];
+    if (r->task_failed)
+        error = r->message;
+    else if (!q || q->error[0])
+        error = q ? q->error : "out of memory answering a query";
+    else if (tlw_payloads_from_json(q->answer, false, &answer, &err) != TLW_OK) {
+        snprintf(message, sizeof message, "the query's answer cannot be encoded: %s",
+                 err.message);
+        error = message;
+    }
+    tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
+    tlw_status st = o.timeout_ms == 0
+                        ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left")
+                        : tlw_service_query_completed(&p->caller, task->task_token, answer, error,
+                                                      &o, &err);
+    if (st != TLW_OK)
+        tlw_log_error("cannot answer a query: %s", err.message);
+    if (answer)
+        protobuf_c_message_free_unpacked(&answer->base, NULL);
+    return st;
+}
+
+/* RespondWorkflowTaskCompleted, with the answers of the queries that rode
+ * on the task (keyed as the server keyed them). */
+static tlw_status respond_completed(tlw_poller *p, const tlw_workflow_task *task,
+                                    const tlw_engine_result *r, tlw_engine_query *queries,
+                                    size_t n_queries,
+                                    Temporal__Api__Enums__V1__VersioningBehavior behavior,
+                                    const tlw_rpc_call_options *o, tlw_error *err)
+{
+    typedef Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry entry;
+    entry **results = n_queries ? calloc(n_queries, sizeof *results) : NULL;
+    entry *entries = n_queries ? calloc(n_queries, sizeof *entries) : NULL;
+    Temporal__Api__Query__V1__WorkflowQueryResult *values =
+        n_queries ? calloc(n_queries, sizeof *values) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; results && entries && values && i < n_queries; i++) {
+        entry e = TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_WORKFLOW_TASK_COMPLETED_REQUEST__QUERY_RESULTS_ENTRY__INIT;
+        Temporal__Api__Query__V1__WorkflowQueryResult v =
+            TEMPORAL__API__QUERY__V1__WORKFLOW_QUERY_RESULT__INIT;
+        tlw_error perr;
+        if (!queries[i].error[0] &&
+            tlw_payloads_from_json(queries[i].answer, false, &v.answer, &perr) == TLW_OK) {
+            v.result_type = TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_ANSWERED;
+        } else {
+            v.result_type = TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED;
+            v.error_message = queries[i].error[0] ? queries[i].error : "cannot encode the answer";
+        }
+        values[n] = v;
+        e.key = task->queries[i]->key;
+        e.value = &values[n];
+        entries[n] = e;
+        results[n] = &entries[n];
+        n++;
+    }
+    tlw_status st = tlw_service_workflow_task_completed(&p->caller, task->task_token, r->commands,
+                                                        r->n_commands, results, n, behavior,
+                                                        p->worker_instance_key, o, err);
+    for (size_t i = 0; i < n; i++)
+        if (values[i].answer)
+            protobuf_c_message_free_unpacked(&values[i].answer->base, NULL);
+    free(results);
+    free(entries);
+    free(values);
+    return st;
+}
+
 static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_ptr,
                                     bool *reported)
 {
@@ -143,10 +217,24 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
                             err.message);
         goto out;
     }
+    /* Queries: a query-only task's one, or those riding on this task. */
+    size_t n_queries = task->query ? 1 : task->n_queries;
+    tlw_engine_query *queries = n_queries ? calloc(n_queries, sizeof *queries) : NULL;
+    for (size_t i = 0; queries && i < n_queries; i++) {
+        const Temporal__Api__Query__V1__WorkflowQuery *q =
+            task->query ? task->query : task->queries[i]->value;
+        queries[i].query_type = q ? q->query_type : "";
+        queries[i].args = q ? q->query_args : NULL;
+    }
     tlw_engine_result r;
-    tlw_engine_replay(p->spec->config, p->caller.namespace_name, workflow_id, run_id,
-                      (Temporal__Api__History__V1__HistoryEvent *const *)h.events, h.n, &r);
-    if (r.task_failed) {
+    tlw_engine_replay_and_query(p->spec->config, p->caller.namespace_name, workflow_id, run_id,
+                                (Temporal__Api__History__V1__HistoryEvent *const *)h.events, h.n,
+                                queries, queries ? n_queries : 0, &r);
+    if (task->query) {
+        rs = answer_query_task(p, task, &r, queries);
+        if (rs == TLW_OK)
+            outcome = TLW_IPC_OUTCOME_COMPLETED;
+    } else if (r.task_failed) {
         tlw_log_error("workflow %s (%s): %s", workflow_id,
                       task->workflow_type ? task->workflow_type->name : "?", r.message);
         rs = respond_failed(p, task, r.cause, r.message);
@@ -158,15 +246,16 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
                 : TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_PINNED;
         rs = o.timeout_ms == 0
                  ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left before the hard stop")
-                 : tlw_service_workflow_task_completed(&p->caller, task->task_token, r.commands,
-                                                       r.n_commands, behavior,
-                                                       p->worker_instance_key, &o, &err);
+                 : respond_completed(p, task, &r, queries, n_queries, behavior, &o, &err);
         if (rs != TLW_OK)
             tlw_log_error("cannot complete the workflow task of %s: %s", workflow_id, err.message);
         else
             outcome = TLW_IPC_OUTCOME_COMPLETED;
     }
     tlw_engine_result_free(&r);
+    for (size_t i = 0; queries && i < n_queries; i++)
+        json_decref(queries[i].answer);
+    free(queries);
 out:
     *reported = server_knows(rs);
     free_history(&h);

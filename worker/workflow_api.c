@@ -443,8 +443,24 @@ tlw_status tlw_workflow_await_timeout(tlw_workflow *wf, int (*cond)(void *arg), 
 tlw_status tlw_workflow_set_query_handler(tlw_workflow *wf, const char *name, tlw_query_fn fn,
                                           void *arg)
 {
-    (void)wf, (void)name, (void)fn, (void)arg;
-    return TLW_OK; /* queries are not answered yet; registering one is harmless */
+    if (!name || !*name)
+        return TLW_ERR_INVALID;
+    for (wf_query *q = wf->queries; q; q = q->next)
+        if (strcmp(q->name, name) == 0) {
+            q->fn = fn; /* the last one set wins; NULL removes it */
+            q->arg = arg;
+            return TLW_OK;
+        }
+    wf_query *q = calloc(1, sizeof *q);
+    if (!q || !(q->name = strdup(name))) {
+        free(q);
+        return TLW_ERR_NOMEM;
+    }
+    q->fn = fn;
+    q->arg = arg;
+    q->next = wf->queries;
+    wf->queries = q;
+    return TLW_OK;
 }
 
 tlw_status tlw_workflow_side_effect(tlw_workflow *wf, json_t *(*fn)(void *arg), void *arg,

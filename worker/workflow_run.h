@@ -53,6 +53,13 @@ typedef struct wf_coroutine {
     struct wf_coroutine *next;
 } wf_coroutine;
 
+typedef struct wf_query {
+    char *name;
+    tlw_query_fn fn;
+    void *arg;
+    struct wf_query *next;
+} wf_query;
+
 typedef struct wf_signal {
     char *name;
     const json_t *payload;
@@ -75,6 +82,7 @@ struct tlw_workflow {
     tlw_future *futures;
     wf_command *pending, **pending_tail; /* produced, not yet matched or sent */
     wf_signal *signals, **signals_tail;
+    wf_query *queries;
     unsigned activity_seq, timer_seq;
 
     int64_t now_ms;

@@ -296,10 +296,11 @@ tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retrya
  * without tlw_workflow_fail() fails it with type "tlw.WorkflowError".
  *
  * Supported today: activities (start, wait, cancel), timers, signals
- * received, wait_any, await, spawn, the determinism helpers, side effects,
- * patches, failing, cancellation, continue-as-new. Not yet: child
- * workflows and signals to other workflows (they fail the workflow task
- * with a message that says so), queries.
+ * received (a payload is the signal's arguments as a JSON array), queries,
+ * wait_any, await, spawn, the determinism helpers, failing, cancellation,
+ * continue-as-new. Not yet: child workflows, signals to other workflows,
+ * side effects and patches (calling them fails the workflow task with a
+ * message that says so).
  */
 typedef struct tlw_future tlw_future; /* owned by the run */
 

@@ -206,3 +206,18 @@ def test_workflow_code_that_crashes_fails_its_task_at_once(client, dev_server, t
     finally:
         worker.proc.send_signal(signal.SIGTERM)
         worker.proc.wait(20)
+
+
+def test_a_query_reads_the_workflows_state(client, cw):
+    h = start(client, cw.queue, "Adder")
+    for v in (5, 7):
+        run(client, h.signal("add", v))
+    deadline = time.monotonic() + 20
+    while run(client, h.query("sum")) != 12:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    with pytest.raises(Exception) as e:
+        run(client, h.query("nope"))
+    assert 'no handler for query "nope"' in str(e.value) and "sum" in str(e.value)
+    run(client, h.signal("add", 0))
+    assert run(client, h.result()) == 12
