@@ -463,16 +463,136 @@ tlw_status tlw_workflow_set_query_handler(tlw_workflow *wf, const char *name, tl
     return TLW_OK;
 }
 
+/* ---- markers: side effects and patches ------------------------------------------------ */
+
+/* A RecordMarker command with one detail. */
+static void record_marker(tlw_workflow *wf, const char *name, const char *key,
+                          const json_t *value)
+{
+    Temporal__Api__Command__V1__RecordMarkerCommandAttributes *a = malloc(sizeof *a);
+    *a = (Temporal__Api__Command__V1__RecordMarkerCommandAttributes)
+        TEMPORAL__API__COMMAND__V1__RECORD_MARKER_COMMAND_ATTRIBUTES__INIT;
+    a->marker_name = strdup(name);
+    a->details = calloc(1, sizeof *a->details);
+    a->details[0] = malloc(sizeof *a->details[0]);
+    *a->details[0] = (Temporal__Api__Command__V1__RecordMarkerCommandAttributes__DetailsEntry)
+        TEMPORAL__API__COMMAND__V1__RECORD_MARKER_COMMAND_ATTRIBUTES__DETAILS_ENTRY__INIT;
+    a->details[0]->key = strdup(key);
+    tlw_error err;
+    if (tlw_payloads_from_json(value, false, &a->details[0]->value, &err) != TLW_OK)
+        tlw_run_fail_task(wf, UNHANDLED, "cannot encode a %s marker: %s", name, err.message);
+    a->n_details = 1;
+    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
+    c->record_marker_command_attributes = a;
+    tlw_run_command(wf, c, NULL);
+}
+
+/* The marker this replayed activation recorded under `key`, or NULL. */
+static const Temporal__Api__History__V1__MarkerRecordedEventAttributes *upcoming_marker(
+    const tlw_workflow *wf, const char *key)
+{
+    for (size_t i = 0; i < wf->n_upcoming; i++) {
+        const Temporal__Api__History__V1__HistoryEvent *e = wf->upcoming[i];
+        if (e->attributes_case !=
+            TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_MARKER_RECORDED_EVENT_ATTRIBUTES)
+            continue;
+        const Temporal__Api__History__V1__MarkerRecordedEventAttributes *m =
+            e->marker_recorded_event_attributes;
+        char k[160];
+        tlw_run_marker_key(m->marker_name, m->n_details, (void *const *)m->details, k, sizeof k);
+        if (strcmp(k, key) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* Run once, recorded in a "SideEffect" marker ({"side-effect-id": n,
+ * "data": value}); a replay returns the recorded value without calling fn. */
 tlw_status tlw_workflow_side_effect(tlw_workflow *wf, json_t *(*fn)(void *arg), void *arg,
                                     const json_t **result)
 {
-    tlw_run_fail_task(wf, UNHANDLED, "tlw_workflow_side_effect is not supported by this worker yet");
-    return TLW_ERR_INTERNAL;
+    unsigned id = ++wf->side_effect_seq;
+    char key[64];
+    snprintf(key, sizeof key, "SideEffect:%u", id);
+    json_t *value = NULL;
+    if (wf->replaying) {
+        const Temporal__Api__History__V1__MarkerRecordedEventAttributes *m = upcoming_marker(wf, key);
+        for (size_t i = 0; m && i < m->n_details && !value; i++)
+            if (strcmp(m->details[i]->key, "data") == 0) {
+                json_t *all = NULL;
+                tlw_error err;
+                if (tlw_payloads_to_json(m->details[i]->value, &all, &err) == TLW_OK)
+                    value = json_incref(json_array_get(all, 0));
+                json_decref(all);
+            }
+        if (!value) {
+            tlw_run_fail_task(wf,
+                              TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+                              "nondeterminism: the workflow code asked for side effect %u, which "
+                              "history did not record here",
+                              id);
+            return TLW_ERR_INTERNAL;
+        }
+    } else {
+        value = fn(arg);
+        if (!value)
+            value = json_null();
+    }
+    /* The command carries both details, as recorded. */
+    Temporal__Api__Command__V1__RecordMarkerCommandAttributes *a = malloc(sizeof *a);
+    *a = (Temporal__Api__Command__V1__RecordMarkerCommandAttributes)
+        TEMPORAL__API__COMMAND__V1__RECORD_MARKER_COMMAND_ATTRIBUTES__INIT;
+    a->marker_name = strdup("SideEffect");
+    a->details = calloc(2, sizeof *a->details);
+    const char *keys[2] = {"side-effect-id", "data"};
+    json_t *id_value = json_integer(id);
+    const json_t *values[2] = {id_value, value};
+    tlw_error err;
+    for (int i = 0; i < 2; i++) {
+        a->details[i] = malloc(sizeof *a->details[i]);
+        *a->details[i] = (Temporal__Api__Command__V1__RecordMarkerCommandAttributes__DetailsEntry)
+            TEMPORAL__API__COMMAND__V1__RECORD_MARKER_COMMAND_ATTRIBUTES__DETAILS_ENTRY__INIT;
+        a->details[i]->key = strdup(keys[i]);
+        if (tlw_payloads_from_json(values[i], false, &a->details[i]->value, &err) != TLW_OK)
+            tlw_run_fail_task(wf, UNHANDLED, "the side effect's value cannot be encoded: %s",
+                              err.message);
+        a->n_details++;
+    }
+    json_decref(id_value);
+    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
+    c->record_marker_command_attributes = a;
+    tlw_run_command(wf, c, NULL);
+    const json_t *kept = tlw_run_keep(wf, value);
+    if (result)
+        *result = kept;
+    return TLW_OK;
 }
 
+/* As the core-based SDKs do: a "core_patch" marker with patch_data {"id",
+ * "deprecated"}; on replay, true only where history recorded it. The answer
+ * for a patch id is given once per run. */
 int tlw_workflow_patched(tlw_workflow *wf, const char *patch_id)
 {
-    tlw_run_fail_task(wf, UNHANDLED, "tlw_workflow_patched (%s) is not supported by this worker yet",
-                      patch_id ? patch_id : "?");
-    return 0;
+    if (!patch_id)
+        patch_id = "";
+    for (wf_patch *p = wf->patches; p; p = p->next)
+        if (strcmp(p->id, patch_id) == 0)
+            return p->patched;
+    char key[160];
+    snprintf(key, sizeof key, "core_patch:%s", patch_id);
+    bool patched = !wf->replaying || upcoming_marker(wf, key) != NULL;
+    if (patched) {
+        json_t *data = json_pack("{s:s, s:b}", "id", patch_id, "deprecated", 0);
+        record_marker(wf, "core_patch", "patch_data", data);
+        json_decref(data);
+    }
+    wf_patch *p = calloc(1, sizeof *p);
+    if (!p || !(p->id = strdup(patch_id)))
+        abort();
+    p->patched = patched;
+    p->next = wf->patches;
+    wf->patches = p;
+    return patched;
 }

@@ -15,6 +15,7 @@
 #include "conf/worker_config.h"
 #include "temporal/api/command/v1/message.pb-c.h"
 #include "temporal/api/enums/v1/failed_cause.pb-c.h"
+#include "temporal/api/history/v1/message.pb-c.h"
 #include "worker/coro.h"
 
 typedef enum { FUT_ACTIVITY, FUT_TIMER, FUT_SIGNAL } wf_future_kind;
@@ -53,6 +54,13 @@ typedef struct wf_coroutine {
     struct wf_coroutine *next;
 } wf_coroutine;
 
+/* A patch id and what tlw_workflow_patched() said of it (said once per run). */
+typedef struct wf_patch {
+    char *id;
+    bool patched;
+    struct wf_patch *next;
+} wf_patch;
+
 typedef struct wf_query {
     char *name;
     tlw_query_fn fn;
@@ -83,6 +91,13 @@ struct tlw_workflow {
     wf_command *pending, **pending_tail; /* produced, not yet matched or sent */
     wf_signal *signals, **signals_tail;
     wf_query *queries;
+    wf_patch *patches;
+    unsigned side_effect_seq;
+    /* While replaying an activation: the events after its task completed,
+     * up to the next task (its command events among them), to look ahead
+     * for the markers of patches and side effects. */
+    Temporal__Api__History__V1__HistoryEvent *const *upcoming;
+    size_t n_upcoming;
     unsigned activity_seq, timer_seq;
 
     int64_t now_ms;
@@ -135,6 +150,11 @@ tlw_future *tlw_run_future(tlw_workflow *wf, wf_future_kind kind);
 /* Resolves `f` (no-op if already ready). */
 void tlw_run_resolve(tlw_workflow *wf, tlw_future *f, tlw_status status, const json_t *result,
                      const tlw_failure *failure, int64_t event_id);
+
+/* The key of a marker, from its name and details: "core_patch:<id>",
+ * "SideEffect:<n>", else the name. */
+void tlw_run_marker_key(const char *name, size_t n_details, void *const *details, char *out,
+                        size_t size);
 
 /* Gives a waiting signal future its signal, if one is there. */
 void tlw_run_match_signals(tlw_workflow *wf);

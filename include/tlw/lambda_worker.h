@@ -297,10 +297,11 @@ tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retrya
  *
  * Supported today: activities (start, wait, cancel), timers, signals
  * received (a payload is the signal's arguments as a JSON array), queries,
- * wait_any, await, spawn, the determinism helpers, failing, cancellation,
- * continue-as-new. Not yet: child workflows, signals to other workflows,
- * side effects and patches (calling them fails the workflow task with a
- * message that says so).
+ * wait_any, await, spawn, the determinism helpers, side effects (a
+ * "SideEffect" marker), patches ("core_patch" markers, as the core-based
+ * SDKs record them), failing, cancellation, continue-as-new. Not yet: child
+ * workflows and signals to other workflows (calling them fails the workflow
+ * task with a message that says so).
  */
 typedef struct tlw_future tlw_future; /* owned by the run */
 

@@ -221,3 +221,19 @@ def test_a_query_reads_the_workflows_state(client, cw):
     assert 'no handler for query "nope"' in str(e.value) and "sum" in str(e.value)
     run(client, h.signal("add", 0))
     assert run(client, h.result()) == 12
+
+
+def test_a_side_effect_runs_once_and_a_patch_is_recorded(client, cw):
+    h = start(client, cw.queue, "Patcher")
+    result = run(client, h.result())
+    assert result["patched"] is True
+    markers = [e.marker_recorded_event_attributes for e in history(client, h)
+               if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    names = sorted(m.marker_name for m in markers)
+    assert names == ["SideEffect", "core_patch"], names
+    side = next(m for m in markers if m.marker_name == "SideEffect")
+    recorded = int(side.details["data"].payloads[0].data)
+    # The last task replayed the first: it returned the recorded value, not a new draw.
+    assert result["drawn"] == recorded
+    patch = next(m for m in markers if m.marker_name == "core_patch")
+    assert b'"id":"v2"' in patch.details["patch_data"].payloads[0].data.replace(b" ", b"")

@@ -128,6 +128,38 @@ static void timer_started(const char *id)
     e->timer_started_event_attributes = a;
 }
 
+static void timer_fired(const char *id)
+{
+    event *e = add(TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_TIMER_FIRED);
+    Temporal__Api__History__V1__TimerFiredEventAttributes *a = calloc(1, sizeof *a);
+    *a = (Temporal__Api__History__V1__TimerFiredEventAttributes)
+        TEMPORAL__API__HISTORY__V1__TIMER_FIRED_EVENT_ATTRIBUTES__INIT;
+    a->timer_id = strdup(id);
+    e->attributes_case = TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_TIMER_FIRED_EVENT_ATTRIBUTES;
+    e->timer_fired_event_attributes = a;
+}
+
+static void patch_marker(const char *id)
+{
+    event *e = add(TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_MARKER_RECORDED);
+    Temporal__Api__History__V1__MarkerRecordedEventAttributes *a = calloc(1, sizeof *a);
+    *a = (Temporal__Api__History__V1__MarkerRecordedEventAttributes)
+        TEMPORAL__API__HISTORY__V1__MARKER_RECORDED_EVENT_ATTRIBUTES__INIT;
+    a->marker_name = strdup("core_patch");
+    a->details = calloc(1, sizeof *a->details);
+    a->details[0] = calloc(1, sizeof *a->details[0]);
+    *a->details[0] = (Temporal__Api__History__V1__MarkerRecordedEventAttributes__DetailsEntry)
+        TEMPORAL__API__HISTORY__V1__MARKER_RECORDED_EVENT_ATTRIBUTES__DETAILS_ENTRY__INIT;
+    a->details[0]->key = strdup("patch_data");
+    json_t *data = json_pack("{s:s, s:b}", "id", id, "deprecated", 0);
+    tlw_error err;
+    assert_int_equal(tlw_payloads_from_json(data, false, &a->details[0]->value, &err), TLW_OK);
+    json_decref(data);
+    a->n_details = 1;
+    e->attributes_case = TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_MARKER_RECORDED_EVENT_ATTRIBUTES;
+    e->marker_recorded_event_attributes = a;
+}
+
 static int free_history(void **state)
 {
     for (size_t i = 0; i < n_events; i++)
@@ -149,9 +181,21 @@ static tlw_status greet_once(tlw_workflow *wf, const json_t *args, json_t **resu
     return TLW_OK;
 }
 
+/* Asks about patch "v2", sleeps, returns the answer. */
+static tlw_status patched_then_sleep(tlw_workflow *wf, const json_t *args, json_t **result)
+{
+    int patched = tlw_workflow_patched(wf, "v2");
+    tlw_status st = tlw_workflow_sleep(wf, 1000);
+    if (st != TLW_OK)
+        return st;
+    *result = json_boolean(patched);
+    return TLW_OK;
+}
+
 static int configure(tlw_config *cfg)
 {
     tlw_config_set_default_versioning_behavior(cfg, TLW_VERSIONING_PINNED);
+    tlw_register_workflow(cfg, "Patched", patched_then_sleep);
     tlw_register_workflow(cfg, "Greet", greet_once);
     return 0;
 }
@@ -300,6 +344,70 @@ static void an_event_it_does_not_handle_fails_the_task(void **state)
     assert_non_null(strstr(r.message, "does not handle"));
 }
 
+/* The run's result, from the one CompleteWorkflowExecution command. */
+static json_t *completed_result(tlw_engine_result *r)
+{
+    assert_false(r->task_failed);
+    assert_int_equal(r->n_commands, 1);
+    assert_int_equal(r->commands[0]->command_type,
+                     TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
+    json_t *values = NULL;
+    tlw_error err;
+    assert_int_equal(tlw_payloads_to_json(r->commands[0]->complete_workflow_execution_command_attributes->result,
+                                          &values, &err),
+                     TLW_OK);
+    json_t *v = json_incref(json_array_get(values, 0));
+    json_decref(values);
+    return v;
+}
+
+static void a_patch_is_false_replaying_history_that_lacks_it(void **state)
+{
+    started("Patched", "x");
+    task(true);
+    timer_started("1"); /* the old code: no marker before the timer */
+    timer_fired("1");
+    task(false);
+    tlw_engine_result r;
+    replay(&r);
+    json_t *v = completed_result(&r);
+    assert_true(json_is_false(v));
+    json_decref(v);
+    tlw_engine_result_free(&r);
+}
+
+static void a_patch_is_true_where_history_recorded_it(void **state)
+{
+    started("Patched", "x");
+    task(true);
+    patch_marker("v2");
+    timer_started("1");
+    timer_fired("1");
+    task(false);
+    tlw_engine_result r;
+    replay(&r);
+    json_t *v = completed_result(&r);
+    assert_true(json_is_true(v));
+    json_decref(v);
+    tlw_engine_result_free(&r);
+}
+
+static void a_new_run_records_the_patch(void **state)
+{
+    started("Patched", "x");
+    task(false);
+    tlw_engine_result r;
+    replay(&r);
+    assert_false(r.task_failed);
+    assert_int_equal(r.n_commands, 2);
+    assert_int_equal(r.commands[0]->command_type,
+                     TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER);
+    assert_string_equal(r.commands[0]->record_marker_command_attributes->marker_name, "core_patch");
+    assert_int_equal(r.commands[1]->command_type,
+                     TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER);
+    tlw_engine_result_free(&r);
+}
+
 static void an_empty_history_fails_the_task(void **state)
 {
     tlw_engine_result r;
@@ -323,6 +431,9 @@ int main(void)
                                   free_history),
         cmocka_unit_test_teardown(an_event_it_does_not_handle_fails_the_task, free_history),
         cmocka_unit_test_teardown(an_empty_history_fails_the_task, free_history),
+        cmocka_unit_test_teardown(a_patch_is_false_replaying_history_that_lacks_it, free_history),
+        cmocka_unit_test_teardown(a_patch_is_true_where_history_recorded_it, free_history),
+        cmocka_unit_test_teardown(a_new_run_records_the_patch, free_history),
     };
     return cmocka_run_group_tests(tests, load_config, free_config);
 }
