@@ -218,6 +218,8 @@ static const char *command_name(const command *c)
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: return "CancelWorkflowExecution";
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: return "ContinueAsNewWorkflowExecution";
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER: return "RecordMarker";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: return "StartChildWorkflowExecution";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: return "SignalExternalWorkflowExecution";
     default: return "another command";
     }
 }
@@ -271,6 +273,26 @@ static bool matches(const event *e, const command *c, char *history_says, size_t
         want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION;
         snprintf(history_says, size, "WorkflowExecutionContinuedAsNew");
         break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__StartChildWorkflowExecutionInitiatedEventAttributes *a =
+            e->start_child_workflow_execution_initiated_event_attributes;
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION;
+        id = a->workflow_id;
+        type = a->workflow_type ? a->workflow_type->name : "";
+        snprintf(history_says, size, "StartChildWorkflowExecutionInitiated (workflow id %s, type %s)",
+                 id, type);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__SignalExternalWorkflowExecutionInitiatedEventAttributes *a =
+            e->signal_external_workflow_execution_initiated_event_attributes;
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION;
+        id = a->workflow_execution ? a->workflow_execution->workflow_id : "";
+        type = a->signal_name;
+        snprintf(history_says, size,
+                 "SignalExternalWorkflowExecutionInitiated (workflow id %s, signal %s)", id, type);
+        break;
+    }
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_MARKER_RECORDED_EVENT_ATTRIBUTES: {
         const Temporal__Api__History__V1__MarkerRecordedEventAttributes *m =
             e->marker_recorded_event_attributes;
@@ -299,6 +321,16 @@ static bool matches(const event *e, const command *c, char *history_says, size_t
         return strcmp(c->start_timer_command_attributes->timer_id, id) == 0;
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER:
         return strcmp(c->cancel_timer_command_attributes->timer_id, id) == 0;
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
+        const Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *a =
+            c->start_child_workflow_execution_command_attributes;
+        return strcmp(a->workflow_id, id) == 0 && strcmp(a->workflow_type->name, type) == 0;
+    }
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: {
+        const Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes *a =
+            c->signal_external_workflow_execution_command_attributes;
+        return strcmp(a->execution->workflow_id, id) == 0 && strcmp(a->signal_name, type) == 0;
+    }
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER: {
         char mine[160];
         const Temporal__Api__Command__V1__RecordMarkerCommandAttributes *m =
@@ -330,6 +362,16 @@ static void describe_command(const command *c, char *out, size_t size)
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER:
         snprintf(out, size, "CancelTimer (timer id %s)",
                  c->cancel_timer_command_attributes->timer_id);
+        break;
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+        snprintf(out, size, "StartChildWorkflowExecution (workflow id %s, type %s)",
+                 c->start_child_workflow_execution_command_attributes->workflow_id,
+                 c->start_child_workflow_execution_command_attributes->workflow_type->name);
+        break;
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+        snprintf(out, size, "SignalExternalWorkflowExecution (workflow id %s, signal %s)",
+                 c->signal_external_workflow_execution_command_attributes->execution->workflow_id,
+                 c->signal_external_workflow_execution_command_attributes->signal_name);
         break;
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER: {
         char key[160];
@@ -368,7 +410,9 @@ static void match_command_event(tlw_workflow *wf, const event *e)
         wf->pending_tail = &wf->pending;
     if (c->future && !c->future->initiated_event_id &&
         (c->pb->command_type == TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK ||
-         c->pb->command_type == TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER))
+         c->pb->command_type == TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER ||
+         c->pb->command_type == TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION ||
+         c->pb->command_type == TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION))
         c->future->initiated_event_id = e->event_id;
     free_command(c);
 }
@@ -379,6 +423,29 @@ static tlw_future *activity_by_scheduled_id(tlw_workflow *wf, int64_t scheduled_
         if (f->kind == FUT_ACTIVITY && f->initiated_event_id == scheduled_event_id)
             return f;
     return NULL;
+}
+
+static tlw_future *initiated_by(tlw_workflow *wf, wf_future_kind kind, int64_t initiated_event_id)
+{
+    for (tlw_future *f = wf->futures; f; f = f->next)
+        if (f->kind == kind && f->initiated_event_id == initiated_event_id)
+            return f;
+    return NULL;
+}
+
+/* What a workflow sees of a child's end: a ChildWorkflowError whose cause is
+ * the child's failure (if any). */
+static const tlw_failure *child_failure(tlw_workflow *wf, const tlw_future *f,
+                                        const Temporal__Api__Failure__V1__Failure *pb,
+                                        const char *what)
+{
+    tlw_failure *outer = tlw_workflow_alloc(wf, sizeof *outer);
+    char *message = tlw_workflow_alloc(wf, 200);
+    snprintf(message, 200, "child workflow %s %s", f ? f->id : "?", what);
+    outer->message = message;
+    outer->type = "ChildWorkflowError";
+    outer->cause = failure_from_pb(wf, pb);
+    return outer;
 }
 
 static tlw_future *timer_by_id(tlw_workflow *wf, const char *timer_id)
@@ -732,6 +799,74 @@ static void apply_result(tlw_workflow *wf, const event *e)
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CANCEL_REQUESTED_EVENT_ATTRIBUTES:
         wf->cancel_requested = true;
         break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_COMPLETED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__ChildWorkflowExecutionCompletedEventAttributes *a =
+            e->child_workflow_execution_completed_event_attributes;
+        tlw_run_resolve(wf, initiated_by(wf, FUT_CHILD, a->initiated_event_id), TLW_OK,
+                        result_value(wf, a->result), NULL, e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__ChildWorkflowExecutionFailedEventAttributes *a =
+            e->child_workflow_execution_failed_event_attributes;
+        tlw_future *f = initiated_by(wf, FUT_CHILD, a->initiated_event_id);
+        tlw_run_resolve(wf, f, TLW_ERR_FAILED, NULL, child_failure(wf, f, a->failure, "failed"),
+                        e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_CANCELED_EVENT_ATTRIBUTES:
+        tlw_run_resolve(wf,
+                        initiated_by(wf, FUT_CHILD,
+                                     e->child_workflow_execution_canceled_event_attributes
+                                         ->initiated_event_id),
+                        TLW_ERR_CANCELLED, NULL, NULL, e->event_id);
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_TIMED_OUT_EVENT_ATTRIBUTES: {
+        tlw_future *f = initiated_by(
+            wf, FUT_CHILD, e->child_workflow_execution_timed_out_event_attributes->initiated_event_id);
+        tlw_run_resolve(wf, f, TLW_ERR_FAILED, NULL, child_failure(wf, f, NULL, "timed out"),
+                        e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_TERMINATED_EVENT_ATTRIBUTES: {
+        tlw_future *f = initiated_by(
+            wf, FUT_CHILD,
+            e->child_workflow_execution_terminated_event_attributes->initiated_event_id);
+        tlw_run_resolve(wf, f, TLW_ERR_FAILED, NULL, child_failure(wf, f, NULL, "was terminated"),
+                        e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__StartChildWorkflowExecutionFailedEventAttributes *a =
+            e->start_child_workflow_execution_failed_event_attributes;
+        tlw_future *f = initiated_by(wf, FUT_CHILD, a->initiated_event_id);
+        char what[96];
+        snprintf(what, sizeof what, "could not start (cause %d: a workflow with that id runs?)",
+                 (int)a->cause);
+        tlw_run_resolve(wf, f, TLW_ERR_FAILED, NULL, child_failure(wf, f, NULL, what),
+                        e->event_id);
+        break;
+    }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED_EVENT_ATTRIBUTES:
+        tlw_run_resolve(wf,
+                        initiated_by(wf, FUT_EXTERNAL_SIGNAL,
+                                     e->external_workflow_execution_signaled_event_attributes
+                                         ->initiated_event_id),
+                        TLW_OK, tlw_run_keep(wf, json_null()), NULL, e->event_id);
+        break;
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__SignalExternalWorkflowExecutionFailedEventAttributes *a =
+            e->signal_external_workflow_execution_failed_event_attributes;
+        tlw_failure *f = tlw_workflow_alloc(wf, sizeof *f);
+        char *message = tlw_workflow_alloc(wf, 160);
+        snprintf(message, 160, "the signal could not be delivered (cause %d: no such workflow?)",
+                 (int)a->cause);
+        f->message = message;
+        f->type = "SignalExternalWorkflowError";
+        tlw_run_resolve(wf, initiated_by(wf, FUT_EXTERNAL_SIGNAL, a->initiated_event_id),
+                        TLW_ERR_FAILED, NULL, f, e->event_id);
+        break;
+    }
     default: break;
     }
 }
@@ -748,6 +883,8 @@ static bool is_command_event(const event *e)
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CANCELED_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_CONTINUED_AS_NEW_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_MARKER_RECORDED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES:
         return true;
     default: return false;
     }
@@ -769,6 +906,15 @@ static bool is_result_or_ignored_event(const event *e)
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_FAILED_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_TIMED_OUT_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_STARTED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_STARTED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_COMPLETED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_CANCELED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_TIMED_OUT_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_TERMINATED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
         return true;
     default: return false;
     }

@@ -227,25 +227,106 @@ tlw_future *tlw_workflow_start_timer(tlw_workflow *wf, long long ms)
     return f;
 }
 
+static Temporal__Api__Taskqueue__V1__TaskQueue *task_queue(const char *name)
+{
+    Temporal__Api__Taskqueue__V1__TaskQueue *q = malloc(sizeof *q);
+    if (!q)
+        abort();
+    *q = (Temporal__Api__Taskqueue__V1__TaskQueue)TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
+    q->name = strdup(name);
+    q->kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    return q;
+}
+
+static Temporal__Api__Common__V1__Payloads *input(tlw_workflow *wf, const json_t *args,
+                                                  const char *what)
+{
+    Temporal__Api__Common__V1__Payloads *p = NULL;
+    json_t *none = json_array();
+    tlw_error err;
+    if (tlw_payloads_from_json(args ? args : none, true, &p, &err) != TLW_OK) {
+        tlw_run_fail_task(wf, UNHANDLED, "the arguments of %s cannot be encoded: %s", what,
+                          err.message);
+        p = NULL;
+    }
+    json_decref(none);
+    return p;
+}
+
 tlw_future *tlw_workflow_start_child(tlw_workflow *wf, const char *type, const json_t *args,
                                      const tlw_child_options *opts)
 {
-    tlw_future *f = tlw_run_future(wf, FUT_ACTIVITY);
-    tlw_run_fail_task(wf, UNHANDLED,
-                      "child workflows (%s) are not supported by this worker yet",
-                      type ? type : "?");
+    static const tlw_child_options none = {0};
+    if (!opts)
+        opts = &none;
+    tlw_future *f = tlw_run_future(wf, FUT_CHILD);
+    f->cancel_type = opts->cancellation_type;
+    snprintf(f->id, sizeof f->id, "%s",
+             opts->workflow_id ? opts->workflow_id : tlw_workflow_uuid(wf));
+    if (!type || !*type) {
+        tlw_run_fail_task(wf, UNHANDLED, "a child workflow needs a type");
+        return f;
+    }
+    Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
+    *a = (Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes)
+        TEMPORAL__API__COMMAND__V1__START_CHILD_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
+    a->workflow_id = strdup(f->id);
+    a->workflow_type = malloc(sizeof *a->workflow_type);
+    *a->workflow_type = (Temporal__Api__Common__V1__WorkflowType)TEMPORAL__API__COMMON__V1__WORKFLOW_TYPE__INIT;
+    a->workflow_type->name = strdup(type);
+    a->task_queue = task_queue(opts->task_queue ? opts->task_queue : wf->info.task_queue);
+    a->input = input(wf, args, type);
+    a->workflow_execution_timeout = duration(opts->execution_timeout_ms);
+    a->workflow_run_timeout = duration(opts->run_timeout_ms);
+    a->retry_policy = retry_policy(opts->retry_policy);
+    static const Temporal__Api__Enums__V1__ParentClosePolicy policies[] = {
+        TEMPORAL__API__ENUMS__V1__PARENT_CLOSE_POLICY__PARENT_CLOSE_POLICY_TERMINATE,
+        TEMPORAL__API__ENUMS__V1__PARENT_CLOSE_POLICY__PARENT_CLOSE_POLICY_ABANDON,
+        TEMPORAL__API__ENUMS__V1__PARENT_CLOSE_POLICY__PARENT_CLOSE_POLICY_REQUEST_CANCEL};
+    a->parent_close_policy = opts->parent_close_policy >= 0 && opts->parent_close_policy <= 2
+                                 ? policies[opts->parent_close_policy]
+                                 : policies[0];
+    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+    c->start_child_workflow_execution_command_attributes = a;
+    tlw_run_command(wf, c, f);
     return f;
+}
+
+static int external_done(tlw_workflow *wf, void *arg)
+{
+    return ((tlw_future *)arg)->ready;
 }
 
 tlw_status tlw_workflow_signal_external(tlw_workflow *wf, const char *workflow_id,
                                         const char *run_id, const char *signal_name,
                                         const json_t *args)
 {
-    tlw_run_fail_task(wf, UNHANDLED,
-                      "signals to other workflows (%s to %s) are not supported by this worker "
-                      "yet",
-                      signal_name ? signal_name : "?", workflow_id ? workflow_id : "?");
-    return TLW_ERR_INTERNAL;
+    if (!workflow_id || !*workflow_id || !signal_name || !*signal_name)
+        return TLW_ERR_INVALID;
+    tlw_future *f = tlw_run_future(wf, FUT_EXTERNAL_SIGNAL);
+    snprintf(f->id, sizeof f->id, "%s", workflow_id);
+    Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes *a =
+        malloc(sizeof *a);
+    *a = (Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes)
+        TEMPORAL__API__COMMAND__V1__SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
+    a->execution = malloc(sizeof *a->execution);
+    *a->execution = (Temporal__Api__Common__V1__WorkflowExecution)
+        TEMPORAL__API__COMMON__V1__WORKFLOW_EXECUTION__INIT;
+    a->execution->workflow_id = strdup(workflow_id);
+    a->execution->run_id = strdup(run_id ? run_id : "");
+    a->signal_name = strdup(signal_name);
+    a->input = input(wf, args, signal_name);
+    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+    c->signal_external_workflow_execution_command_attributes = a;
+    tlw_run_command(wf, c, f);
+    tlw_status st = tlw_run_wait(wf, external_done, f);
+    if (st != TLW_OK)
+        return st;
+    if (f->status == TLW_ERR_FAILED && wf->current)
+        wf->current->last_failure = f->failure;
+    return f->status;
 }
 
 /* Cancels what `f` stands for: before its command was sent, the command is
@@ -276,7 +357,9 @@ tlw_status tlw_future_cancel(tlw_workflow *wf, tlw_future *f)
         tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
         return TLW_OK;
     }
-    if (f->cancel_type == TLW_CANCEL_ABANDON) {
+    if (f->cancel_type == TLW_CANCEL_ABANDON || f->kind != FUT_ACTIVITY) {
+        /* A started child is abandoned (its parent close policy applies at
+         * the end of this run); an external signal in flight goes on. */
         tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
         return TLW_OK;
     }

@@ -18,7 +18,7 @@
 #include "temporal/api/history/v1/message.pb-c.h"
 #include "worker/coro.h"
 
-typedef enum { FUT_ACTIVITY, FUT_TIMER, FUT_SIGNAL } wf_future_kind;
+typedef enum { FUT_ACTIVITY, FUT_TIMER, FUT_SIGNAL, FUT_CHILD, FUT_EXTERNAL_SIGNAL } wf_future_kind;
 
 struct tlw_future {
     wf_future_kind kind;

@@ -299,9 +299,10 @@ tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retrya
  * received (a payload is the signal's arguments as a JSON array), queries,
  * wait_any, await, spawn, the determinism helpers, side effects (a
  * "SideEffect" marker), patches ("core_patch" markers, as the core-based
- * SDKs record them), failing, cancellation, continue-as-new. Not yet: child
- * workflows and signals to other workflows (calling them fails the workflow
- * task with a message that says so).
+ * SDKs record them), child workflows, signals to other workflows, failing,
+ * cancellation, continue-as-new. Cancelling a started child abandons it
+ * (its parent close policy applies when this run ends); no cancel request
+ * is sent to it yet.
  */
 typedef struct tlw_future tlw_future; /* owned by the run */
 

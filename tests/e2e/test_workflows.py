@@ -237,3 +237,16 @@ def test_a_side_effect_runs_once_and_a_patch_is_recorded(client, cw):
     assert result["drawn"] == recorded
     patch = next(m for m in markers if m.marker_name == "core_patch")
     assert b'"id":"v2"' in patch.details["patch_data"].payloads[0].data.replace(b" ", b"")
+
+
+def test_children_and_signals_to_other_workflows(client, cw):
+    adder = start(client, cw.queue, "Adder")
+    h = start(client, cw.queue, "Parent", adder.id)
+    result = run(client, h.result())
+    assert result == {"child": ["Hello, kid!", "Hello, again!"], "signal": "ok",
+                      "failed_child": "failed", "cause": "GreetingRefused"}
+    run(client, adder.signal("add", 0))
+    assert run(client, adder.result()) == 3
+    kinds = [e.event_type for e in history(client, h)]
+    assert kinds.count(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) == 2
+    assert EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED in kinds
