@@ -186,7 +186,7 @@ def test_json_logs_are_one_object_per_line(tmp_path):
 
 def test_print_config_shows_sources_and_hides_secrets(tmp_path):
     env = dict(os.environ, TEMPORAL_TASK_QUEUE="e2e", TEMPORAL_API_KEY="sekrit-api-key-42",
-               TEMPORAL_ADDRESS="example.tmprl.cloud:7233")
+               TEMPORAL_ADDRESS="example.tmprl.cloud:7233", TLW_TEST_WORKFLOW="1")
     p = subprocess.run([str(bootstrap()), "--print-config"], env=env, capture_output=True,
                        text=True, timeout=30, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
