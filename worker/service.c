@@ -262,9 +262,7 @@ tlw_status tlw_service_history_page(const tlw_service_caller *c,
 tlw_status tlw_service_workflow_task_completed(
     const tlw_service_caller *c, ProtobufCBinaryData token,
     Temporal__Api__Command__V1__Command **commands, size_t n_commands,
-    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry
-        **query_results,
-    size_t n_query_results, Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
+    tlw_query_result_entry **query_results, size_t n_query_results, Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
     const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err)
 {
     Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest req =

@@ -88,6 +88,8 @@ tlw_status tlw_service_activity_canceled(const tlw_service_caller *c, ProtobufCB
                                          const tlw_rpc_call_options *opts, tlw_error *err);
 
 typedef Temporal__Api__Workflowservice__V1__PollWorkflowTaskQueueResponse tlw_workflow_task;
+typedef Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry
+    tlw_query_result_entry;
 typedef Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryResponse tlw_history_page;
 
 /* PollWorkflowTaskQueue (a long poll, as PollActivityTaskQueue). */
@@ -109,17 +111,16 @@ tlw_status tlw_service_history_page(const tlw_service_caller *c,
 tlw_status tlw_service_workflow_task_completed(
     const tlw_service_caller *c, ProtobufCBinaryData token,
     Temporal__Api__Command__V1__Command **commands, size_t n_commands,
-    Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry
-        **query_results,
-    size_t n_query_results, Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
+    tlw_query_result_entry **query_results, size_t n_query_results,
+    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
     const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err);
 
 /* RespondQueryTaskCompleted: the answer of a query-only task (`answer` set)
  * or its error (`error_message`). */
 tlw_status tlw_service_query_completed(const tlw_service_caller *c, ProtobufCBinaryData token,
                                        Temporal__Api__Common__V1__Payloads *answer,
-                                       const char *error_message,
-                                       const tlw_rpc_call_options *opts, tlw_error *err);
+                                       const char *error_message, const tlw_rpc_call_options *opts,
+                                       tlw_error *err);
 
 /* RespondWorkflowTaskFailed: the server retries the task. */
 tlw_status tlw_service_workflow_task_failed(const tlw_service_caller *c, ProtobufCBinaryData token,
