@@ -328,14 +328,15 @@ static void an_event_it_does_not_handle_fails_the_task(void **state)
     started("Greet", "World");
     task(true);
     activity_scheduled("1", "compose_greeting");
-    add(TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
-        ->attributes_case =
-        TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_CHILD_WORKFLOW_EXECUTION_STARTED_EVENT_ATTRIBUTES;
-    events[n_events - 1]->child_workflow_execution_started_event_attributes =
-        calloc(1, sizeof(Temporal__Api__History__V1__ChildWorkflowExecutionStartedEventAttributes));
-    *events[n_events - 1]->child_workflow_execution_started_event_attributes =
-        (Temporal__Api__History__V1__ChildWorkflowExecutionStartedEventAttributes)
-            TEMPORAL__API__HISTORY__V1__CHILD_WORKFLOW_EXECUTION_STARTED_EVENT_ATTRIBUTES__INIT;
+    /* a search attribute upsert: not something this engine handles */
+    event *e = add(TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
+    e->attributes_case =
+        TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES_EVENT_ATTRIBUTES;
+    e->upsert_workflow_search_attributes_event_attributes =
+        calloc(1, sizeof(Temporal__Api__History__V1__UpsertWorkflowSearchAttributesEventAttributes));
+    *e->upsert_workflow_search_attributes_event_attributes =
+        (Temporal__Api__History__V1__UpsertWorkflowSearchAttributesEventAttributes)
+            TEMPORAL__API__HISTORY__V1__UPSERT_WORKFLOW_SEARCH_ATTRIBUTES_EVENT_ATTRIBUTES__INIT;
     task(false);
     tlw_engine_result r;
     replay(&r);
