@@ -16,7 +16,8 @@ libtlw_internal_la_SOURCES += \
 	worker/workflow_run.h worker/workflow_api.c \
 	worker/workflow.c worker/workflow.h \
 	worker/recovery.c worker/recovery.h \
-	worker/payload.c worker/payload.h
+	worker/payload.c worker/payload.h \
+	worker/pbjson.c worker/pbjson.h
 
 # The activities the end-to-end tests call (tests/e2e/test_activities.py).
 noinst_PROGRAMS += tests/e2e/fixtures/activity_bootstrap
