@@ -32,7 +32,7 @@ tests_e2e_fixtures_payload_probe_SOURCES = tests/e2e/fixtures/payload_probe.c
 tests_e2e_fixtures_payload_probe_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus/payload
+EXTRA_DIST += tests/fuzz/corpus/payload tests/fuzz/corpus/pbjson
 
 # worker/pbjson's tests decode into messages of their own as well as the
 # Temporal API's: every field shape the API lacks (tests/unit/pbjson_test.proto)
@@ -89,6 +89,11 @@ tests_fuzz_fuzz_payload_SOURCES = tests/fuzz/fuzz_payload.c
 tests_fuzz_fuzz_payload_CFLAGS = $(TLW_CFLAGS)
 tests_fuzz_fuzz_payload_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_payload_LDADD = $(TLW_INTERNAL_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_pbjson
+tests_fuzz_fuzz_pbjson_SOURCES = tests/fuzz/fuzz_pbjson.c
+tests_fuzz_fuzz_pbjson_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_pbjson_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_pbjson_LDADD = $(TLW_INTERNAL_LIBS)
 endif
 
 # The workflows the end-to-end tests run (tests/e2e/test_workflows.py).
