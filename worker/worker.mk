@@ -16,7 +16,8 @@ libtlw_internal_la_SOURCES += \
 	worker/workflow_run.h worker/workflow_api.c \
 	worker/workflow.c worker/workflow.h \
 	worker/recovery.c worker/recovery.h \
-	worker/payload.c worker/payload.h
+	worker/payload.c worker/payload.h \
+	worker/pbjson.c worker/pbjson.h
 
 # The activities the end-to-end tests call (tests/e2e/test_activities.py).
 noinst_PROGRAMS += tests/e2e/fixtures/activity_bootstrap
@@ -31,7 +32,17 @@ tests_e2e_fixtures_payload_probe_SOURCES = tests/e2e/fixtures/payload_probe.c
 tests_e2e_fixtures_payload_probe_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus/payload
+EXTRA_DIST += tests/fuzz/corpus/payload tests/fuzz/corpus/pbjson
+
+# worker/pbjson's tests decode into messages of their own as well as the
+# Temporal API's: every field shape the API lacks (tests/unit/pbjson_test.proto)
+# and proto2 optional fields (pbjson_test2.proto). protoc-c compiles them
+# at `make check` time into a library of their own, built like libtlwproto
+# (generated code, without the project's warning flags).
+PBJSON_TEST_PROTOS = tests/unit/pbjson_test.proto tests/unit/pbjson_test2.proto
+PBJSON_TEST_GEN = tests/unit/pbjson_test.pb-c.c tests/unit/pbjson_test.pb-c.h \
+	tests/unit/pbjson_test2.pb-c.c tests/unit/pbjson_test2.pb-c.h
+EXTRA_DIST += $(PBJSON_TEST_PROTOS) tests/unit/fixtures/history_python.json
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_engine
@@ -49,6 +60,27 @@ tests_unit_test_rpc_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_test_payload_SOURCES = tests/unit/test_payload.c
 tests_unit_test_payload_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_payload_LDADD = $(UNIT_LDADD)
+
+check_LTLIBRARIES += tests/unit/libpbjson_test.la
+nodist_tests_unit_libpbjson_test_la_SOURCES = $(PBJSON_TEST_GEN)
+tests_unit_libpbjson_test_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+$(PBJSON_TEST_GEN): tests/unit/pbjson_test.stamp
+tests/unit/pbjson_test.stamp: $(srcdir)/tests/unit/pbjson_test.proto \
+		$(srcdir)/tests/unit/pbjson_test2.proto proto/gen.stamp
+	$(AM_V_GEN)$(MKDIR_P) tests/unit && \
+	$(PROTOC_C) -I$(srcdir)/tests/unit -I$(PROTOBUF_INCLUDEDIR) --c_out=tests/unit \
+		pbjson_test.proto pbjson_test2.proto && \
+	touch $@
+CLEANFILES += tests/unit/pbjson_test.stamp $(PBJSON_TEST_GEN)
+
+check_PROGRAMS += tests/unit/test_pbjson
+tests_unit_test_pbjson_SOURCES = tests/unit/test_pbjson.c
+tests_unit_test_pbjson_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/tests/unit \
+	-DTLW_PBJSON_FIXTURES='"$(abs_top_srcdir)/tests/unit/fixtures"'
+tests_unit_test_pbjson_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pbjson_LDADD = tests/unit/libpbjson_test.la $(UNIT_LDADD)
+# test_pbjson.c includes the generated headers: they exist before it compiles.
+tests/unit/test_pbjson-test_pbjson.$(OBJEXT): tests/unit/pbjson_test.stamp
 endif
 
 if ENABLE_FUZZING
@@ -57,6 +89,11 @@ tests_fuzz_fuzz_payload_SOURCES = tests/fuzz/fuzz_payload.c
 tests_fuzz_fuzz_payload_CFLAGS = $(TLW_CFLAGS)
 tests_fuzz_fuzz_payload_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_payload_LDADD = $(TLW_INTERNAL_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_pbjson
+tests_fuzz_fuzz_pbjson_SOURCES = tests/fuzz/fuzz_pbjson.c
+tests_fuzz_fuzz_pbjson_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_pbjson_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_pbjson_LDADD = $(TLW_INTERNAL_LIBS)
 endif
 
 # The workflows the end-to-end tests run (tests/e2e/test_workflows.py).
