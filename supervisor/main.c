@@ -18,6 +18,7 @@
 #include "supervisor/runtime_api.h"
 #include "supervisor/supervisor.h"
 #include "worker/recovery.h"
+#include "worker/replay.h"
 #include "worker/slot.h"
 
 extern char **environ;
@@ -25,11 +26,18 @@ extern char **environ;
 static void usage(FILE *out, const char *argv0)
 {
     fprintf(out,
-            "usage: %s [--print-config | --help | --version]\n"
+            "usage: %s [--print-config | --replay FILE | --replay-workflow ID | --help |\n"
+            "          --version]\n"
             "Runs a Temporal worker. Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it serves\n"
             "invocations; elsewhere it runs until SIGINT or SIGTERM, then drains.\n"
-            "  --print-config  print every setting, its value and where it came from\n"
-            "                  (secrets redacted); exit 1 if the settings are invalid\n",
+            "  --print-config         print every setting, its value and where it came from\n"
+            "                         (secrets redacted); exit 1 if the settings are invalid\n"
+            "  --replay FILE          replay a run's history (JSON, as `temporal workflow show\n"
+            "                         --output json` writes it) against this program's\n"
+            "                         workflows; exit 0 if it replays, 1 with the\n"
+            "                         nondeterminism if not\n"
+            "  --replay-workflow ID   the same with the history of workflow ID, fetched from\n"
+            "                         the configured server\n",
             argv0);
 }
 
@@ -58,6 +66,28 @@ static int print_config(const tlw_version *version, tlw_configure_fn configure)
     return 0;
 }
 
+/* Replays a history from a file or the server against the workflows
+ * configure() registers. */
+static int replay(const tlw_version *version, tlw_configure_fn configure, const char *file,
+                  const char *workflow_id)
+{
+    tlw_config cfg;
+    tlw_error err;
+    tlw_status st = tlw_config_load(&cfg, version, environ, &err);
+    if (st == TLW_OK)
+        st = tlw_config_apply(&cfg, configure, &err);
+    if (st == TLW_OK)
+        st =
+            file ? tlw_replay_file(&cfg, file, &err) : tlw_replay_workflow(&cfg, workflow_id, &err);
+    tlw_config_free(&cfg);
+    if (st != TLW_OK) {
+        fprintf(stderr, "replay of %s failed: %s\n", file ? file : workflow_id, err.message);
+        return 1;
+    }
+    printf("%s replays cleanly\n", file ? file : workflow_id);
+    return 0;
+}
+
 /* What the supervisor's children run, and the environment it reads. */
 static void wire_worker(tlw_supervisor_ops *ops)
 {
@@ -72,17 +102,22 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
     const char *argv0 = argc > 0 && argv && argv[0] ? argv[0] : "bootstrap";
     static const struct option options[] = {
         {"print-config", no_argument, NULL, 'p'},
+        {"replay", required_argument, NULL, 'r'},
+        {"replay-workflow", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     bool want_print = false;
+    const char *replay_file = NULL, *replay_workflow = NULL;
     if (argc > 1) {
         optind = 1;
         int c;
         while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
             switch (c) {
             case 'p': want_print = true; break;
+            case 'r': replay_file = optarg; break;
+            case 'w': replay_workflow = optarg; break;
             case 'h': usage(stdout, argv0); return 0;
             case 'V': printf("tlw %s\n", TLW_VERSION_STRING); return 0;
             default: usage(stderr, argv0); return 2;
@@ -96,6 +131,8 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
     }
     if (want_print)
         return print_config(version, configure);
+    if (replay_file || replay_workflow)
+        return replay(version, configure, replay_file, replay_workflow);
 
     tlw_supervisor_ops ops;
     const char *api_address = getenv(TLW_RUNTIME_API_ENV);

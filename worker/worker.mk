@@ -16,6 +16,7 @@ libtlw_internal_la_SOURCES += \
 	worker/workflow_run.h worker/workflow_api.c \
 	worker/workflow.c worker/workflow.h \
 	worker/recovery.c worker/recovery.h \
+	worker/replay.c worker/replay.h \
 	worker/payload.c worker/payload.h \
 	worker/pbjson.c worker/pbjson.h
 

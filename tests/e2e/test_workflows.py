@@ -250,3 +250,37 @@ def test_children_and_signals_to_other_workflows(client, cw):
     kinds = [e.event_type for e in history(client, h)]
     assert kinds.count(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) == 2
     assert EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED in kinds
+
+
+def test_a_live_runs_history_replays_offline(client, cw, dev_server, tmp_path):
+    import json
+    import os
+    import subprocess
+    h = start(client, cw.queue, "Greeting", "replay")
+    run(client, h.result())
+    text = run(client, h.fetch_history()).to_json()
+    good = tmp_path / "history.json"
+    good.write_text(text)
+    bootstrap = str(program("tests/e2e/fixtures/workflow_bootstrap"))
+    env = dict(os.environ, TEMPORAL_TASK_QUEUE=cw.queue, TLW_WORKER_CONFIG="")
+
+    p = subprocess.run([bootstrap, "--replay", str(good)], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "replays cleanly" in p.stdout
+
+    # The same history from the server, by workflow id.
+    p = subprocess.run([bootstrap, "--replay-workflow", h.id], capture_output=True, text=True,
+                       timeout=60, env=dict(env, TEMPORAL_ADDRESS=dev_server.address))
+    assert p.returncode == 0, p.stderr
+
+    # Changed code, as far as history is concerned: another activity type.
+    doc = json.loads(text)
+    scheduled = next(e for e in doc["events"] if "activityTaskScheduledEventAttributes" in e)
+    scheduled["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "compose_farewell"
+    bad = tmp_path / "changed.json"
+    bad.write_text(json.dumps(doc))
+    p = subprocess.run([bootstrap, "--replay", str(bad)], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1
+    assert "nondeterminism" in p.stderr and "compose_farewell" in p.stderr, p.stderr

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Workflow throughput and replay time of the C worker, side by side with
+the Python SDK's worker, in one run against one dev server.
+
+  one-activity workflows per second, and workflow tasks per second, at the
+  default slots (tlw: workflow_bootstrap outside Lambda; Python: a Worker
+  with the Lambda workers' tuned limits: 10 workflow tasks, 2 activities)
+  the replay time of a ~1,000-event history (160 sequential activities):
+  `workflow_bootstrap --replay FILE` (a whole process) against the Python
+  SDK's Replayer (in process, so it has no start-up to pay)
+
+usage: bench/workflows.py [--workflows N]   (needs a build: scripts/build)
+"""
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.worker import Replayer, Worker
+
+TOP = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TOP / "tests" / "e2e"))
+sys.path.insert(0, str(TOP / "scripts"))
+from loopback import free_port  # noqa: E402
+from workers import c_env, set_current_version  # noqa: E402
+
+BUILD = Path(os.environ.get("TLW_BUILD_DIR", TOP / "build"))
+REPLAY_ACTIVITIES = 160
+
+
+@activity.defn(name="compose_greeting")
+async def compose_greeting(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+@workflow.defn(name="Greeting", sandboxed=False)
+class PyGreeting:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            "compose_greeting", name, start_to_close_timeout=timedelta(seconds=10))
+
+
+@workflow.defn(name="ManyActivities", sandboxed=False)
+class PyMany:
+    @workflow.run
+    async def run(self, n: int) -> int:
+        for _ in range(n):
+            await workflow.execute_activity("compose_greeting", "bench",
+                                            start_to_close_timeout=timedelta(seconds=10))
+        return n
+
+
+async def throughput(client, queue, n, workflow_type):
+    """Starts n workflows at once; (workflows/s, workflow tasks/s)."""
+    t0 = time.monotonic()
+    handles = await asyncio.gather(*[
+        client.start_workflow(workflow_type, "bench", id=f"b-{uuid.uuid4().hex[:10]}",
+                              task_queue=queue) for _ in range(n)])
+    await asyncio.gather(*[h.result() for h in handles])
+    seconds = time.monotonic() - t0
+    tasks = 0
+    for h in handles[:20]:
+        tasks += sum(1 async for e in h.fetch_history_events()
+                     if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    tasks_per_workflow = tasks / min(n, 20)
+    return n / seconds, n * tasks_per_workflow / seconds
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workflows", type=int, default=200)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tlw-bench-wf-"))
+    port = free_port()
+    server = subprocess.Popen([str(TOP / "scripts/dev-server"), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    proc = None
+    try:
+        for _ in range(200):
+            try:
+                client = await Client.connect(address)
+                break
+            except Exception:
+                await asyncio.sleep(0.2)
+
+        # tlw, outside Lambda, default slots
+        queue = f"bench-c-{uuid.uuid4().hex[:8]}"
+        deployment = f"bench-{uuid.uuid4().hex[:8]}"
+        env = c_env(address, tmp, queue, deployment)
+        env["AWS_LAMBDA_LOG_LEVEL"] = "WARN"
+        bootstrap = BUILD / "tests/e2e/fixtures/workflow_bootstrap"
+        proc = subprocess.Popen([str(bootstrap)], env=env, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(set_current_version, address, deployment, "b1")
+        c_rate, c_tasks = await throughput(client, queue, args.workflows, "Greeting")
+        many = await client.start_workflow("ManyActivities", REPLAY_ACTIVITIES,
+                                           id=f"many-{uuid.uuid4().hex[:8]}", task_queue=queue)
+        await many.result()
+        history = await many.fetch_history()
+        events = len(history.events)
+        path = tmp / "history.json"
+        path.write_text(history.to_json())
+        runs = []
+        for _ in range(5):
+            t0 = time.monotonic()
+            p = subprocess.run([str(bootstrap), "--replay", str(path)], capture_output=True,
+                               env=dict(os.environ, TEMPORAL_TASK_QUEUE=queue,
+                                        TLW_WORKER_CONFIG=""))
+            runs.append(time.monotonic() - t0)
+            assert p.returncode == 0, p.stderr
+        c_replay = sorted(runs)[2]
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+        proc = None
+
+        # the Python SDK's worker, same workflow and activity
+        py_queue = f"bench-py-{uuid.uuid4().hex[:8]}"
+        async with Worker(client, task_queue=py_queue, workflows=[PyGreeting, PyMany],
+                          activities=[compose_greeting], max_concurrent_workflow_tasks=10,
+                          max_concurrent_activities=2):
+            py_rate, py_tasks = await throughput(client, py_queue, args.workflows, "Greeting")
+            py_many = await client.start_workflow(PyMany.run, REPLAY_ACTIVITIES,
+                                                  id=f"many-py-{uuid.uuid4().hex[:8]}",
+                                                  task_queue=py_queue)
+            await py_many.result()
+            py_history = await py_many.fetch_history()
+        runs = []
+        replayer = Replayer(workflows=[PyMany])
+        for _ in range(5):
+            t0 = time.monotonic()
+            await replayer.replay_workflow(py_history)
+            runs.append(time.monotonic() - t0)
+        py_replay = sorted(runs)[2]
+
+        print(f"workflows: {args.workflows} one-activity workflows, started at once")
+        print(f"{'':34} {'tlw':>10} {'Python SDK':>12} {'ratio':>8}")
+        print(f"{'workflows completed per second':34} {c_rate:10.1f} {py_rate:12.1f} "
+              f"{c_rate / py_rate:8.2f}")
+        print(f"{'workflow tasks per second':34} {c_tasks:10.1f} {py_tasks:12.1f} "
+              f"{c_tasks / py_tasks:8.2f}")
+        print(f"{f'replay of a {events}-event history (ms)':34} {c_replay * 1000:10.1f} "
+              f"{py_replay * 1000:12.1f} {c_replay / py_replay:8.2f}")
+        print("(tlw's replay is a whole process: start-up, settings, JSON decoding, replay)")
+    finally:
+        if proc:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
