@@ -2,7 +2,8 @@
 """Workflow throughput and replay time of the C worker, side by side with
 the Python SDK's worker, in one run against one dev server.
 
-  one-activity workflows per second, and workflow tasks per second, at the
+  one-activity workflows per second (ManyActivities(1)), and workflow tasks
+  per second, at the
   default slots (tlw: workflow_bootstrap outside Lambda; Python: a Worker
   with the Lambda workers' tuned limits: 10 workflow tasks, 2 activities)
   the replay time of a ~1,000-event history (160 sequential activities):
@@ -43,20 +44,12 @@ async def compose_greeting(name: str) -> str:
     return f"Hello, {name}!"
 
 
-@workflow.defn(name="Greeting", sandboxed=False)
-class PyGreeting:
-    @workflow.run
-    async def run(self, name: str) -> str:
-        return await workflow.execute_activity(
-            "compose_greeting", name, start_to_close_timeout=timedelta(seconds=10))
-
-
 @workflow.defn(name="ManyActivities", sandboxed=False)
 class PyMany:
     @workflow.run
     async def run(self, n: int) -> int:
         for _ in range(n):
-            await workflow.execute_activity("compose_greeting", "bench",
+            await workflow.execute_activity("compose_greeting", args=["bench"],
                                             start_to_close_timeout=timedelta(seconds=10))
         return n
 
@@ -65,14 +58,14 @@ async def throughput(client, queue, n, workflow_type):
     """Starts n workflows at once; (workflows/s, workflow tasks/s)."""
     t0 = time.monotonic()
     handles = await asyncio.gather(*[
-        client.start_workflow(workflow_type, "bench", id=f"b-{uuid.uuid4().hex[:10]}",
+        client.start_workflow(workflow_type, 1, id=f"b-{uuid.uuid4().hex[:10]}",
                               task_queue=queue) for _ in range(n)])
     await asyncio.gather(*[h.result() for h in handles])
     seconds = time.monotonic() - t0
     tasks = 0
     for h in handles[:20]:
-        tasks += sum(1 async for e in h.fetch_history_events()
-                     if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+        tasks += len([e async for e in h.fetch_history_events()
+                      if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED])
     tasks_per_workflow = tasks / min(n, 20)
     return n / seconds, n * tasks_per_workflow / seconds
 
@@ -106,7 +99,7 @@ async def main():
                                 start_new_session=True)
         await asyncio.sleep(1.0)
         await asyncio.to_thread(set_current_version, address, deployment, "b1")
-        c_rate, c_tasks = await throughput(client, queue, args.workflows, "Greeting")
+        c_rate, c_tasks = await throughput(client, queue, args.workflows, "ManyActivities")
         many = await client.start_workflow("ManyActivities", REPLAY_ACTIVITIES,
                                            id=f"many-{uuid.uuid4().hex[:8]}", task_queue=queue)
         await many.result()
@@ -129,10 +122,10 @@ async def main():
 
         # the Python SDK's worker, same workflow and activity
         py_queue = f"bench-py-{uuid.uuid4().hex[:8]}"
-        async with Worker(client, task_queue=py_queue, workflows=[PyGreeting, PyMany],
+        async with Worker(client, task_queue=py_queue, workflows=[PyMany],
                           activities=[compose_greeting], max_concurrent_workflow_tasks=10,
                           max_concurrent_activities=2):
-            py_rate, py_tasks = await throughput(client, py_queue, args.workflows, "Greeting")
+            py_rate, py_tasks = await throughput(client, py_queue, args.workflows, "ManyActivities")
             py_many = await client.start_workflow(PyMany.run, REPLAY_ACTIVITIES,
                                                   id=f"many-py-{uuid.uuid4().hex[:8]}",
                                                   task_queue=py_queue)
