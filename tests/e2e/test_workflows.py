@@ -284,3 +284,64 @@ def test_a_live_runs_history_replays_offline(client, cw, dev_server, tmp_path):
                        text=True, timeout=60)
     assert p.returncode == 1
     assert "nondeterminism" in p.stderr and "compose_farewell" in p.stderr, p.stderr
+
+
+# ---- across languages, and signal-with-start ------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from temporalio import activity, workflow  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+
+@activity.defn(name="py_shout")
+async def py_shout(word: str) -> str:
+    return word.upper() + "!"
+
+
+@workflow.defn(name="PyChild", sandboxed=False)
+class PyChild:
+    @workflow.run
+    async def run(self, word: str) -> str:
+        return f"python child got {word}"
+
+
+@workflow.defn(name="PyParent", sandboxed=False)
+class PyParent:
+    @workflow.run
+    async def run(self, c_queue: str) -> list:
+        return await workflow.execute_child_workflow("Greeting", "py", task_queue=c_queue,
+                                                     id=f"{workflow.info().workflow_id}-child")
+
+
+@pytest.fixture(scope="module")
+def py_worker(client):
+    loop, c = client
+    queue = f"py-{uuid.uuid4().hex[:8]}"
+    worker = Worker(c, task_queue=queue, activities=[py_shout], workflows=[PyChild, PyParent])
+    task = loop.create_task(worker.run())
+    yield queue
+    loop.run_until_complete(worker.shutdown())
+    loop.run_until_complete(asyncio.wait_for(task, 30))
+
+
+def test_a_c_workflow_calls_a_python_activity_and_a_python_child(client, cw, py_worker):
+    h = start(client, cw.queue, "Polyglot", py_worker)
+    assert run(client, h.result()) == ["HI!", "python child got hi"]
+
+
+def test_a_python_workflow_starts_a_c_child(client, cw, py_worker):
+    _, c = client
+    h = run(client, c.start_workflow(PyParent.run, cw.queue, id=f"pyp-{uuid.uuid4().hex[:8]}",
+                                     task_queue=py_worker))
+    assert run(client, h.result()) == ["Hello, py!", "Hello, again!"]
+
+
+def test_signal_with_start_delivers_the_first_signal(client, cw):
+    _, c = client
+    h = run(client, c.start_workflow("Adder", id=f"sws-{uuid.uuid4().hex[:8]}",
+                                     task_queue=cw.queue, start_signal="add",
+                                     start_signal_args=[40]))
+    run(client, h.signal("add", 2))
+    run(client, h.signal("add", 0))
+    assert run(client, h.result()) == 42
