@@ -151,21 +151,37 @@ static const tlw_failure *failure_from_pb(tlw_workflow *wf, const Temporal__Api_
     return f;
 }
 
-/* What a workflow sees of an activity's failure: an ActivityError whose
- * cause is the failure the activity (or the server: a timeout) reported,
- * as the other SDKs present it. */
+/* What a workflow sees of an activity's or a child's failure: an
+ * ActivityError or ChildWorkflowError whose cause is the failure reported
+ * (by the activity, the child, or the server: a timeout), as the other SDKs
+ * present it. */
+static const tlw_failure *wrapped_failure(tlw_workflow *wf, const char *type, const char *noun,
+                                          const tlw_future *f,
+                                          const Temporal__Api__Failure__V1__Failure *pb,
+                                          const char *what)
+{
+    tlw_failure *outer = tlw_workflow_alloc(wf, sizeof *outer);
+    char *message = tlw_workflow_alloc(wf, 200);
+    snprintf(message, 200, "%s %s %s", noun, f ? f->id : "?", what);
+    outer->message = message;
+    outer->type = type;
+    outer->cause = failure_from_pb(wf, pb);
+    outer->non_retryable = outer->cause ? outer->cause->non_retryable : 0;
+    return outer;
+}
+
 static const tlw_failure *activity_failure(tlw_workflow *wf, const tlw_future *f,
                                            const Temporal__Api__Failure__V1__Failure *pb,
                                            const char *what)
 {
-    tlw_failure *outer = tlw_workflow_alloc(wf, sizeof *outer);
-    char *message = tlw_workflow_alloc(wf, 160);
-    snprintf(message, 160, "activity %s %s", f ? f->id : "?", what);
-    outer->message = message;
-    outer->type = "ActivityError";
-    outer->cause = failure_from_pb(wf, pb);
-    outer->non_retryable = outer->cause ? outer->cause->non_retryable : 0;
-    return outer;
+    return wrapped_failure(wf, "ActivityError", "activity", f, pb, what);
+}
+
+static const tlw_failure *child_failure(tlw_workflow *wf, const tlw_future *f,
+                                        const Temporal__Api__Failure__V1__Failure *pb,
+                                        const char *what)
+{
+    return wrapped_failure(wf, "ChildWorkflowError", "child workflow", f, pb, what);
 }
 
 /* Both kinds of details entry (command, event) are a key and Payloads. */
@@ -431,21 +447,6 @@ static tlw_future *initiated_by(tlw_workflow *wf, wf_future_kind kind, int64_t i
         if (f->kind == kind && f->initiated_event_id == initiated_event_id)
             return f;
     return NULL;
-}
-
-/* What a workflow sees of a child's end: a ChildWorkflowError whose cause is
- * the child's failure (if any). */
-static const tlw_failure *child_failure(tlw_workflow *wf, const tlw_future *f,
-                                        const Temporal__Api__Failure__V1__Failure *pb,
-                                        const char *what)
-{
-    tlw_failure *outer = tlw_workflow_alloc(wf, sizeof *outer);
-    char *message = tlw_workflow_alloc(wf, 200);
-    snprintf(message, 200, "child workflow %s %s", f ? f->id : "?", what);
-    outer->message = message;
-    outer->type = "ChildWorkflowError";
-    outer->cause = failure_from_pb(wf, pb);
-    return outer;
 }
 
 static tlw_future *timer_by_id(tlw_workflow *wf, const char *timer_id)
