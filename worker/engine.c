@@ -715,7 +715,8 @@ static bool start_run(tlw_workflow *wf, const char *namespace_name, const event 
         first->workflow_execution_started_event_attributes;
     const char *type = a->workflow_type ? a->workflow_type->name : "";
     wf->info.workflow_type = keep_string(wf, 0, type);
-    wf->info.namespace_name = keep_string(wf, 1, namespace_name);
+    if (namespace_name != wf->strings[1])
+        wf->info.namespace_name = keep_string(wf, 1, namespace_name);
     wf->info.task_queue = keep_string(wf, 2, a->task_queue ? a->task_queue->name : "");
     wf->info.continued_from_run_id =
         a->continued_execution_run_id && *a->continued_execution_run_id
@@ -1002,17 +1003,162 @@ static void answer(tlw_workflow *wf, tlw_engine_query *q)
     q->answer = result ? result : json_null();
 }
 
-static void replay(const tlw_config *cfg, const char *namespace_name, const char *workflow_id,
-                   const char *run_id, Temporal__Api__History__V1__HistoryEvent *const *events,
-                   size_t n_events, tlw_engine_query *queries, size_t n_queries,
-                   tlw_engine_result *out);
+struct tlw_engine_run {
+    tlw_workflow wf;
+    bool started;
+    int64_t last_event_id; /* the last event fed */
+};
 
-void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
-                       const char *workflow_id, const char *run_id,
-                       Temporal__Api__History__V1__HistoryEvent *const *events, size_t n_events,
-                       tlw_engine_result *out)
+tlw_engine_run *tlw_engine_run_new(const tlw_config *cfg, const char *namespace_name,
+                                   const char *workflow_id, const char *run_id)
 {
-    replay(cfg, namespace_name, workflow_id, run_id, events, n_events, NULL, 0, out);
+    tlw_engine_run *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    tlw_workflow *wf = &r->wf;
+    wf->cfg = cfg;
+    wf->owned = json_array();
+    wf->info.workflow_id = keep_string(wf, 4, workflow_id ? workflow_id : "");
+    wf->info.run_id = keep_string(wf, 5, run_id ? run_id : "");
+    wf->info.namespace_name = keep_string(wf, 1, namespace_name ? namespace_name : "");
+    wf->co_tail = &wf->coroutines;
+    wf->pending_tail = &wf->pending;
+    wf->signals_tail = &wf->signals;
+    long long stack_kb = cfg->settings.worker.workflow_stack_kb.value;
+    wf->stack_size = stack_kb > 0 ? (size_t)stack_kb * 1024 : DEFAULT_STACK_SIZE;
+    return r;
+}
+
+int64_t tlw_engine_run_last_event_id(const tlw_engine_run *r)
+{
+    return r->last_event_id;
+}
+
+bool tlw_engine_run_reusable(const tlw_engine_run *r)
+{
+    return r->started && !r->wf.task_failed && !r->wf.completed;
+}
+
+void tlw_engine_run_free(tlw_engine_run *r)
+{
+    if (!r)
+        return;
+    free_run(&r->wf);
+    free(r);
+}
+
+/* Fails the task if the code produced a command that history, at the start
+ * of the task at event `e`, does not have. */
+static bool nothing_left_over(tlw_workflow *wf, const event *e)
+{
+    if (!wf->pending)
+        return true;
+    char code_did[256];
+    describe_command(wf->pending->pb, code_did, sizeof code_did);
+    tlw_run_fail_task(wf,
+                      TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+                      "nondeterminism before event %lld: the workflow code did %s, which history "
+                      "does not have",
+                      (long long)e->event_id, code_did);
+    return false;
+}
+
+void tlw_engine_run_feed(tlw_engine_run *r, Temporal__Api__History__V1__HistoryEvent *const *events,
+                         size_t n_events, tlw_engine_query *queries, size_t n_queries,
+                         tlw_engine_result *out)
+{
+    *out = (tlw_engine_result){0};
+    tlw_workflow *wf = &r->wf;
+    /* Commands this run handed out last time were sent: the events of that
+     * completion come first in this batch and must match them. */
+    for (wf_command *c = wf->pending; c; c = c->next)
+        c->sent = true;
+    size_t first = 0;
+    if (!r->started) {
+        if (n_events == 0) {
+            tlw_run_fail_task(wf,
+                              TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                              "the workflow task came with an empty history");
+        } else {
+            r->started = true;
+            r->last_event_id = events[0]->event_id;
+            start_run(wf, wf->info.namespace_name, events[0]);
+            first = 1;
+        }
+    }
+    /* The last WorkflowTaskStarted of the batch is the task to answer. */
+    size_t last_started = n_events;
+    for (size_t i = n_events; i-- > first;)
+        if (events[i]->event_type ==
+            TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+            last_started = i;
+            break;
+        }
+    for (size_t i = first; i < n_events && !wf->task_failed; i++) {
+        const event *e = events[i];
+        r->last_event_id = e->event_id;
+        if (e->event_type == TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+            bool completed_in_history =
+                i + 1 < n_events &&
+                events[i + 1]->event_type ==
+                    TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+            if (i == last_started && !completed_in_history) {
+                if (nothing_left_over(wf, e))
+                    activate(wf, e, false);
+                break;
+            }
+            if (completed_in_history) {
+                /* What this task recorded: the events up to the next task. */
+                size_t end = i + 1;
+                while (end < n_events &&
+                       events[end]->event_type !=
+                           TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED)
+                    end++;
+                wf->upcoming = events + i + 1;
+                wf->n_upcoming = end - i - 1;
+                if (!nothing_left_over(wf, e))
+                    break;
+                activate(wf, e, true);
+                wf->upcoming = NULL;
+                wf->n_upcoming = 0;
+            }
+            continue;
+        }
+        if (is_command_event(e)) {
+            match_command_event(wf, e);
+            continue;
+        }
+        if (is_result_or_ignored_event(e)) {
+            apply_result(wf, e);
+            continue;
+        }
+        if (!e->worker_may_ignore)
+            tlw_run_fail_task(wf,
+                              TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                              "history event %lld is of a type this worker does not handle yet "
+                              "(event type %d)",
+                              (long long)e->event_id, (int)e->event_type);
+    }
+    if (!wf->task_failed)
+        for (size_t q = 0; q < n_queries; q++)
+            answer(wf, &queries[q]);
+    if (wf->task_failed) {
+        out->task_failed = true;
+        out->cause = wf->cause;
+        snprintf(out->message, sizeof out->message, "%s", wf->task_message);
+        return;
+    }
+    /* The new commands: those not sent before (the run keeps them, to
+     * match their events in the next batch). */
+    size_t n = 0;
+    for (wf_command *c = wf->pending; c; c = c->next)
+        n += !c->sent;
+    out->commands = n ? calloc(n, sizeof *out->commands) : NULL;
+    for (wf_command *c = wf->pending; c && out->commands; c = c->next)
+        if (!c->sent)
+            out->commands[out->n_commands++] = c->pb;
+    out->versioning_behavior =
+        wf->reg ? tlw_config_versioning_behavior(wf->cfg, wf->reg) : TLW_VERSIONING_UNSPECIFIED;
 }
 
 void tlw_engine_replay_and_query(const tlw_config *cfg, const char *namespace_name,
@@ -1021,124 +1167,37 @@ void tlw_engine_replay_and_query(const tlw_config *cfg, const char *namespace_na
                                  size_t n_events, tlw_engine_query *queries, size_t n_queries,
                                  tlw_engine_result *out)
 {
-    replay(cfg, namespace_name, workflow_id, run_id, events, n_events, queries, n_queries, out);
+    tlw_engine_run *r = tlw_engine_run_new(cfg, namespace_name, workflow_id, run_id);
+    if (!r) {
+        *out = (tlw_engine_result){.task_failed = true,
+                                   .cause = TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE};
+        snprintf(out->message, sizeof out->message, "out of memory replaying a workflow");
+        return;
+    }
+    tlw_engine_run_feed(r, events, n_events, queries, n_queries, out);
+    /* The run goes: the result takes its commands. */
+    for (size_t i = 0; i < out->n_commands; i++)
+        for (wf_command *c = r->wf.pending; c; c = c->next)
+            if (c->pb == out->commands[i])
+                c->pb = NULL;
+    out->owns_commands = true;
+    tlw_engine_run_free(r);
 }
 
-static void replay(const tlw_config *cfg, const char *namespace_name, const char *workflow_id,
-                   const char *run_id, Temporal__Api__History__V1__HistoryEvent *const *events,
-                   size_t n_events, tlw_engine_query *queries, size_t n_queries,
-                   tlw_engine_result *out)
+void tlw_engine_replay(const tlw_config *cfg, const char *namespace_name,
+                       const char *workflow_id, const char *run_id,
+                       Temporal__Api__History__V1__HistoryEvent *const *events, size_t n_events,
+                       tlw_engine_result *out)
 {
-    *out = (tlw_engine_result){0};
-    tlw_workflow wf = {.cfg = cfg, .owned = json_array()};
-    wf.info.workflow_id = keep_string(&wf, 4, workflow_id ? workflow_id : "");
-    wf.info.run_id = keep_string(&wf, 5, run_id ? run_id : "");
-    wf.co_tail = &wf.coroutines;
-    wf.pending_tail = &wf.pending;
-    wf.signals_tail = &wf.signals;
-    long long stack_kb = cfg->settings.worker.workflow_stack_kb.value;
-    wf.stack_size = stack_kb > 0 ? (size_t)stack_kb * 1024 : DEFAULT_STACK_SIZE;
-    if (n_events == 0) {
-        tlw_run_fail_task(&wf,
-                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
-                          "the workflow task came with an empty history");
-    } else if (start_run(&wf, namespace_name, events[0])) {
-        /* The last WorkflowTaskStarted is the task to answer. */
-        size_t last_started = n_events;
-        for (size_t i = n_events; i-- > 0;)
-            if (events[i]->event_type ==
-                TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED) {
-                last_started = i;
-                break;
-            }
-        for (size_t i = 1; i < n_events && !wf.task_failed; i++) {
-            const event *e = events[i];
-            if (e->event_type == TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED) {
-                bool completed_in_history =
-                    i + 1 < n_events &&
-                    events[i + 1]->event_type ==
-                        TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
-                if (i == last_started && !completed_in_history) {
-                    if (wf.pending) {
-                        char code_did[256];
-                        describe_command(wf.pending->pb, code_did, sizeof code_did);
-                        tlw_run_fail_task(&wf,
-                                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
-                                          "nondeterminism before event %lld: the workflow code did %s, "
-                                          "which history does not have",
-                                          (long long)e->event_id, code_did);
-                        break;
-                    }
-                    activate(&wf, e, false);
-                    break;
-                }
-                if (completed_in_history) {
-                    /* What this task recorded: the events up to the next task. */
-                    size_t end = i + 1;
-                    while (end < n_events &&
-                           events[end]->event_type !=
-                               TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_TASK_STARTED)
-                        end++;
-                    wf.upcoming = events + i + 1;
-                    wf.n_upcoming = end - i - 1;
-                    if (wf.pending) {
-                        char code_did[256];
-                        describe_command(wf.pending->pb, code_did, sizeof code_did);
-                        tlw_run_fail_task(&wf,
-                                          TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
-                                          "nondeterminism before event %lld: the workflow code did %s, "
-                                          "which history does not have",
-                                          (long long)e->event_id, code_did);
-                        break;
-                    }
-                    activate(&wf, e, true);
-                    wf.upcoming = NULL;
-                    wf.n_upcoming = 0;
-                }
-                continue;
-            }
-            if (is_command_event(e)) {
-                match_command_event(&wf, e);
-                continue;
-            }
-            if (is_result_or_ignored_event(e)) {
-                apply_result(&wf, e);
-                continue;
-            }
-            if (!e->worker_may_ignore)
-                tlw_run_fail_task(&wf,
-                                  TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
-                                  "history event %lld is of a type this worker does not handle "
-                                  "yet (event type %d)",
-                                  (long long)e->event_id, (int)e->event_type);
-        }
-    }
-    if (!wf.task_failed)
-        for (size_t q = 0; q < n_queries; q++)
-            answer(&wf, &queries[q]);
-    if (wf.task_failed) {
-        out->task_failed = true;
-        out->cause = wf.cause;
-        snprintf(out->message, sizeof out->message, "%s", wf.task_message);
-    } else {
-        size_t n = 0;
-        for (wf_command *c = wf.pending; c; c = c->next)
-            n++;
-        out->commands = n ? calloc(n, sizeof *out->commands) : NULL;
-        for (wf_command *c = wf.pending; c; c = c->next) {
-            out->commands[out->n_commands++] = c->pb;
-            c->pb = NULL;
-        }
-        out->versioning_behavior = wf.reg ? tlw_config_versioning_behavior(cfg, wf.reg)
-                                          : TLW_VERSIONING_UNSPECIFIED;
-    }
-    free_run(&wf);
+    tlw_engine_replay_and_query(cfg, namespace_name, workflow_id, run_id, events, n_events, NULL,
+                                0, out);
 }
 
 void tlw_engine_result_free(tlw_engine_result *r)
 {
-    for (size_t i = 0; i < r->n_commands; i++)
-        protobuf_c_message_free_unpacked(&r->commands[i]->base, NULL);
+    if (r->owns_commands)
+        for (size_t i = 0; i < r->n_commands; i++)
+            protobuf_c_message_free_unpacked(&r->commands[i]->base, NULL);
     free(r->commands);
     r->commands = NULL;
     r->n_commands = 0;

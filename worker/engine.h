@@ -16,6 +16,7 @@
 #define TLW_WORKER_ENGINE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "conf/worker_config.h"
 #include "temporal/api/command/v1/message.pb-c.h"
@@ -35,9 +36,11 @@ typedef struct tlw_engine_result {
     bool task_failed; /* fail the workflow task (the server retries it) */
     Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause;
     char message[1024];
-    /* the new commands, otherwise (owned: tlw_engine_result_free) */
+    /* the new commands, otherwise: owned by the result (owns_commands) or,
+     * from a cached run, by the run until their events are matched */
     Temporal__Api__Command__V1__Command **commands;
     size_t n_commands;
+    bool owns_commands;
     tlw_versioning_behavior versioning_behavior;
 } tlw_engine_result;
 
@@ -59,5 +62,24 @@ void tlw_engine_replay_and_query(const tlw_config *cfg, const char *namespace_na
                                  tlw_engine_result *out);
 
 void tlw_engine_result_free(tlw_engine_result *r);
+
+/*
+ * A run kept between workflow tasks (the sticky cache): fed the whole
+ * history first, then each later task's new events (the events after the
+ * last one fed), it resumes where it stopped instead of replaying from the
+ * start. The commands a feed returns stay the run's.
+ */
+typedef struct tlw_engine_run tlw_engine_run;
+
+tlw_engine_run *tlw_engine_run_new(const tlw_config *cfg, const char *namespace_name,
+                                   const char *workflow_id, const char *run_id);
+void tlw_engine_run_feed(tlw_engine_run *r, Temporal__Api__History__V1__HistoryEvent *const *events,
+                         size_t n_events, tlw_engine_query *queries, size_t n_queries,
+                         tlw_engine_result *out);
+/* The id of the last event fed (the next batch must start after it). */
+int64_t tlw_engine_run_last_event_id(const tlw_engine_run *r);
+/* Whether the run can take the next task (it did not fail or end). */
+bool tlw_engine_run_reusable(const tlw_engine_run *r);
+void tlw_engine_run_free(tlw_engine_run *r);
 
 #endif

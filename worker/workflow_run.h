@@ -38,6 +38,7 @@ struct tlw_future {
 typedef struct wf_command {
     Temporal__Api__Command__V1__Command *pb; /* malloc'd whole */
     tlw_future *future;
+    bool sent; /* handed out in an earlier task's answer (a cached run) */
     struct wf_command *next;
 } wf_command;
 

@@ -417,6 +417,51 @@ static void an_empty_history_fails_the_task(void **state)
     assert_non_null(strstr(r.message, "empty history"));
 }
 
+/* A cached run fed its history in two tasks answers as one replay would. */
+static void a_cached_run_resumes_with_the_next_tasks_events(void **state)
+{
+    started("Greet", "World");
+    task(true);
+    int64_t scheduled = activity_scheduled("1", "compose_greeting");
+    activity_completed(scheduled, "Hello again");
+    task(false);
+    tlw_engine_run *run = tlw_engine_run_new(&cfg, "default", "wf-1", "run-1");
+    tlw_engine_result r;
+    tlw_engine_run_feed(run, events, 3, NULL, 0, &r); /* started, scheduled, started */
+    assert_false(r.task_failed);
+    assert_int_equal(r.n_commands, 1);
+    assert_int_equal(r.commands[0]->command_type,
+                     TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
+    tlw_engine_result_free(&r);
+    assert_int_equal(tlw_engine_run_last_event_id(run), 3);
+    assert_true(tlw_engine_run_reusable(run));
+    tlw_engine_run_feed(run, events + 3, n_events - 3, NULL, 0, &r);
+    json_t *v = completed_result(&r);
+    assert_string_equal(json_string_value(v), "Hello again");
+    json_decref(v);
+    tlw_engine_result_free(&r);
+    assert_false(tlw_engine_run_reusable(run)); /* it completed */
+    tlw_engine_run_free(run);
+}
+
+/* The next task's events that disagree with what the cached run sent. */
+static void a_cached_run_detects_nondeterminism_in_the_next_task(void **state)
+{
+    started("Greet", "World");
+    task(true);
+    timer_started("1");
+    task(false);
+    tlw_engine_run *run = tlw_engine_run_new(&cfg, "default", "wf-1", "run-1");
+    tlw_engine_result r;
+    tlw_engine_run_feed(run, events, 3, NULL, 0, &r);
+    tlw_engine_result_free(&r);
+    tlw_engine_run_feed(run, events + 3, n_events - 3, NULL, 0, &r);
+    assert_true(r.task_failed);
+    assert_non_null(strstr(r.message, "history has TimerStarted (timer id 1)"));
+    assert_false(tlw_engine_run_reusable(run));
+    tlw_engine_run_free(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +480,9 @@ int main(void)
         cmocka_unit_test_teardown(a_patch_is_false_replaying_history_that_lacks_it, free_history),
         cmocka_unit_test_teardown(a_patch_is_true_where_history_recorded_it, free_history),
         cmocka_unit_test_teardown(a_new_run_records_the_patch, free_history),
+        cmocka_unit_test_teardown(a_cached_run_resumes_with_the_next_tasks_events, free_history),
+        cmocka_unit_test_teardown(a_cached_run_detects_nondeterminism_in_the_next_task,
+                                  free_history),
     };
     return cmocka_run_group_tests(tests, load_config, free_config);
 }
