@@ -156,6 +156,7 @@ void tlw_settings_defaults(tlw_settings *s)
     int_default(&w->isolation, TLW_ISOLATION_FORK);
     int_default(&w->executor_memory_limit_mb, 0);
     int_default(&w->workflow_stack_kb, 256);
+    int_default(&w->workflow_cache_size, 100);
     int_default(&w->log_level, TLW_LOG_INFO);
     int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
     int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);
@@ -394,6 +395,12 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
                              "%s: workflow_stack_kb = %lld is out of range; use 64 to 65536 "
                              "(each workflow coroutine's stack, with a guard page below it)",
                              src(&k->source), (long long)k->value);
+    const tlw_int_setting *cache = &w->workflow_cache_size;
+    if (cache->value < 0 || cache->value > 100000)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: workflow_cache_size = %lld is out of range; use 0 (no sticky "
+                             "execution: every task replays the whole history) to 100000",
+                             src(&cache->source), (long long)cache->value);
     return TLW_OK;
 }
 
@@ -461,6 +468,7 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
               &w->isolation.source);
     print_int(out, "worker.executor_memory_limit_mb", &w->executor_memory_limit_mb);
     print_int(out, "worker.workflow_stack_kb", &w->workflow_stack_kb);
+    print_int(out, "worker.workflow_cache_size", &w->workflow_cache_size);
     print_row(out, "worker.log_level", tlw_log_level_name((tlw_log_level)w->log_level.value),
               &w->log_level.source);
     print_row(out, "worker.log_format", w->log_format.value == TLW_LOG_FORMAT_JSON ? "json" : "text",

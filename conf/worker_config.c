@@ -330,6 +330,11 @@ tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb
                    TLW_MAX_EXECUTOR_MEMORY_MB);
 }
 
+tlw_status tlw_config_set_workflow_cache_size(tlw_config *cfg, long long runs)
+{
+    return set_int(cfg, &cfg->settings.worker.workflow_cache_size, __func__, runs, 0, 100000);
+}
+
 tlw_status tlw_config_set_workflow_stack_kb(tlw_config *cfg, long long kb)
 {
     return set_int(cfg, &cfg->settings.worker.workflow_stack_kb, __func__, kb, 64, 65536);

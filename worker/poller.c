@@ -72,7 +72,8 @@ static bool shutdown_worker(tlw_poller *p, const tlw_task_kind *kind)
     if (o.timeout_ms == 0)
         return false;
     tlw_status st = tlw_service_shutdown_worker(
-        &p->caller, p->settings->worker.task_queue.value, p->worker_instance_key,
+        &p->caller, p->settings->worker.task_queue.value, kind->sticky_queue,
+        p->worker_instance_key,
         &kind->queue_type, 1, "the Lambda invocation is draining", &o, &err);
     if (st != TLW_OK)
         tlw_log_warn("ShutdownWorker: %s; cancelling the poll instead", err.message);

@@ -53,6 +53,7 @@ typedef struct tlw_poller {
 typedef struct tlw_task_kind {
     tlw_ipc_task_kind kind;
     Temporal__Api__Enums__V1__TaskQueueType queue_type; /* for ShutdownWorker */
+    const char *sticky_queue; /* the slot's sticky queue, for ShutdownWorker; NULL: none */
     void *arg;
     /* One long poll with `opts` (its deadline and cancellation). *task is
      * NULL or has an empty token when none came. */

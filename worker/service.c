@@ -114,6 +114,7 @@ tlw_status tlw_service_poll_activity_task(const tlw_service_caller *c, const cha
 }
 
 tlw_status tlw_service_shutdown_worker(const tlw_service_caller *c, const char *task_queue,
+                                       const char *sticky_task_queue,
                                        const char *worker_instance_key,
                                        const Temporal__Api__Enums__V1__TaskQueueType *types,
                                        size_t n_types, const char *reason,
@@ -124,6 +125,8 @@ tlw_status tlw_service_shutdown_worker(const tlw_service_caller *c, const char *
     req.namespace_ = (char *)c->namespace_name;
     req.identity = (char *)c->identity;
     req.reason = (char *)reason;
+    if (sticky_task_queue)
+        req.sticky_task_queue = (char *)sticky_task_queue;
     req.worker_instance_key = (char *)worker_instance_key;
     req.task_queue = (char *)task_queue;
     req.n_task_queue_types = n_types;
@@ -218,6 +221,7 @@ tlw_status tlw_service_activity_canceled(const tlw_service_caller *c, ProtobufCB
 }
 
 tlw_status tlw_service_poll_workflow_task(const tlw_service_caller *c, const char *task_queue,
+                                          const char *sticky_queue,
                                           const char *worker_instance_key,
                                           const tlw_rpc_call_options *opts, tlw_workflow_task **out,
                                           tlw_error *err)
@@ -225,8 +229,14 @@ tlw_status tlw_service_poll_workflow_task(const tlw_service_caller *c, const cha
     Temporal__Api__Workflowservice__V1__PollWorkflowTaskQueueRequest req =
         TEMPORAL__API__WORKFLOWSERVICE__V1__POLL_WORKFLOW_TASK_QUEUE_REQUEST__INIT;
     Temporal__Api__Taskqueue__V1__TaskQueue tq = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
-    tq.name = (char *)task_queue;
-    tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    if (sticky_queue) {
+        tq.name = (char *)sticky_queue;
+        tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
+        tq.normal_name = (char *)task_queue;
+    } else {
+        tq.name = (char *)task_queue;
+        tq.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_NORMAL;
+    }
     req.namespace_ = (char *)c->namespace_name;
     req.task_queue = &tq;
     req.identity = (char *)c->identity;
@@ -262,8 +272,10 @@ tlw_status tlw_service_history_page(const tlw_service_caller *c,
 tlw_status tlw_service_workflow_task_completed(
     const tlw_service_caller *c, ProtobufCBinaryData token,
     Temporal__Api__Command__V1__Command **commands, size_t n_commands,
-    tlw_query_result_entry **query_results, size_t n_query_results, Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
-    const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err)
+    tlw_query_result_entry **query_results, size_t n_query_results,
+    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior, const char *normal_queue,
+    const char *sticky_queue, int64_t sticky_timeout_ms, const char *worker_instance_key,
+    const tlw_rpc_call_options *opts, tlw_error *err)
 {
     Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest req =
         TEMPORAL__API__WORKFLOWSERVICE__V1__RESPOND_WORKFLOW_TASK_COMPLETED_REQUEST__INIT;
@@ -276,6 +288,20 @@ tlw_status tlw_service_workflow_task_completed(
     req.commands = commands;
     req.n_query_results = n_query_results;
     req.query_results = query_results;
+    Temporal__Api__Taskqueue__V1__TaskQueue sticky = TEMPORAL__API__TASKQUEUE__V1__TASK_QUEUE__INIT;
+    Temporal__Api__Taskqueue__V1__StickyExecutionAttributes attrs =
+        TEMPORAL__API__TASKQUEUE__V1__STICKY_EXECUTION_ATTRIBUTES__INIT;
+    Google__Protobuf__Duration timeout = GOOGLE__PROTOBUF__DURATION__INIT;
+    if (sticky_queue) {
+        sticky.name = (char *)sticky_queue;
+        sticky.kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
+        sticky.normal_name = (char *)normal_queue;
+        timeout.seconds = sticky_timeout_ms / 1000;
+        timeout.nanos = (int32_t)(sticky_timeout_ms % 1000 * 1000000);
+        attrs.worker_task_queue = &sticky;
+        attrs.schedule_to_start_timeout = &timeout;
+        req.sticky_attributes = &attrs;
+    }
     req.identity = (char *)c->identity;
     req.namespace_ = (char *)c->namespace_name;
     req.sdk_metadata = &meta;

@@ -60,8 +60,10 @@ tlw_status tlw_service_poll_activity_task(const tlw_service_caller *c, const cha
                                           tlw_error *err);
 
 /* ShutdownWorker: the server completes this worker's open polls of the given
- * task queue types empty. */
+ * task queue types empty, and moves the tasks waiting on its sticky queue
+ * (`sticky_task_queue`, NULL for none) to the normal one at once. */
 tlw_status tlw_service_shutdown_worker(const tlw_service_caller *c, const char *task_queue,
+                                       const char *sticky_task_queue,
                                        const char *worker_instance_key,
                                        const Temporal__Api__Enums__V1__TaskQueueType *types,
                                        size_t n_types, const char *reason,
@@ -92,9 +94,10 @@ typedef Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest_
     tlw_query_result_entry;
 typedef Temporal__Api__Workflowservice__V1__GetWorkflowExecutionHistoryResponse tlw_history_page;
 
-/* PollWorkflowTaskQueue (a long poll, as PollActivityTaskQueue). */
+/* PollWorkflowTaskQueue (a long poll, as PollActivityTaskQueue): the normal
+ * `task_queue`, or this worker's `sticky_queue` (NULL: the normal one). */
 tlw_status tlw_service_poll_workflow_task(const tlw_service_caller *c, const char *task_queue,
-                                          const char *worker_instance_key,
+                                          const char *sticky_queue, const char *worker_instance_key,
                                           const tlw_rpc_call_options *opts, tlw_workflow_task **out,
                                           tlw_error *err);
 
@@ -107,13 +110,16 @@ tlw_status tlw_service_history_page(const tlw_service_caller *c,
 
 /* RespondWorkflowTaskCompleted with the new commands and the run's
  * versioning behaviour (PINNED or AUTO_UPGRADE), with this worker's sdk name
- * and version. Retries UNAVAILABLE (the server deduplicates by token). */
+ * and version, and (`sticky_queue` not NULL) the sticky queue the run's
+ * next tasks should go to, for `sticky_timeout_ms`. Retries UNAVAILABLE
+ * (the server deduplicates by token). */
 tlw_status tlw_service_workflow_task_completed(
     const tlw_service_caller *c, ProtobufCBinaryData token,
     Temporal__Api__Command__V1__Command **commands, size_t n_commands,
     tlw_query_result_entry **query_results, size_t n_query_results,
-    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior,
-    const char *worker_instance_key, const tlw_rpc_call_options *opts, tlw_error *err);
+    Temporal__Api__Enums__V1__VersioningBehavior versioning_behavior, const char *normal_queue,
+    const char *sticky_queue, int64_t sticky_timeout_ms, const char *worker_instance_key,
+    const tlw_rpc_call_options *opts, tlw_error *err);
 
 /* RespondQueryTaskCompleted: the answer of a query-only task (`answer` set)
  * or its error (`error_message`). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -14,13 +15,99 @@
 #include "worker/service.h"
 
 #define RPC_TIMEOUT_MS 10000
+/* How long a sticky poll waits for the next task of a cached run before the
+ * slot polls the normal queue again, and how long the server holds a task on
+ * the sticky queue before it moves it to the normal one. */
+#define STICKY_POLL_MS 1000
+#define STICKY_TIMEOUT_MS 2000
 
+/* A run kept between its tasks (most recently used first). */
+struct cached {
+    char *run_id;
+    tlw_engine_run *run;
+    struct cached *next;
+};
+
+/* The workflow slot's own state: its sticky queue and its cache. */
+struct workflow_slot {
+    char sticky_queue[160];
+    size_t cache_max; /* 0: no sticky execution */
+    size_t cached_count;
+    struct cached *cache;
+    bool poll_sticky_next;
+    unsigned long long hits, misses;
+};
+
+static void cache_drop(struct workflow_slot *ws, const char *run_id)
+{
+    for (struct cached **c = &ws->cache; *c; c = &(*c)->next)
+        if (strcmp((*c)->run_id, run_id) == 0) {
+            struct cached *gone = *c;
+            *c = gone->next;
+            tlw_engine_run_free(gone->run);
+            free(gone->run_id);
+            free(gone);
+            ws->cached_count--;
+            return;
+        }
+}
+
+/* Takes the run of `run_id` out of the cache (NULL if it is not there). */
+static tlw_engine_run *cache_take(struct workflow_slot *ws, const char *run_id)
+{
+    for (struct cached **c = &ws->cache; *c; c = &(*c)->next)
+        if (strcmp((*c)->run_id, run_id) == 0) {
+            struct cached *found = *c;
+            tlw_engine_run *run = found->run;
+            *c = found->next;
+            free(found->run_id);
+            free(found);
+            ws->cached_count--;
+            return run;
+        }
+    return NULL;
+}
+
+/* Keeps `run` first; the least recently used goes when the cache is full. */
+static void cache_put(struct workflow_slot *ws, const char *run_id, tlw_engine_run *run)
+{
+    struct cached *c = calloc(1, sizeof *c);
+    if (!c || !(c->run_id = strdup(run_id))) {
+        free(c);
+        tlw_engine_run_free(run);
+        return;
+    }
+    c->run = run;
+    c->next = ws->cache;
+    ws->cache = c;
+    ws->cached_count++;
+    while (ws->cached_count > ws->cache_max) {
+        struct cached **last = &ws->cache;
+        while ((*last)->next)
+            last = &(*last)->next;
+        cache_drop(ws, (*last)->run_id);
+    }
+}
+
+/* After a task, the next poll asks the sticky queue first (a cached run's
+ * next task comes there), briefly; otherwise the normal queue. */
 static tlw_status poll_workflow(tlw_poller *p, void *arg, const tlw_rpc_call_options *opts,
                                 void **task, tlw_error *err)
 {
-    return tlw_service_poll_workflow_task(&p->caller, p->settings->worker.task_queue.value,
-                                          p->worker_instance_key, opts,
-                                          (tlw_workflow_task **)task, err);
+    struct workflow_slot *ws = arg;
+    bool sticky = ws->poll_sticky_next && ws->cached_count > 0;
+    ws->poll_sticky_next = false;
+    tlw_rpc_call_options o = *opts;
+    if (sticky && o.timeout_ms > STICKY_POLL_MS)
+        o.timeout_ms = STICKY_POLL_MS;
+    tlw_status st = tlw_service_poll_workflow_task(
+        &p->caller, p->settings->worker.task_queue.value, sticky ? ws->sticky_queue : NULL,
+        p->worker_instance_key, &o, (tlw_workflow_task **)task, err);
+    if (sticky && st == TLW_ERR_TIMEOUT) {
+        *task = NULL; /* nothing for the cached runs: the normal queue next */
+        return TLW_OK;
+    }
+    return st;
 }
 
 static void describe_workflow(const void *task, ProtobufCBinaryData *token,
@@ -71,12 +158,35 @@ static void free_history(struct history *h)
     free(h->events);
 }
 
-static tlw_status fetch_history(tlw_poller *p, const tlw_workflow_task *task, struct history *h,
-                                tlw_error *err)
+/* The task's events and the pages after them; with `from_start`, the whole
+ * history from the server instead (a sticky task whose run is not cached). */
+static tlw_status fetch_history(tlw_poller *p, const tlw_workflow_task *task, bool from_start,
+                                struct history *h, tlw_error *err)
 {
-    if (!add_events(h, task->history))
-        return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading a workflow's history");
-    ProtobufCBinaryData token = task->next_page_token;
+    ProtobufCBinaryData token = {0};
+    if (from_start) {
+        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
+        if (o.timeout_ms == 0)
+            return tlw_error_set(err, TLW_ERR_TIMEOUT, "no time left to read the history");
+        tlw_history_page *page = NULL;
+        tlw_status st =
+            tlw_service_history_page(&p->caller, task->workflow_execution, token, &o, &page, err);
+        if (st != TLW_OK)
+            return st;
+        h->pages = malloc(sizeof *h->pages);
+        if (!h->pages) {
+            protobuf_c_message_free_unpacked(&page->base, NULL);
+            return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading a workflow's history");
+        }
+        h->pages[h->n_pages++] = page;
+        if (!add_events(h, page->history))
+            return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading a workflow's history");
+        token = page->next_page_token;
+    } else {
+        if (!add_events(h, task->history))
+            return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory reading a workflow's history");
+        token = task->next_page_token;
+    }
     while (token.len > 0) {
         tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
         if (o.timeout_ms == 0)
@@ -161,7 +271,8 @@ static tlw_status respond_completed(tlw_poller *p, const tlw_workflow_task *task
                                     const tlw_engine_result *r, tlw_engine_query *queries,
                                     size_t n_queries,
                                     Temporal__Api__Enums__V1__VersioningBehavior behavior,
-                                    const tlw_rpc_call_options *o, tlw_error *err)
+                                    const char *sticky_queue, const tlw_rpc_call_options *o,
+                                    tlw_error *err)
 {
     typedef Temporal__Api__Workflowservice__V1__RespondWorkflowTaskCompletedRequest__QueryResultsEntry entry;
     entry **results = n_queries ? calloc(n_queries, sizeof *results) : NULL;
@@ -190,6 +301,8 @@ static tlw_status respond_completed(tlw_poller *p, const tlw_workflow_task *task
     }
     tlw_status st = tlw_service_workflow_task_completed(&p->caller, task->task_token, r->commands,
                                                         r->n_commands, results, n, behavior,
+                                                        p->settings->worker.task_queue.value,
+                                                        sticky_queue, STICKY_TIMEOUT_MS,
                                                         p->worker_instance_key, o, err);
     for (size_t i = 0; i < n; i++)
         if (values[i].answer)
@@ -203,6 +316,7 @@ static tlw_status respond_completed(tlw_poller *p, const tlw_workflow_task *task
 static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_ptr,
                                     bool *reported)
 {
+    struct workflow_slot *ws = arg;
     const tlw_workflow_task *task = task_ptr;
     struct history h = {0};
     tlw_error err;
@@ -210,52 +324,88 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
     tlw_ipc_outcome outcome = TLW_IPC_OUTCOME_FAILED;
     const char *workflow_id = task->workflow_execution ? task->workflow_execution->workflow_id : "";
     const char *run_id = task->workflow_execution ? task->workflow_execution->run_id : "";
-    if (fetch_history(p, task, &h, &err) != TLW_OK) {
+    bool query_only = task->query != NULL;
+    int64_t first_event = task->history && task->history->n_events
+                              ? task->history->events[0]->event_id
+                              : 0;
+    /* A cached run resumes with the task's events if they follow the last
+     * it saw; otherwise (a miss, or a query-only task) it replays from the
+     * start, the whole history fetched if the task brought only its end. */
+    tlw_engine_run *run = query_only ? NULL : cache_take(ws, run_id);
+    if (run && (!tlw_engine_run_reusable(run) ||
+                tlw_engine_run_last_event_id(run) + 1 != first_event)) {
+        tlw_engine_run_free(run);
+        run = NULL;
+    }
+    if (run)
+        ws->hits++;
+    else if (!query_only)
+        ws->misses++;
+    if (fetch_history(p, task, !run && first_event != 1, &h, &err) != TLW_OK) {
         tlw_log_error("workflow %s: %s", workflow_id, err.message);
         rs = respond_failed(p, task,
                             TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
                             err.message);
+        tlw_engine_run_free(run);
         goto out;
     }
+    if (!run)
+        run = tlw_engine_run_new(p->spec->config, p->caller.namespace_name, workflow_id, run_id);
     /* Queries: a query-only task's one, or those riding on this task. */
-    size_t n_queries = task->query ? 1 : task->n_queries;
+    size_t n_queries = query_only ? 1 : task->n_queries;
     tlw_engine_query *queries = n_queries ? calloc(n_queries, sizeof *queries) : NULL;
     for (size_t i = 0; queries && i < n_queries; i++) {
         const Temporal__Api__Query__V1__WorkflowQuery *q =
-            task->query ? task->query : task->queries[i]->value;
+            query_only ? task->query : task->queries[i]->value;
         queries[i].query_type = q ? q->query_type : "";
         queries[i].args = q ? q->query_args : NULL;
     }
-    tlw_engine_result r;
-    tlw_engine_replay_and_query(p->spec->config, p->caller.namespace_name, workflow_id, run_id,
-                                (Temporal__Api__History__V1__HistoryEvent *const *)h.events, h.n,
-                                queries, queries ? n_queries : 0, &r);
-    if (task->query) {
+    tlw_engine_result r = {.task_failed = true};
+    if (run)
+        tlw_engine_run_feed(run, (Temporal__Api__History__V1__HistoryEvent *const *)h.events, h.n,
+                            queries, queries ? n_queries : 0, &r);
+    else
+        snprintf(r.message, sizeof r.message, "out of memory replaying workflow %s", workflow_id);
+    bool keep = false;
+    if (query_only) {
         rs = answer_query_task(p, task, &r, queries);
         if (rs == TLW_OK)
             outcome = TLW_IPC_OUTCOME_COMPLETED;
     } else if (r.task_failed) {
         tlw_log_error("workflow %s (%s): %s", workflow_id,
                       task->workflow_type ? task->workflow_type->name : "?", r.message);
-        rs = respond_failed(p, task, r.cause, r.message);
+        rs = respond_failed(p, task,
+                            r.cause ? r.cause
+                                    : TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                            r.message);
     } else {
         tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
         Temporal__Api__Enums__V1__VersioningBehavior behavior =
             r.versioning_behavior == TLW_VERSIONING_AUTO_UPGRADE
                 ? TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_AUTO_UPGRADE
                 : TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_PINNED;
+        bool sticky = ws->cache_max > 0 && tlw_engine_run_reusable(run);
         rs = o.timeout_ms == 0
                  ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left before the hard stop")
-                 : respond_completed(p, task, &r, queries, n_queries, behavior, &o, &err);
-        if (rs != TLW_OK)
+                 : respond_completed(p, task, &r, queries, n_queries, behavior,
+                                     sticky ? ws->sticky_queue : NULL, &o, &err);
+        if (rs != TLW_OK) {
             tlw_log_error("cannot complete the workflow task of %s: %s", workflow_id, err.message);
-        else
+        } else {
             outcome = TLW_IPC_OUTCOME_COMPLETED;
+            keep = sticky;
+        }
     }
     tlw_engine_result_free(&r);
     for (size_t i = 0; queries && i < n_queries; i++)
         json_decref(queries[i].answer);
     free(queries);
+    if (keep) {
+        cache_put(ws, run_id, run);
+        ws->poll_sticky_next = true;
+    } else {
+        tlw_engine_run_free(run);
+    }
 out:
     *reported = server_knows(rs);
     free_history(&h);
@@ -264,13 +414,29 @@ out:
 
 int tlw_workflow_slot_run(const tlw_slot_spec *spec)
 {
+    struct workflow_slot ws = {0};
+    const tlw_worker_settings *w = &spec->config->settings.worker;
+    long long slots = w->workflow_slots.value > 0 ? w->workflow_slots.value : 1;
+    long long per_slot = w->workflow_cache_size.value / slots;
+    ws.cache_max = w->workflow_cache_size.value > 0 ? (size_t)(per_slot > 0 ? per_slot : 1) : 0;
+    /* Unique to this slot process: the server routes a cached run's next
+     * tasks here. */
+    snprintf(ws.sticky_queue, sizeof ws.sticky_queue, "%s-sticky-%d-%u",
+             w->task_queue.value, (int)getpid(), spec->index);
     tlw_task_kind kind = {
         .kind = TLW_IPC_TASK_WORKFLOW,
         .queue_type = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_WORKFLOW,
+        .sticky_queue = ws.cache_max > 0 ? ws.sticky_queue : NULL,
+        .arg = &ws,
         .poll = poll_workflow,
         .describe = describe_workflow,
         .run = run_workflow,
         .free = free_workflow,
     };
-    return tlw_poller_run(spec, &kind);
+    int rc = tlw_poller_run(spec, &kind);
+    if (ws.hits + ws.misses)
+        tlw_log_debug("workflow cache: %llu hits, %llu misses", ws.hits, ws.misses);
+    while (ws.cache)
+        cache_drop(&ws, ws.cache->run_id);
+    return rc;
 }

@@ -177,6 +177,12 @@ tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb
  * with a guard page below it: a deeper recursion faults instead of
  * corrupting memory. */
 tlw_status tlw_config_set_workflow_stack_kb(tlw_config *cfg, long long kb);
+/* Workflow runs kept between their tasks within an invocation, across all
+ * workflow slots (default 100, as the reference workers' sticky cache): a
+ * slot polls its own sticky queue and resumes a cached run with the new
+ * events only. 0 turns sticky execution off (every task replays the whole
+ * history). */
+tlw_status tlw_config_set_workflow_cache_size(tlw_config *cfg, long long runs);
 /* TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case), as log_level and
  * AWS_LAMBDA_LOG_LEVEL. */
 tlw_status tlw_config_set_log_level(tlw_config *cfg, const char *level);

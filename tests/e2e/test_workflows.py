@@ -120,7 +120,20 @@ def test_cancellation_reaches_the_wait_and_clean_up_runs(client, cw):
     assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
 
 
-def test_nondeterminism_fails_the_task_not_the_workflow(client, cw, tmp_path):
+@pytest.fixture(scope="module")
+def uncached(dev_server, tmp_path_factory):
+    """A worker without the sticky cache: every task replays its history, as
+    a new process (a new build) does, which is where a change shows."""
+    worker = start_c_worker(dev_server.address, tmp_path_factory.mktemp("c-wf-nocache"),
+                            program_name="workflow_bootstrap", workflow_slots=1,
+                            activity_slots=1, workflow_cache_size=0)
+    yield worker
+    worker.proc.send_signal(signal.SIGTERM)
+    worker.proc.wait(20)
+
+
+def test_nondeterminism_fails_the_task_not_the_workflow(client, uncached, tmp_path):
+    cw = uncached
     flag = tmp_path / "flag"
     h = start(client, cw.queue, "Flip", str(flag))
     deadline = time.monotonic() + 20
@@ -345,3 +358,17 @@ def test_signal_with_start_delivers_the_first_signal(client, cw):
     run(client, h.signal("add", 2))
     run(client, h.signal("add", 0))
     assert run(client, h.result()) == 42
+
+
+def test_a_runs_next_tasks_go_to_the_slots_sticky_queue(client, cw, uncached):
+    from temporalio.api.enums.v1 import TaskQueueKind
+    for worker, sticky_expected in ((cw, True), (uncached, False)):
+        h = start(client, worker.queue, "Greeting", "sticky")
+        assert run(client, h.result()) == ["Hello, sticky!", "Hello, again!"]
+        events = history(client, h)
+        kinds = [e.workflow_task_scheduled_event_attributes.task_queue.kind for e in events
+                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED]
+        sticky = [k for k in kinds if k == TaskQueueKind.TASK_QUEUE_KIND_STICKY]
+        assert bool(sticky) == sticky_expected, kinds
+        assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in [e.event_type for e in events]
+        assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in [e.event_type for e in events]
