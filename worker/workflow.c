@@ -16,10 +16,13 @@
 
 #define RPC_TIMEOUT_MS 10000
 /* How long a sticky poll waits for the next task of a cached run before the
- * slot polls the normal queue again, and how long the server holds a task on
- * the sticky queue before it moves it to the normal one. */
-#define STICKY_POLL_MS 1000
-#define STICKY_TIMEOUT_MS 2000
+ * slot polls the normal queue again (short: a slot polls one queue at a
+ * time, and the normal queue must not wait on it), and how long the server
+ * holds a task on the sticky queue before it moves it to the normal one
+ * (where, if this slot gets it, the cached run still takes only the events
+ * it has not seen). */
+#define STICKY_POLL_MS 200
+#define STICKY_TIMEOUT_MS 1000
 
 /* A run kept between its tasks (most recently used first). */
 struct cached {
@@ -332,8 +335,8 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
      * it saw; otherwise (a miss, or a query-only task) it replays from the
      * start, the whole history fetched if the task brought only its end. */
     tlw_engine_run *run = query_only ? NULL : cache_take(ws, run_id);
-    if (run && (!tlw_engine_run_reusable(run) ||
-                tlw_engine_run_last_event_id(run) + 1 != first_event)) {
+    if (run && (!tlw_engine_run_reusable(run) || first_event < 1 ||
+                first_event > tlw_engine_run_last_event_id(run) + 1)) {
         tlw_engine_run_free(run);
         run = NULL;
     }
@@ -349,7 +352,13 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         tlw_engine_run_free(run);
         goto out;
     }
-    if (!run)
+    /* A cached run takes only the events it has not seen (a task from the
+     * normal queue brings the whole history). */
+    size_t skip = 0;
+    if (run)
+        while (skip < h.n && h.events[skip]->event_id <= tlw_engine_run_last_event_id(run))
+            skip++;
+    else
         run = tlw_engine_run_new(p->spec->config, p->caller.namespace_name, workflow_id, run_id);
     /* Queries: a query-only task's one, or those riding on this task. */
     size_t n_queries = query_only ? 1 : task->n_queries;
@@ -362,8 +371,9 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
     }
     tlw_engine_result r = {.task_failed = true};
     if (run)
-        tlw_engine_run_feed(run, (Temporal__Api__History__V1__HistoryEvent *const *)h.events, h.n,
-                            queries, queries ? n_queries : 0, &r);
+        tlw_engine_run_feed(run,
+                            (Temporal__Api__History__V1__HistoryEvent *const *)h.events + skip,
+                            h.n - skip, queries, queries ? n_queries : 0, &r);
     else
         snprintf(r.message, sizeof r.message, "out of memory replaying workflow %s", workflow_id);
     bool keep = false;

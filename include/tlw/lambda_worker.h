@@ -178,10 +178,12 @@ tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb
  * corrupting memory. */
 tlw_status tlw_config_set_workflow_stack_kb(tlw_config *cfg, long long kb);
 /* Workflow runs kept between their tasks within an invocation, across all
- * workflow slots (default 100, as the reference workers' sticky cache): a
- * slot polls its own sticky queue and resumes a cached run with the new
- * events only. 0 turns sticky execution off (every task replays the whole
- * history). */
+ * workflow slots: a slot then answers with its own sticky queue, polls it
+ * briefly after each task, and resumes a cached run with the new events
+ * only. Default 0 (off: every task replays the whole history): a slot polls
+ * one queue at a time, and under load the sticky polls cost more throughput
+ * than the saved replays are worth (see the README); turn it on for long
+ * runs with large histories. */
 tlw_status tlw_config_set_workflow_cache_size(tlw_config *cfg, long long runs);
 /* TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case), as log_level and
  * AWS_LAMBDA_LOG_LEVEL. */

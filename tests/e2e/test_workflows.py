@@ -22,7 +22,7 @@ from workers import c_env, set_current_version, start_c_worker
 def cw(dev_server, tmp_path_factory):
     worker = start_c_worker(dev_server.address, tmp_path_factory.mktemp("c-wf"),
                             program_name="workflow_bootstrap", workflow_slots=1,
-                            activity_slots=1)
+                            activity_slots=1, workflow_cache_size=10)
     yield worker
     worker.proc.send_signal(signal.SIGTERM)
     worker.proc.wait(20)
