@@ -372,3 +372,29 @@ def test_a_runs_next_tasks_go_to_the_slots_sticky_queue(client, cw, uncached):
         assert bool(sticky) == sticky_expected, kinds
         assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in [e.event_type for e in events]
         assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in [e.event_type for e in events]
+
+
+def test_a_crashing_workflow_completes_once_the_fix_is_in(client, dev_server, tmp_path):
+    worker = start_c_worker(dev_server.address, tmp_path, program_name="workflow_bootstrap",
+                            workflow_slots=1, activity_slots=1)
+    try:
+        bug = tmp_path / "bug"
+        bug.write_text("the bug is in")
+        h = start(client, worker.queue, "Crasher", str(bug))
+        deadline = time.monotonic() + 8
+        while EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in [e.event_type for e in history(client, h)]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        bug.unlink()  # the fixed build
+        assert run(client, h.result(), timeout=30) == "fixed"
+    finally:
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(20)
+
+
+def test_a_query_after_the_run_completed(client, cw):
+    h = start(client, cw.queue, "Adder")
+    for v in (20, 22, 0):
+        run(client, h.signal("add", v))
+    assert run(client, h.result()) == 42
+    assert run(client, h.query("sum")) == 42
