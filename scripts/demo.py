@@ -6,7 +6,7 @@
      under the AWS Lambda Runtime Interface Emulator (scripts/lambda-emulator)
   3. a first invocation registers the worker's deployment version, which is
      then made current (`temporal worker deployment set-current-version`)
-  4. a Python client starts GreetingWorkflow on the "greetings" task queue;
+  4. the `temporal` CLI starts GreetingWorkflow on the "greetings" task queue;
      the C workflow and the C activity it calls both run in the function
   5. one Lambda invocation runs the workflow and its activity; the
      workflow's result is printed
@@ -80,12 +80,19 @@ async def main():
                         "greetings", "--build-id", "v1.0", "--yes"], check=True,
                        capture_output=True)
 
-        handle = await client.start_workflow("GreetingWorkflow", "World",
-                                             id=f"greeting-{int(time.time())}",
-                                             task_queue="greetings")
-        say(f"started workflow {handle.id}; invoking the Lambda function again")
+        temporal = str(TOP / ".venv/bin/temporal")
+        workflow_id = f"greeting-{int(time.time())}"
+        subprocess.run([temporal, "workflow", "start", "--address", address, "--type",
+                        "GreetingWorkflow", "--task-queue", "greetings", "--workflow-id",
+                        workflow_id, "--input", '"World"'], check=True, capture_output=True)
+        say(f"started workflow {workflow_id} (temporal workflow start); invoking the Lambda "
+            "function again")
         summary = await asyncio.to_thread(invoke, url)
-        result = await asyncio.wait_for(handle.result(), 30)
+        shown = subprocess.run([temporal, "workflow", "result", "--address", address,
+                                "--workflow-id", workflow_id, "--output", "json"],
+                               check=True, capture_output=True, text=True, timeout=30)
+        result = json.loads(shown.stdout)
+        result = result.get("result", result) if isinstance(result, dict) else result
         say(f"invocation summary: {json.dumps(summary['tasks'])}")
         print(f"workflow result: {result}")
     finally:
