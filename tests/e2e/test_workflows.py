@@ -398,3 +398,18 @@ def test_a_query_after_the_run_completed(client, cw):
         run(client, h.signal("add", v))
     assert run(client, h.result()) == 42
     assert run(client, h.query("sum")) == 42
+
+
+@pytest.mark.parametrize("cancel_type", [0, 1, 2], ids=["try", "wait", "abandon"])
+def test_cancelling_an_activity_per_cancellation_type(client, cw, cancel_type):
+    h = start(client, cw.queue, "CancelActivity", cancel_type)
+    assert run(client, h.result()) == "cancelled"
+    events = history(client, h)
+    kinds = [e.event_type for e in events]
+    completed_at = kinds.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    if cancel_type == 2:  # abandon: the activity is not told
+        assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED not in kinds
+        return
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED in kinds
+    if cancel_type == 1:  # wait: the workflow went on only once the activity said so
+        assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED in kinds[:completed_at]
