@@ -236,6 +236,7 @@ static const char *command_name(const command *c)
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER: return "RecordMarker";
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: return "StartChildWorkflowExecution";
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: return "SignalExternalWorkflowExecution";
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: return "RequestCancelExternalWorkflowExecution";
     default: return "another command";
     }
 }
@@ -309,6 +310,15 @@ static bool matches(const event *e, const command *c, char *history_says, size_t
                  "SignalExternalWorkflowExecutionInitiated (workflow id %s, signal %s)", id, type);
         break;
     }
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES: {
+        const Temporal__Api__History__V1__RequestCancelExternalWorkflowExecutionInitiatedEventAttributes *a =
+            e->request_cancel_external_workflow_execution_initiated_event_attributes;
+        want = TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION;
+        id = a->workflow_execution ? a->workflow_execution->workflow_id : "";
+        snprintf(history_says, size,
+                 "RequestCancelExternalWorkflowExecutionInitiated (workflow id %s)", id);
+        break;
+    }
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_MARKER_RECORDED_EVENT_ATTRIBUTES: {
         const Temporal__Api__History__V1__MarkerRecordedEventAttributes *m =
             e->marker_recorded_event_attributes;
@@ -347,6 +357,9 @@ static bool matches(const event *e, const command *c, char *history_says, size_t
             c->signal_external_workflow_execution_command_attributes;
         return strcmp(a->execution->workflow_id, id) == 0 && strcmp(a->signal_name, type) == 0;
     }
+    case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+        return strcmp(c->request_cancel_external_workflow_execution_command_attributes->workflow_id,
+                      id) == 0;
     case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER: {
         char mine[160];
         const Temporal__Api__Command__V1__RecordMarkerCommandAttributes *m =
@@ -887,6 +900,7 @@ static bool is_command_event(const event *e)
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_MARKER_RECORDED_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED_EVENT_ATTRIBUTES:
         return true;
     default: return false;
     }
@@ -917,6 +931,8 @@ static bool is_result_or_ignored_event(const event *e)
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED_EVENT_ATTRIBUTES:
     case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED_EVENT_ATTRIBUTES:
+    case TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_EVENT_ATTRIBUTES:
         return true;
     default: return false;
     }

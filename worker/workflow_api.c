@@ -357,11 +357,27 @@ tlw_status tlw_future_cancel(tlw_workflow *wf, tlw_future *f)
         tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
         return TLW_OK;
     }
-    if (f->cancel_type == TLW_CANCEL_ABANDON || f->kind != FUT_ACTIVITY) {
-        /* A started child is abandoned (its parent close policy applies at
-         * the end of this run); an external signal in flight goes on. */
+    if (f->cancel_type == TLW_CANCEL_ABANDON || f->kind == FUT_EXTERNAL_SIGNAL) {
+        /* Abandoned (a child's parent close policy applies when this run
+         * ends); an external signal in flight goes on. */
         tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
         return TLW_OK;
+    }
+    if (f->kind == FUT_CHILD) {
+        Temporal__Api__Command__V1__RequestCancelExternalWorkflowExecutionCommandAttributes *a =
+            malloc(sizeof *a);
+        *a = (Temporal__Api__Command__V1__RequestCancelExternalWorkflowExecutionCommandAttributes)
+            TEMPORAL__API__COMMAND__V1__REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
+        a->workflow_id = strdup(f->id);
+        a->child_workflow_only = 1;
+        a->reason = strdup("the parent cancelled it");
+        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION);
+        c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+        c->request_cancel_external_workflow_execution_command_attributes = a;
+        tlw_run_command(wf, c, NULL);
+        if (f->cancel_type == TLW_CANCEL_TRY_CANCEL)
+            tlw_run_resolve(wf, f, TLW_ERR_CANCELLED, NULL, NULL, 0);
+        return TLW_OK; /* WAIT_CANCELLATION_COMPLETED: ChildWorkflowExecutionCanceled resolves it */
     }
     Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes *a = malloc(sizeof *a);
     *a = (Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes)
@@ -398,7 +414,8 @@ tlw_status tlw_future_wait(tlw_workflow *wf, tlw_future *f, const json_t **resul
     if (st == TLW_ERR_CANCELLED) {
         /* The run's cancellation: cancel what we waited for, per its type. */
         tlw_future_cancel(wf, f);
-        if (f->kind == FUT_ACTIVITY && f->cancel_type == TLW_CANCEL_WAIT_CANCELLATION_COMPLETED)
+        if ((f->kind == FUT_ACTIVITY || f->kind == FUT_CHILD) &&
+            f->cancel_type == TLW_CANCEL_WAIT_CANCELLATION_COMPLETED)
             while (!f->ready && tlw_run_wait(wf, future_ready, f) == TLW_ERR_CANCELLED)
                 ;
         return TLW_ERR_CANCELLED;

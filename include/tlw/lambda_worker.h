@@ -308,9 +308,9 @@ tlw_status tlw_activity_fail(tlw_activity *act, const char *type, int non_retrya
  * wait_any, await, spawn, the determinism helpers, side effects (a
  * "SideEffect" marker), patches ("core_patch" markers, as the core-based
  * SDKs record them), child workflows, signals to other workflows, failing,
- * cancellation, continue-as-new. Cancelling a started child abandons it
- * (its parent close policy applies when this run ends); no cancel request
- * is sent to it yet.
+ * cancellation, continue-as-new. Cancelling a started child sends it a
+ * cancel request (TRY_CANCEL, WAIT_CANCELLATION_COMPLETED) or abandons it
+ * (ABANDON: its parent close policy applies when this run ends).
  */
 typedef struct tlw_future tlw_future; /* owned by the run */
 

@@ -413,3 +413,12 @@ def test_cancelling_an_activity_per_cancellation_type(client, cw, cancel_type):
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED in kinds
     if cancel_type == 1:  # wait: the workflow went on only once the activity said so
         assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED in kinds[:completed_at]
+
+
+def test_cancelling_a_child_waits_for_it_to_end_canceled(client, cw):
+    h = start(client, cw.queue, "CancelChild")
+    assert run(client, h.result()) == "cancelled"
+    kinds = [e.event_type for e in history(client, h)]
+    done = kinds.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    assert EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED in kinds
+    assert EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED in kinds[:done]
