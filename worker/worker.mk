@@ -43,12 +43,14 @@ EXTRA_DIST += tests/fuzz/corpus/payload tests/fuzz/corpus/pbjson
 PBJSON_TEST_PROTOS = tests/unit/pbjson_test.proto tests/unit/pbjson_test2.proto
 PBJSON_TEST_GEN = tests/unit/pbjson_test.pb-c.c tests/unit/pbjson_test.pb-c.h \
 	tests/unit/pbjson_test2.pb-c.c tests/unit/pbjson_test2.pb-c.h
-EXTRA_DIST += $(PBJSON_TEST_PROTOS) tests/unit/fixtures/history_python.json
+EXTRA_DIST += $(PBJSON_TEST_PROTOS) tests/unit/fixtures/history_python.json \
+	tests/unit/fixtures/history_c_greeting.json
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_engine
 tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
-tests_unit_test_engine_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_engine_CFLAGS = $(UNIT_CFLAGS) \
+	-DTLW_ENGINE_FIXTURES='"$(abs_top_srcdir)/tests/unit/fixtures"'
 tests_unit_test_engine_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_coro
 tests_unit_test_coro_SOURCES = tests/unit/test_coro.c

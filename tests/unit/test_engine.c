@@ -16,8 +16,10 @@
 #include <cmocka.h>
 
 #include "conf/worker_config.h"
+#include "common/file.h"
 #include "worker/engine.h"
 #include "worker/payload.h"
+#include "worker/pbjson.h"
 
 typedef Temporal__Api__History__V1__HistoryEvent event;
 
@@ -192,9 +194,27 @@ static tlw_status patched_then_sleep(tlw_workflow *wf, const json_t *args, json_
     return TLW_OK;
 }
 
+/* The e2e fixture's "Greeting": two activities, their results returned. */
+static tlw_status greet_twice(tlw_workflow *wf, const json_t *args, json_t **result)
+{
+    tlw_activity_options o = {.start_to_close_timeout_ms = 10000};
+    const json_t *first, *second;
+    tlw_status st = tlw_workflow_execute_activity(wf, "compose_greeting", args, &o, &first);
+    if (st != TLW_OK)
+        return st;
+    json_t *again = json_pack("[s]", "again");
+    st = tlw_workflow_execute_activity(wf, "compose_greeting", again, &o, &second);
+    json_decref(again);
+    if (st != TLW_OK)
+        return st;
+    *result = json_pack("[O, O]", first, second);
+    return TLW_OK;
+}
+
 static int configure(tlw_config *cfg)
 {
     tlw_config_set_default_versioning_behavior(cfg, TLW_VERSIONING_PINNED);
+    tlw_register_workflow(cfg, "Greeting", greet_twice);
     tlw_register_workflow(cfg, "Patched", patched_then_sleep);
     tlw_register_workflow(cfg, "Greet", greet_once);
     return 0;
@@ -462,6 +482,45 @@ static void a_cached_run_detects_nondeterminism_in_the_next_task(void **state)
     tlw_engine_run_free(run);
 }
 
+/* A history a live run wrote (tests/unit/fixtures/history_c_greeting.json,
+ * recorded from the dev server with the e2e fixture's Greeting): it replays
+ * with the same code, and not with code that calls another activity. */
+static void a_recorded_history_replays_and_a_changed_one_does_not(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    tlw_error err;
+    assert_int_equal(tlw_read_file(TLW_ENGINE_FIXTURES "/history_c_greeting.json", "fixture",
+                                   1 << 20, &text, &len, &err),
+                     TLW_OK);
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(tlw_pbjson_decode_text(&temporal__api__history__v1__history__descriptor, text,
+                                            len, &m, &err),
+                     TLW_OK);
+    const Temporal__Api__History__V1__History *h = (const void *)m;
+    assert_true(h->n_events > 10);
+    tlw_engine_result r;
+    tlw_engine_replay(&cfg, "default", "fixture-greeting", "run", h->events, h->n_events, &r);
+    assert_false(r.task_failed);
+    assert_int_equal(r.n_commands, 0); /* the run is over: nothing new */
+    tlw_engine_result_free(&r);
+    protobuf_c_message_free_unpacked(m, NULL);
+
+    /* The same history, as if the code now called another activity first. */
+    char *changed = strstr(text, "\"compose_greeting\"");
+    assert_non_null(changed);
+    memcpy(changed + 1, "compose_farewell", 16);
+    assert_int_equal(tlw_pbjson_decode_text(&temporal__api__history__v1__history__descriptor, text,
+                                            len, &m, &err),
+                     TLW_OK);
+    h = (const void *)m;
+    tlw_engine_replay(&cfg, "default", "fixture-greeting", "run", h->events, h->n_events, &r);
+    assert_true(r.task_failed);
+    assert_non_null(strstr(r.message, "type compose_farewell"));
+    protobuf_c_message_free_unpacked(m, NULL);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +539,7 @@ int main(void)
         cmocka_unit_test_teardown(a_patch_is_false_replaying_history_that_lacks_it, free_history),
         cmocka_unit_test_teardown(a_patch_is_true_where_history_recorded_it, free_history),
         cmocka_unit_test_teardown(a_new_run_records_the_patch, free_history),
+        cmocka_unit_test(a_recorded_history_replays_and_a_changed_one_does_not),
         cmocka_unit_test_teardown(a_cached_run_resumes_with_the_next_tasks_events, free_history),
         cmocka_unit_test_teardown(a_cached_run_detects_nondeterminism_in_the_next_task,
                                   free_history),
