@@ -10,6 +10,11 @@ the Python SDK's worker, in one run against one dev server.
   `workflow_bootstrap --replay FILE` (a whole process) against the Python
   SDK's Replayer (in process, so it has no start-up to pay)
 
+  the same throughput with both as Lambda functions under the emulator
+  (8 s invocations back to back, default slots): tlw's workflow_bootstrap
+  against temporalio.contrib.aws.lambda_worker run by awslambdaric
+  (bench/python_reference/workflow_handler.py)
+
 usage: bench/workflows.py [--workflows N]   (needs a build: scripts/build)
 """
 import argparse
@@ -68,6 +73,50 @@ async def throughput(client, queue, n, workflow_type):
                       if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED])
     tasks_per_workflow = tasks / min(n, 20)
     return n / seconds, n * tasks_per_workflow / seconds
+
+
+def lambda_throughput(address, tmp, name, command, env, n, client_loop_run):
+    """Starts n one-activity workflows on a Lambda function under the
+    emulator and invokes it back to back until all are done; workflows/s."""
+    import threading
+    import urllib.request
+    lam, api = free_port(), free_port()
+    log = open(tmp / f"{name}-lambda.log", "wb")
+    rie = subprocess.Popen([str(TOP / "scripts/lambda-emulator"), "--port", str(lam),
+                            "--api-port", str(api), "sh", "-c", command],
+                           env=dict(env, AWS_LAMBDA_FUNCTION_TIMEOUT="8"), stdout=log,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{lam}/2015-03-31/functions/function/invocations"
+
+    def invoke():
+        req = urllib.request.Request(url, data=b"{}", method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            r.read()
+    try:
+        for _ in range(100):
+            try:
+                invoke()
+                break
+            except Exception:
+                time.sleep(0.2)
+        set_current_version(address, env["BENCH_DEPLOYMENT"], "b1")
+        stop = threading.Event()
+
+        def invocations():
+            while not stop.is_set():
+                invoke()
+        runner = threading.Thread(target=invocations)
+        t0 = time.monotonic()
+        runner.start()
+        try:
+            client_loop_run(env["BENCH_TASK_QUEUE"], n)
+        finally:
+            stop.set()
+            runner.join(60)
+        return n / (time.monotonic() - t0)
+    finally:
+        os.killpg(rie.pid, signal.SIGKILL)
+        rie.wait()
 
 
 async def main():
@@ -139,6 +188,33 @@ async def main():
             runs.append(time.monotonic() - t0)
         py_replay = sorted(runs)[2]
 
+        # both as Lambda functions under the emulator
+        loop = asyncio.get_running_loop()
+
+        def run_all(queue, n):
+            async def go():
+                handles = await asyncio.gather(*[
+                    client.start_workflow("ManyActivities", 1, id=f"l-{uuid.uuid4().hex[:10]}",
+                                          task_queue=queue) for _ in range(n)])
+                await asyncio.gather(*[h.result() for h in handles])
+            asyncio.run_coroutine_threadsafe(go(), loop).result(600)
+
+        lambda_rates = {}
+        for name in ("tlw", "python"):
+            queue = f"bench-l-{name}-{uuid.uuid4().hex[:6]}"
+            deployment = f"bench-l-{name}-{uuid.uuid4().hex[:6]}"
+            env = dict(os.environ, TEMPORAL_ADDRESS=address, TEMPORAL_TASK_QUEUE=queue,
+                       TLW_TEST_DEPLOYMENT=deployment, BENCH_TASK_QUEUE=queue,
+                       BENCH_DEPLOYMENT=deployment, AWS_LAMBDA_LOG_LEVEL="ERROR",
+                       TLW_WORKER_CONFIG=str(tmp / "lambda_worker.cfg"))
+            (tmp / "lambda_worker.cfg").write_text(
+                "graceful_shutdown_timeout_ms = 1000;\nshutdown_deadline_buffer_ms = 3000;\n")
+            command = (f"exec {bootstrap}" if name == "tlw" else
+                       f"cd {TOP / 'bench/python_reference'} && exec {TOP}/.venv/bin/python -m "
+                       f"awslambdaric workflow_handler.lambda_handler")
+            lambda_rates[name] = await asyncio.to_thread(
+                lambda_throughput, address, tmp, name, command, env, args.workflows, run_all)
+
         print(f"workflows: {args.workflows} one-activity workflows, started at once")
         print(f"{'':34} {'tlw':>10} {'Python SDK':>12} {'ratio':>8}")
         print(f"{'workflows completed per second':34} {c_rate:10.1f} {py_rate:12.1f} "
@@ -147,6 +223,9 @@ async def main():
               f"{c_tasks / py_tasks:8.2f}")
         print(f"{f'replay of a {events}-event history (ms)':34} {c_replay * 1000:10.1f} "
               f"{py_replay * 1000:12.1f} {c_replay / py_replay:8.2f}")
+        print(f"{'as Lambda functions: workflows/s':34} {lambda_rates['tlw']:10.1f} "
+              f"{lambda_rates['python']:12.1f} {lambda_rates['tlw'] / lambda_rates['python']:8.2f}"
+              "   (Python: the lambda_worker package)")
         print("(tlw's replay is a whole process: start-up, settings, JSON decoding, replay)")
     finally:
         if proc:
