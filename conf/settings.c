@@ -156,7 +156,7 @@ void tlw_settings_defaults(tlw_settings *s)
     int_default(&w->isolation, TLW_ISOLATION_FORK);
     int_default(&w->executor_memory_limit_mb, 0);
     int_default(&w->workflow_stack_kb, 256);
-    int_default(&w->workflow_cache_size, 0);
+    int_default(&w->workflow_cache_size, 100);
     int_default(&w->log_level, TLW_LOG_INFO);
     int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
     int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);

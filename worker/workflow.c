@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/engine.h"
@@ -23,6 +24,11 @@
  * it has not seen). */
 #define STICKY_POLL_MS 200
 #define STICKY_TIMEOUT_MS 1000
+/* A normal poll that waited this long means the queue had nothing for the
+ * slot: only then does the slot ask for sticky routing. Under load it does
+ * not (a sticky detour would keep the normal queue waiting); its cached runs
+ * still take the tasks of theirs that come to it from the normal queue. */
+#define IDLE_POLL_MS 50
 
 /* A run kept between its tasks (most recently used first). */
 struct cached {
@@ -38,6 +44,9 @@ struct workflow_slot {
     size_t cached_count;
     struct cached *cache;
     bool poll_sticky_next;
+    /* The normal queue kept this slot waiting before its last task: the
+     * slot has time to spare, so asking for sticky routing costs nothing. */
+    bool idle;
     unsigned long long hits, misses;
 };
 
@@ -103,9 +112,12 @@ static tlw_status poll_workflow(tlw_poller *p, void *arg, const tlw_rpc_call_opt
     tlw_rpc_call_options o = *opts;
     if (sticky && o.timeout_ms > STICKY_POLL_MS)
         o.timeout_ms = STICKY_POLL_MS;
+    int64_t began = tlw_monotonic_ms();
     tlw_status st = tlw_service_poll_workflow_task(
         &p->caller, p->settings->worker.task_queue.value, sticky ? ws->sticky_queue : NULL,
         p->worker_instance_key, &o, (tlw_workflow_task **)task, err);
+    if (!sticky)
+        ws->idle = tlw_monotonic_ms() - began >= IDLE_POLL_MS;
     if (sticky && st == TLW_ERR_TIMEOUT) {
         *task = NULL; /* nothing for the cached runs: the normal queue next */
         return TLW_OK;
@@ -394,7 +406,8 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
             r.versioning_behavior == TLW_VERSIONING_AUTO_UPGRADE
                 ? TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_AUTO_UPGRADE
                 : TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_PINNED;
-        bool sticky = ws->cache_max > 0 && tlw_engine_run_reusable(run);
+        bool cacheable = ws->cache_max > 0 && tlw_engine_run_reusable(run);
+        bool sticky = cacheable && ws->idle;
         rs = o.timeout_ms == 0
                  ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left before the hard stop")
                  : respond_completed(p, task, &r, queries, n_queries, behavior,
@@ -403,7 +416,8 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
             tlw_log_error("cannot complete the workflow task of %s: %s", workflow_id, err.message);
         } else {
             outcome = TLW_IPC_OUTCOME_COMPLETED;
-            keep = sticky;
+            keep = cacheable;
+            ws->poll_sticky_next = sticky;
         }
     }
     tlw_engine_result_free(&r);
@@ -412,7 +426,6 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
     free(queries);
     if (keep) {
         cache_put(ws, run_id, run);
-        ws->poll_sticky_next = true;
     } else {
         tlw_engine_run_free(run);
     }

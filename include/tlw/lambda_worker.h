@@ -178,12 +178,10 @@ tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb
  * corrupting memory. */
 tlw_status tlw_config_set_workflow_stack_kb(tlw_config *cfg, long long kb);
 /* Workflow runs kept between their tasks within an invocation, across all
- * workflow slots: a slot then answers with its own sticky queue, polls it
- * briefly after each task, and resumes a cached run with the new events
- * only. Default 0 (off: every task replays the whole history): a slot polls
- * one queue at a time, and under load the sticky polls cost more throughput
- * than the saved replays are worth (see the README); turn it on for long
- * runs with large histories. */
+ * workflow slots (default 100, as the reference workers' sticky cache): a
+ * cached run resumes with the new events only. A slot asks for sticky
+ * routing (its own queue) only when it has time to spare; see the README.
+ * 0 turns the cache off (every task replays the whole history). */
 tlw_status tlw_config_set_workflow_cache_size(tlw_config *cfg, long long runs);
 /* TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case), as log_level and
  * AWS_LAMBDA_LOG_LEVEL. */
