@@ -52,22 +52,6 @@ static void free_activity(void *task)
 
 /* ---- reporting ------------------------------------------------------------------- */
 
-/* Whether the server now knows how the task ended: it took the report, or
- * has no such task any more. Otherwise the recovery path must try. */
-static bool server_knows(tlw_status respond_status)
-{
-    return respond_status == TLW_OK || respond_status == TLW_ERR_NOT_FOUND;
-}
-
-/* The options of a Respond* call: the time left before the hard stop. */
-static tlw_status respond_options(tlw_poller *p, tlw_rpc_call_options *o, tlw_error *err)
-{
-    *o = (tlw_rpc_call_options){.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
-    if (o->timeout_ms == 0)
-        return tlw_error_set(err, TLW_ERR_TIMEOUT, "no time left before the hard stop");
-    return TLW_OK;
-}
-
 /* Logs what could not be reported. */
 static tlw_status logged(tlw_status st, const char *what, const tlw_error *err)
 {
@@ -92,7 +76,7 @@ static tlw_status respond_failed(tlw_poller *p, const tlw_activity_task *task,
         tlw_payloads_from_json(last_heartbeat, false, &hb, &err);
     if (st == TLW_OK) {
         tlw_rpc_call_options o;
-        st = respond_options(p, &o, &err);
+        st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
         if (st == TLW_OK)
             st = tlw_service_activity_failed(&p->caller, task->task_token, failure, hb, &o, &err);
         logged(st, "fail the activity task", &err);
@@ -119,13 +103,13 @@ static tlw_status respond_completed(tlw_poller *p, const tlw_activity_task *task
         return respond_failed(p, task, message, "tlw.ResultEncodingError", true, NULL, NULL);
     }
     tlw_rpc_call_options o;
-    st = respond_options(p, &o, &err);
+    st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
     if (st == TLW_OK)
         st = tlw_service_activity_completed(&p->caller, task->task_token, payloads, &o, &err);
     logged(st, "complete the activity task", &err);
     size_t result_size = protobuf_c_message_get_packed_size(&payloads->base);
     protobuf_c_message_free_unpacked(&payloads->base, NULL);
-    if (server_knows(st) || st == TLW_ERR_UNAVAILABLE || st == TLW_ERR_TIMEOUT ||
+    if (tlw_poller_server_knows(st) || st == TLW_ERR_UNAVAILABLE || st == TLW_ERR_TIMEOUT ||
         st == TLW_ERR_CANCELLED)
         return st;
     /* Refused for a reason that a retry of the same call would meet again
@@ -146,7 +130,7 @@ static tlw_status respond_canceled(tlw_poller *p, const tlw_activity_task *task,
     if (details)
         tlw_payloads_from_json(details, false, &payloads, &err);
     tlw_rpc_call_options o;
-    tlw_status st = respond_options(p, &o, &err);
+    tlw_status st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
     if (st == TLW_OK)
         st = tlw_service_activity_canceled(&p->caller, task->task_token, payloads, &o, &err);
     logged(st, "report the activity canceled", &err);
@@ -319,7 +303,7 @@ static tlw_ipc_outcome run_activity(tlw_poller *p, void *arg, const void *task_p
         outcome = report(p, task, &r, tlw_heartbeat_latest(&hb), stc, &rs);
         tlw_executor_result_free(&r);
     }
-    *reported = server_knows(rs);
+    *reported = tlw_poller_server_knows(rs);
     json_decref(args);
     json_decref(act.previous_details);
     json_decref(act.fail_details);

@@ -32,12 +32,12 @@ static void send_now(tlw_heartbeat *hb)
         tlw_log_warn("heartbeat details of %s: %s", hb->activity_type, err.message);
         details = NULL;
     }
-    tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(hb->poller, RPC_TIMEOUT_MS)};
+    tlw_rpc_call_options o;
     bool cancel = false;
-    tlw_status st = o.timeout_ms == 0
-                        ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left before the hard stop")
-                        : tlw_service_record_heartbeat(&hb->poller->caller, hb->task_token,
-                                                       details, &o, &cancel, &err);
+    tlw_status st = tlw_poller_call_options(hb->poller, RPC_TIMEOUT_MS, &o, &err);
+    if (st == TLW_OK)
+        st = tlw_service_record_heartbeat(&hb->poller->caller, hb->task_token, details, &o,
+                                          &cancel, &err);
     if (st != TLW_OK)
         tlw_log_warn("heartbeat of %s: %s", hb->activity_type, err.message);
     else if (cancel && !hb->cancel_requested) {

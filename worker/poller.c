@@ -54,6 +54,20 @@ int64_t tlw_poller_budget_ms(tlw_poller *p, int64_t want)
     return left < want ? left : want;
 }
 
+tlw_status tlw_poller_call_options(tlw_poller *p, int64_t want, tlw_rpc_call_options *o,
+                                   tlw_error *err)
+{
+    *o = (tlw_rpc_call_options){.timeout_ms = tlw_poller_budget_ms(p, want)};
+    if (o->timeout_ms == 0)
+        return tlw_error_set(err, TLW_ERR_TIMEOUT, "no time left before the hard stop");
+    return TLW_OK;
+}
+
+bool tlw_poller_server_knows(tlw_status st)
+{
+    return st == TLW_OK || st == TLW_ERR_NOT_FOUND;
+}
+
 int64_t tlw_poller_task_stop_ms(tlw_poller *p)
 {
     long long hard = atomic_load(&p->hard_stop_ms);

@@ -76,6 +76,17 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind);
  * the call. */
 int64_t tlw_poller_budget_ms(tlw_poller *p, int64_t want);
 
+/* The options of a call a slot makes for a task (Respond*, heartbeat,
+ * history): `want`, cut to the time left before the hard stop. With no
+ * time left it is TLW_ERR_TIMEOUT, and the call must not be made. */
+tlw_status tlw_poller_call_options(tlw_poller *p, int64_t want, tlw_rpc_call_options *o,
+                                   tlw_error *err);
+
+/* Whether the server knows how a task ended after a report that returned
+ * `st`: it took the report, or has no such task any more (NOT_FOUND).
+ * Otherwise TASK_END says so and the recovery path tries. */
+bool tlw_poller_server_knows(tlw_status st);
+
 /* When a running task's process must be killed so that the slot can still
  * report the task before the supervisor's hard stop kills the slot itself
  * (epoch ms; INT64_MAX for never). Moves if DRAIN moves the hard stop. */

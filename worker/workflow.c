@@ -180,12 +180,12 @@ static tlw_status fetch_history(tlw_poller *p, const tlw_workflow_task *task, bo
 {
     ProtobufCBinaryData token = {0};
     if (from_start) {
-        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
-        if (o.timeout_ms == 0)
-            return tlw_error_set(err, TLW_ERR_TIMEOUT, "no time left to read the history");
+        tlw_rpc_call_options o;
         tlw_history_page *page = NULL;
-        tlw_status st =
-            tlw_service_history_page(&p->caller, task->workflow_execution, token, &o, &page, err);
+        tlw_status st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, err);
+        if (st == TLW_OK)
+            st = tlw_service_history_page(&p->caller, task->workflow_execution, token, &o, &page,
+                                          err);
         if (st != TLW_OK)
             return st;
         h->pages = malloc(sizeof *h->pages);
@@ -203,12 +203,12 @@ static tlw_status fetch_history(tlw_poller *p, const tlw_workflow_task *task, bo
         token = task->next_page_token;
     }
     while (token.len > 0) {
-        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
-        if (o.timeout_ms == 0)
-            return tlw_error_set(err, TLW_ERR_TIMEOUT, "no time left to read the history");
+        tlw_rpc_call_options o;
         tlw_history_page *page = NULL;
-        tlw_status st =
-            tlw_service_history_page(&p->caller, task->workflow_execution, token, &o, &page, err);
+        tlw_status st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, err);
+        if (st == TLW_OK)
+            st = tlw_service_history_page(&p->caller, task->workflow_execution, token, &o, &page,
+                                          err);
         if (st != TLW_OK)
             return st;
         void *bigger = realloc(h->pages, (h->n_pages + 1) * sizeof *h->pages);
@@ -225,11 +225,6 @@ static tlw_status fetch_history(tlw_poller *p, const tlw_workflow_task *task, bo
     return TLW_OK;
 }
 
-static bool server_knows(tlw_status st)
-{
-    return st == TLW_OK || st == TLW_ERR_NOT_FOUND;
-}
-
 static tlw_status respond_failed(tlw_poller *p, const tlw_workflow_task *task,
                                  Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause,
                                  const char *message)
@@ -239,10 +234,11 @@ static tlw_status respond_failed(tlw_poller *p, const tlw_workflow_task *task,
     tlw_status st = tlw_failure_application(message, "tlw.WorkflowTaskFailed", false, NULL,
                                             &failure, &err);
     if (st == TLW_OK) {
-        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
-        st = o.timeout_ms == 0 ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left")
-                               : tlw_service_workflow_task_failed(&p->caller, task->task_token,
-                                                                  cause, failure, &o, &err);
+        tlw_rpc_call_options o;
+        st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
+        if (st == TLW_OK)
+            st = tlw_service_workflow_task_failed(&p->caller, task->task_token, cause, failure,
+                                                  &o, &err);
     }
     if (st != TLW_OK)
         tlw_log_error("cannot fail the workflow task: %s", err.message);
@@ -268,11 +264,10 @@ static tlw_status answer_query_task(tlw_poller *p, const tlw_workflow_task *task
                  err.message);
         error = message;
     }
-    tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
-    tlw_status st = o.timeout_ms == 0
-                        ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left")
-                        : tlw_service_query_completed(&p->caller, task->task_token, answer, error,
-                                                      &o, &err);
+    tlw_rpc_call_options o;
+    tlw_status st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
+    if (st == TLW_OK)
+        st = tlw_service_query_completed(&p->caller, task->task_token, answer, error, &o, &err);
     if (st != TLW_OK)
         tlw_log_error("cannot answer a query: %s", err.message);
     if (answer)
@@ -401,17 +396,17 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
                                     : TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
                             r.message);
     } else {
-        tlw_rpc_call_options o = {.timeout_ms = tlw_poller_budget_ms(p, RPC_TIMEOUT_MS)};
+        tlw_rpc_call_options o;
         Temporal__Api__Enums__V1__VersioningBehavior behavior =
             r.versioning_behavior == TLW_VERSIONING_AUTO_UPGRADE
                 ? TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_AUTO_UPGRADE
                 : TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_PINNED;
         bool cacheable = ws->cache_max > 0 && tlw_engine_run_reusable(run);
         bool sticky = cacheable && ws->idle;
-        rs = o.timeout_ms == 0
-                 ? tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left before the hard stop")
-                 : respond_completed(p, task, &r, queries, n_queries, behavior,
-                                     sticky ? ws->sticky_queue : NULL, &o, &err);
+        rs = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
+        if (rs == TLW_OK)
+            rs = respond_completed(p, task, &r, queries, n_queries, behavior,
+                                   sticky ? ws->sticky_queue : NULL, &o, &err);
         if (rs != TLW_OK) {
             tlw_log_error("cannot complete the workflow task of %s: %s", workflow_id, err.message);
         } else {
@@ -430,7 +425,7 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         tlw_engine_run_free(run);
     }
 out:
-    *reported = server_knows(rs);
+    *reported = tlw_poller_server_knows(rs);
     free_history(&h);
     return outcome;
 }
