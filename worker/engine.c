@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/payload.h"
+#include "worker/service.h"
 #include "worker/workflow_run.h"
 
 typedef Temporal__Api__History__V1__HistoryEvent event;
@@ -581,7 +582,7 @@ static void run_coroutines(tlw_workflow *wf)
 
 /* ---- ending the run ----------------------------------------------------------------- */
 
-static command *new_command(Temporal__Api__Enums__V1__CommandType type)
+command *tlw_run_new_command(Temporal__Api__Enums__V1__CommandType type)
 {
     command *c = malloc(sizeof *c);
     if (!c)
@@ -604,7 +605,7 @@ static void complete_run(tlw_workflow *wf)
         return;
     }
     if (st == TLW_OK && wf->continue_as_new) {
-        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
+        c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
         Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
         *a = (Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes)
             TEMPORAL__API__COMMAND__V1__CONTINUE_AS_NEW_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
@@ -620,7 +621,7 @@ static void complete_run(tlw_workflow *wf)
         c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CONTINUE_AS_NEW_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
         c->continue_as_new_workflow_execution_command_attributes = a;
     } else if (st == TLW_OK) {
-        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
+        c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION);
         Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
         *a = (Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes)
             TEMPORAL__API__COMMAND__V1__COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
@@ -639,7 +640,7 @@ static void complete_run(tlw_workflow *wf)
             c->complete_workflow_execution_command_attributes = a;
         }
     } else if (st == TLW_ERR_CANCELLED && wf->cancel_requested) {
-        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION);
+        c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION);
         Temporal__Api__Command__V1__CancelWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
         *a = (Temporal__Api__Command__V1__CancelWorkflowExecutionCommandAttributes)
             TEMPORAL__API__COMMAND__V1__CANCEL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
@@ -664,7 +665,7 @@ static void complete_run(tlw_workflow *wf)
                               "cannot build the workflow's failure: %s", err.message);
             return;
         }
-        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
+        c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION);
         Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes *a = malloc(sizeof *a);
         *a = (Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes)
             TEMPORAL__API__COMMAND__V1__FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES__INIT;
@@ -706,14 +707,6 @@ static char *keep_string(tlw_workflow *wf, int slot, const char *s)
     return wf->strings[slot];
 }
 
-static int64_t duration_ms(const Google__Protobuf__Duration *d)
-{
-    if (!d || d->seconds < 0)
-        return 0;
-    if (d->seconds > INT64_MAX / 1000 - 1)
-        return INT64_MAX;
-    return d->seconds * 1000 + d->nanos / 1000000;
-}
 
 static bool start_run(tlw_workflow *wf, const char *namespace_name, const event *first)
 {
@@ -736,8 +729,8 @@ static bool start_run(tlw_workflow *wf, const char *namespace_name, const event 
             ? keep_string(wf, 3, a->continued_execution_run_id)
             : NULL;
     wf->info.attempt = a->attempt > 0 ? a->attempt : 1;
-    wf->info.execution_timeout_ms = duration_ms(a->workflow_execution_timeout);
-    wf->info.run_timeout_ms = duration_ms(a->workflow_run_timeout);
+    wf->info.execution_timeout_ms = tlw_duration_ms(a->workflow_execution_timeout);
+    wf->info.run_timeout_ms = tlw_duration_ms(a->workflow_run_timeout);
     if (first->event_time)
         wf->info.start_time_ms =
             first->event_time->seconds * 1000 + first->event_time->nanos / 1000000;

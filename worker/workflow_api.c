@@ -122,15 +122,6 @@ static Google__Protobuf__Duration *duration(long long ms)
     return d;
 }
 
-static command *new_command(Temporal__Api__Enums__V1__CommandType type)
-{
-    command *c = malloc(sizeof *c);
-    if (!c)
-        abort();
-    *c = (command)TEMPORAL__API__COMMAND__V1__COMMAND__INIT;
-    c->command_type = type;
-    return c;
-}
 
 static Temporal__Api__Common__V1__RetryPolicy *retry_policy(const tlw_retry_policy *p)
 {
@@ -200,7 +191,7 @@ tlw_future *tlw_workflow_start_activity(tlw_workflow *wf, const char *type, cons
     a->start_to_close_timeout = duration(opts->start_to_close_timeout_ms);
     a->heartbeat_timeout = duration(opts->heartbeat_timeout_ms);
     a->retry_policy = retry_policy(opts->retry_policy);
-    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
+    command *c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
     c->schedule_activity_task_command_attributes = a;
     tlw_run_command(wf, c, f);
@@ -220,7 +211,7 @@ tlw_future *tlw_workflow_start_timer(tlw_workflow *wf, long long ms)
         TEMPORAL__API__COMMAND__V1__START_TIMER_COMMAND_ATTRIBUTES__INIT;
     a->timer_id = strdup(f->id);
     a->start_to_fire_timeout = duration(ms);
-    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER);
+    command *c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_TIMER);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_TIMER_COMMAND_ATTRIBUTES;
     c->start_timer_command_attributes = a;
     tlw_run_command(wf, c, f);
@@ -286,7 +277,7 @@ tlw_future *tlw_workflow_start_child(tlw_workflow *wf, const char *type, const j
     a->parent_close_policy = opts->parent_close_policy >= 0 && opts->parent_close_policy <= 2
                                  ? policies[opts->parent_close_policy]
                                  : policies[0];
-    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION);
+    command *c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
     c->start_child_workflow_execution_command_attributes = a;
     tlw_run_command(wf, c, f);
@@ -317,7 +308,7 @@ tlw_status tlw_workflow_signal_external(tlw_workflow *wf, const char *workflow_i
     a->execution->run_id = strdup(run_id ? run_id : "");
     a->signal_name = strdup(signal_name);
     a->input = input(wf, args, signal_name);
-    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION);
+    command *c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
     c->signal_external_workflow_execution_command_attributes = a;
     tlw_run_command(wf, c, f);
@@ -350,7 +341,7 @@ tlw_status tlw_future_cancel(tlw_workflow *wf, tlw_future *f)
         *a = (Temporal__Api__Command__V1__CancelTimerCommandAttributes)
             TEMPORAL__API__COMMAND__V1__CANCEL_TIMER_COMMAND_ATTRIBUTES__INIT;
         a->timer_id = strdup(f->id);
-        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER);
+        c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_TIMER);
         c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_CANCEL_TIMER_COMMAND_ATTRIBUTES;
         c->cancel_timer_command_attributes = a;
         tlw_run_command(wf, c, NULL);
@@ -371,7 +362,7 @@ tlw_status tlw_future_cancel(tlw_workflow *wf, tlw_future *f)
         a->workflow_id = strdup(f->id);
         a->child_workflow_only = 1;
         a->reason = strdup("the parent cancelled it");
-        c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION);
+        c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION);
         c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
         c->request_cancel_external_workflow_execution_command_attributes = a;
         tlw_run_command(wf, c, NULL);
@@ -383,7 +374,7 @@ tlw_status tlw_future_cancel(tlw_workflow *wf, tlw_future *f)
     *a = (Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes)
         TEMPORAL__API__COMMAND__V1__REQUEST_CANCEL_ACTIVITY_TASK_COMMAND_ATTRIBUTES__INIT;
     a->scheduled_event_id = f->initiated_event_id;
-    c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK);
+    c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_REQUEST_CANCEL_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
     c->request_cancel_activity_task_command_attributes = a;
     tlw_run_command(wf, c, NULL);
@@ -582,7 +573,7 @@ static void record_marker(tlw_workflow *wf, const char *name, const char *key,
     if (tlw_payloads_from_json(value, false, &a->details[0]->value, &err) != TLW_OK)
         tlw_run_fail_task(wf, UNHANDLED, "cannot encode a %s marker: %s", name, err.message);
     a->n_details = 1;
-    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER);
+    command *c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
     c->record_marker_command_attributes = a;
     tlw_run_command(wf, c, NULL);
@@ -660,7 +651,7 @@ tlw_status tlw_workflow_side_effect(tlw_workflow *wf, json_t *(*fn)(void *arg), 
         a->n_details++;
     }
     json_decref(id_value);
-    command *c = new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER);
+    command *c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_RECORD_MARKER);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_RECORD_MARKER_COMMAND_ATTRIBUTES;
     c->record_marker_command_attributes = a;
     tlw_run_command(wf, c, NULL);

@@ -136,6 +136,9 @@ void tlw_run_fail_task(tlw_workflow *wf, Temporal__Api__Enums__V1__WorkflowTaskF
  * deliver; TLW_ERR_CANCELLED for the latter. */
 tlw_status tlw_run_wait(tlw_workflow *wf, int (*cond)(tlw_workflow *wf, void *arg), void *arg);
 
+/* A new command of `type` (malloc'd, attributes still to set). */
+Temporal__Api__Command__V1__Command *tlw_run_new_command(Temporal__Api__Enums__V1__CommandType type);
+
 /* Appends a command (taking `pb`) for `future` (may be NULL). */
 void tlw_run_command(tlw_workflow *wf, Temporal__Api__Command__V1__Command *pb, tlw_future *future);
 
