@@ -42,6 +42,7 @@ const char *tlw_ipc_type_name(tlw_ipc_type type)
     case TLW_IPC_EXEC_RESULT: return "EXEC_RESULT";
     case TLW_IPC_EXEC_FAILURE: return "EXEC_FAILURE";
     case TLW_IPC_EXEC_CANCELLED: return "EXEC_CANCELLED";
+    case TLW_IPC_EXEC_JOB: return "EXEC_JOB";
     }
     return "unknown";
 }
@@ -190,7 +191,8 @@ static tlw_status check_outgoing(const tlw_ipc_msg *msg, size_t *body_len, tlw_e
     case TLW_IPC_EXEC_HEARTBEAT: /* executor messages: tlw_ipc_exec_write() */
     case TLW_IPC_EXEC_RESULT:
     case TLW_IPC_EXEC_FAILURE:
-    case TLW_IPC_EXEC_CANCELLED: break;
+    case TLW_IPC_EXEC_CANCELLED:
+    case TLW_IPC_EXEC_JOB: break;
     }
     return tlw_error_set(err, TLW_ERR_INVALID, "ipc: cannot send a message of type %d",
                          (int)msg->type);
@@ -256,7 +258,8 @@ tlw_status tlw_ipc_encode(const tlw_ipc_msg *msg, void *buf, size_t cap, size_t 
     case TLW_IPC_EXEC_HEARTBEAT:
     case TLW_IPC_EXEC_RESULT:
     case TLW_IPC_EXEC_FAILURE:
-    case TLW_IPC_EXEC_CANCELLED: break;
+    case TLW_IPC_EXEC_CANCELLED:
+    case TLW_IPC_EXEC_JOB: break;
     }
     *len = TLW_IPC_HEADER_SIZE + body_len;
     return TLW_OK;
@@ -597,12 +600,13 @@ static bool utf8_text(const char *p, size_t n)
 
 static bool exec_type_valid(uint32_t t)
 {
-    return t >= TLW_IPC_EXEC_HEARTBEAT && t <= TLW_IPC_EXEC_CANCELLED;
+    return t >= TLW_IPC_EXEC_HEARTBEAT && t <= TLW_IPC_EXEC_JOB;
 }
 
 static bool exec_has_json(tlw_ipc_type t)
 {
-    return t == TLW_IPC_EXEC_HEARTBEAT || t == TLW_IPC_EXEC_RESULT || t == TLW_IPC_EXEC_FAILURE;
+    return t == TLW_IPC_EXEC_HEARTBEAT || t == TLW_IPC_EXEC_RESULT || t == TLW_IPC_EXEC_FAILURE ||
+           t == TLW_IPC_EXEC_JOB;
 }
 
 static tlw_status write_all(int fd, const void *buf, size_t n, tlw_error *err)

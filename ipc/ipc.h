@@ -66,7 +66,9 @@ typedef enum tlw_ipc_type {
     TLW_IPC_EXEC_HEARTBEAT = 32,
     TLW_IPC_EXEC_RESULT = 33,
     TLW_IPC_EXEC_FAILURE = 34,
-    TLW_IPC_EXEC_CANCELLED = 35
+    TLW_IPC_EXEC_CANCELLED = 35,
+    /* slot -> a pre-forked executor (the same stream; see worker/zygote.h) */
+    TLW_IPC_EXEC_JOB = 36
 } tlw_ipc_type;
 
 /* What a worker slot polls. */
@@ -204,6 +206,11 @@ tlw_status tlw_ipc_recv(int fd, tlw_ipc_msg *msg, tlw_error *err);
  *                     uint32 message length | type bytes | message bytes |
  *                     JSON text: the failure's details
  *     EXEC_CANCELLED  (empty): the activity accepted a cancellation
+ *
+ * and, the other way, slot -> an executor forked before its task (on the
+ * socket the executor then answers on):
+ *
+ *     EXEC_JOB        JSON text: the task (see worker/executor.h)
  *
  * JSON text and strings are UTF-8 without NUL bytes and without a
  * terminating NUL; a body is at most TLW_IPC_EXEC_BODY_MAX bytes. The

@@ -30,6 +30,7 @@ typedef struct tlw_slot_spec {
     /* Descriptors the user's configure() and invocation setups opened, which
      * the slot keeps; it closes every other one it inherited. */
     const tlw_fd_set *keep_fds;
+    int64_t arrived_ms; /* when the invocation arrived, epoch ms (for the start-up log) */
 } tlw_slot_spec;
 
 #endif

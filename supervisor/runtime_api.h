@@ -60,6 +60,7 @@ typedef struct tlw_invocation {
     char *cognito_identity; /* Lambda-Runtime-Cognito-Identity (JSON) */
     char *event;            /* the body; NUL-terminated for convenience, may hold NULs */
     size_t event_len;       /* its length, without the terminating NUL */
+    int64_t arrived_ms;     /* when it arrived, epoch ms (set by the supervisor) */
 } tlw_invocation;
 
 /* Frees what `inv` owns and zeroes it. `inv` may be NULL; safe to call twice. */

@@ -295,6 +295,7 @@ static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
         .deadline_ms = run->inv->deadline_ms,
         .trace_id = run->inv->trace_id,
         .keep_fds = run->keep_fds,
+        .arrived_ms = run->started_ms,
     };
     pid_t pid = run->ops->spawn(run->ops, &spec, close_fds, n, err);
     close(fds[1]);
@@ -761,7 +762,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     struct run run = {.loop = ev_default_loop(0), .ops = ops, .cfg = &cfg, .inv = inv,
                       .summary = summary, .keep_fds = &user_fds};
     int64_t now = ops->now_ms(ops->ctx);
-    run.started_ms = now;
+    run.started_ms = inv->arrived_ms > 0 && inv->arrived_ms <= now ? inv->arrived_ms : now;
     if (inv->deadline_ms == TLW_NO_DEADLINE) {
         run.drain_at_ms = TLW_NO_DEADLINE;
         run.final_at_ms = TLW_NO_DEADLINE;
@@ -806,6 +807,16 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
                  inv->function_arn && *inv->function_arn ? inv->function_arn : "unknown");
 
     size_t n_wf = (size_t)w->workflow_slots.value, n_act = (size_t)w->activity_slots.value;
+    /* Slots of a kind with nothing to poll (no workflow registered, say)
+     * would only idle: they are not started when the other kind polls. */
+    if (ops->slot_polls) {
+        bool wf = ops->slot_polls(TLW_IPC_SLOT_WORKFLOW, &cfg),
+             act = ops->slot_polls(TLW_IPC_SLOT_ACTIVITY, &cfg);
+        if (wf && !act)
+            n_act = 0;
+        if (act && !wf)
+            n_wf = 0;
+    }
     summary->slots[TLW_IPC_SLOT_WORKFLOW] = (unsigned)n_wf;
     summary->slots[TLW_IPC_SLOT_ACTIVITY] = (unsigned)n_act;
     run.child_count = n_wf + n_act;
@@ -940,6 +951,7 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
     for (;;) {
         tlw_invocation inv = {0};
         st = ops->next(ops->ctx, &inv, &err);
+        inv.arrived_ms = ops->now_ms(ops->ctx);
         if (st == TLW_ERR_UNAVAILABLE) {
             tlw_log_error("the Lambda Runtime API is gone, exiting: %s", err.message);
             return 1;

@@ -23,6 +23,7 @@
 #include "worker/payload.h"
 #include "worker/poller.h"
 #include "worker/service.h"
+#include "worker/zygote.h"
 
 #define RPC_TIMEOUT_MS 10000
 
@@ -294,6 +295,7 @@ static tlw_ipc_outcome run_activity(tlw_poller *p, void *arg, const void *task_p
             .stop_ms = task_stop_ms,
             .stop_arg = p,
             .heartbeat = &hb,
+            .zygote = arg,
         };
         tlw_executor_result r;
         if (p->settings->worker.isolation.value == TLW_ISOLATION_IN_PROCESS)
@@ -311,8 +313,30 @@ static tlw_ipc_outcome run_activity(tlw_poller *p, void *arg, const void *task_p
     return outcome;
 }
 
+/* With fork isolation, executors come from a zygote forked now, before gRPC
+ * starts (worker/zygote.h); without one the slot forks them itself. */
+static tlw_status start_zygote(tlw_poller *p, void *arg, tlw_error *err)
+{
+    (void)err;
+    const tlw_worker_settings *w = &p->settings->worker;
+    if (w->isolation.value != TLW_ISOLATION_FORK)
+        return TLW_OK;
+    tlw_error why;
+    if (tlw_zygote_start(arg, p->spec->config, &p->inherited_fds,
+                         w->executor_memory_limit_mb.value, &why) != TLW_OK)
+        tlw_log_warn("%s; forking executors from the slot", why.message);
+    return TLW_OK;
+}
+
+static void stop_zygote(tlw_poller *p, void *arg)
+{
+    (void)p;
+    tlw_zygote_stop(arg);
+}
+
 int tlw_activity_slot_run(const tlw_slot_spec *spec)
 {
+    tlw_zygote zygote = {.fd = -1, .spare_fd = -1};
     tlw_task_kind kind = {
         .kind = TLW_IPC_TASK_ACTIVITY,
         .queue_type = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_ACTIVITY,
@@ -320,6 +344,9 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
         .describe = describe_activity,
         .run = run_activity,
         .free = free_activity,
+        .start = start_zygote,
+        .stop = stop_zygote,
+        .arg = &zygote,
     };
     return tlw_poller_run(spec, &kind);
 }

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "ipc/ipc.h"
+#include "worker/zygote.h"
 
 /* ---- what a return becomes ------------------------------------------------ */
 
@@ -118,12 +119,59 @@ static bool report(int fd, const tlw_executor_result *r)
 }
 
 /*
- * The executor process. It dies with its slot (a slot killed at the hard
- * stop takes it along), in a process group of its own so that the slot can
- * kill it with whatever it started; it holds no descriptor but stdio, its
- * pipe and what the user's hooks opened (not the slot's channel or gRPC
- * sockets); it ignores SIGINT and SIGTERM, as its slot does; a crash kills
- * it with its own signal, whatever handlers the slot's libraries installed.
+ * What every executor does to itself before it runs user code: it holds no
+ * descriptor but stdio, `fd` (its way to the slot) and what the user's hooks
+ * opened (not the slot's channel or gRPC sockets); it ignores SIGINT and
+ * SIGTERM, as its slot does; a crash kills it with its own signal, whatever
+ * handlers the slot's libraries installed; a cancellation arrives as
+ * SIGUSR1; exit() in user code skips the libraries' atexit handlers.
+ */
+void tlw_executor_isolate(const tlw_fd_set *keep_fds, int fd)
+{
+    prctl(PR_SET_NAME, "tlw-executor");
+    tlw_close_fds_except(keep_fds, fd);
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        signal(fatal[i], SIG_DFL);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGUSR1, tlw_activity_cancel_signal);
+    on_exit(exit_now, NULL);
+}
+
+/* The activity's memory limit, set just before it runs. */
+static void limit_memory(int64_t memory_limit_mb)
+{
+    if (memory_limit_mb > 0) {
+        struct rlimit rl = {.rlim_cur = (rlim_t)memory_limit_mb << 20,
+                            .rlim_max = (rlim_t)memory_limit_mb << 20};
+        setrlimit(RLIMIT_DATA, &rl);
+    }
+}
+
+/* Runs the function and reports how it returned on `fd`; never returns. */
+__attribute__((noreturn)) static void run_and_exit(tlw_activity_fn fn, tlw_activity *act, const json_t *args, int fd)
+{
+    act->result_fd = fd;
+    act->heartbeat = NULL;
+    json_t *result = NULL;
+    tlw_status st = fn(act, args, &result);
+    tlw_executor_result r = {0};
+    outcome_of_return(act, st, result, &r);
+    int rc = report(fd, &r) ? 0 : 1;
+    fflush(NULL);
+    _exit(rc);
+}
+
+/*
+ * An executor forked from the slot (when no pre-forked one is at hand). It
+ * dies with its slot (a slot killed at the hard stop takes it along), in a
+ * process group of its own so that the slot can kill it with whatever it
+ * started.
  */
 static void executor_main(const tlw_executor_job *job, pid_t slot_pid, int result_fd)
 {
@@ -131,31 +179,101 @@ static void executor_main(const tlw_executor_job *job, pid_t slot_pid, int resul
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != slot_pid)
         _exit(1); /* the slot died before the line above */
-    tlw_close_fds_except(job->keep_fds, result_fd);
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE};
-    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-        signal(fatal[i], SIG_DFL);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGUSR1, tlw_activity_cancel_signal);
-    on_exit(exit_now, NULL);
-    if (job->memory_limit_mb > 0) {
-        struct rlimit rl = {.rlim_cur = (rlim_t)job->memory_limit_mb << 20,
-                            .rlim_max = (rlim_t)job->memory_limit_mb << 20};
-        setrlimit(RLIMIT_DATA, &rl);
+    tlw_executor_isolate(job->keep_fds, result_fd);
+    limit_memory(job->memory_limit_mb);
+    run_and_exit(job->fn, job->act, job->args, result_fd);
+}
+
+/* ---- a task as EXEC_JOB ---------------------------------------------------------- */
+
+char *tlw_executor_job_encode(const tlw_activity *act, const json_t *args)
+{
+    const tlw_activity_info *i = &act->info;
+#define S(x) ((x) ? (x) : "")
+    json_t *job = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:O, s:O?}", "activity_id",
+        S(i->activity_id), "activity_type", S(i->activity_type), "workflow_id", S(i->workflow_id),
+        "workflow_run_id", S(i->workflow_run_id), "workflow_type", S(i->workflow_type),
+        "workflow_namespace", S(i->workflow_namespace), "task_queue", S(i->task_queue), "attempt",
+        i->attempt, "heartbeat_timeout_ms", (json_int_t)i->heartbeat_timeout_ms,
+        "start_to_close_timeout_ms", (json_int_t)i->start_to_close_timeout_ms, "deadline_ms",
+        (json_int_t)act->deadline_ms, "args", args, "previous_details", act->previous_details);
+#undef S
+    if (!job)
+        return NULL;
+    char *text = json_dumps(job, JSON_COMPACT);
+    json_decref(job);
+    return text;
+}
+
+tlw_status tlw_executor_job_decode(const char *json, size_t len, tlw_activity *act, json_t **args,
+                                   json_t **owner, tlw_error *err)
+{
+    *owner = NULL;
+    *args = NULL;
+    json_error_t jerr;
+    json_t *job = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!job)
+        return tlw_error_set(err, TLW_ERR_PROTOCOL, "EXEC_JOB is not JSON: %s", jerr.text);
+    *act = (tlw_activity){.result_fd = -1};
+    tlw_activity_info *i = &act->info;
+    json_int_t hb = 0, stc = 0, deadline = 0;
+    json_t *a = NULL, *details = NULL;
+    if (json_unpack_ex(job, &jerr, JSON_STRICT,
+                       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:o, s?o}",
+                       "activity_id", &i->activity_id, "activity_type", &i->activity_type,
+                       "workflow_id", &i->workflow_id, "workflow_run_id", &i->workflow_run_id,
+                       "workflow_type", &i->workflow_type, "workflow_namespace",
+                       &i->workflow_namespace, "task_queue", &i->task_queue, "attempt",
+                       &i->attempt, "heartbeat_timeout_ms", &hb, "start_to_close_timeout_ms", &stc,
+                       "deadline_ms", &deadline, "args", &a, "previous_details", &details) != 0) {
+        json_decref(job);
+        return tlw_error_set(err, TLW_ERR_PROTOCOL, "EXEC_JOB: %s", jerr.text);
     }
-    job->act->result_fd = result_fd;
-    job->act->heartbeat = NULL;
-    json_t *result = NULL;
-    tlw_status st = job->fn(job->act, job->args, &result);
-    tlw_executor_result r = {0};
-    outcome_of_return(job->act, st, result, &r);
-    int rc = report(result_fd, &r) ? 0 : 1;
-    fflush(NULL);
-    _exit(rc);
+    if (!json_is_array(a) || hb < 0 || stc < 0) {
+        json_decref(job);
+        return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                             "EXEC_JOB: args is not an array or a timeout is negative");
+    }
+    i->heartbeat_timeout_ms = hb;
+    i->start_to_close_timeout_ms = stc;
+    act->deadline_ms = deadline;
+    act->previous_details = json_is_null(details) ? NULL : json_incref(details);
+    *args = a;
+    *owner = job;
+    return TLW_OK;
+}
+
+void tlw_executor_serve(int fd, const tlw_config *cfg, int64_t memory_limit_mb)
+{
+    size_t cap = TLW_IPC_HEADER_SIZE + TLW_IPC_EXEC_BODY_MAX, len = 0;
+    char *buf = malloc(cap);
+    tlw_ipc_exec_msg m = {0};
+    tlw_error err;
+    for (;;) {
+        size_t used = 0;
+        if (!buf || tlw_ipc_exec_decode(buf, len, &used, &m, &err) != TLW_OK || len == cap)
+            _exit(1);
+        if (used > 0)
+            break;
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(0); /* the slot is gone, or let this one go unused */
+        len += (size_t)n;
+    }
+    tlw_activity act;
+    json_t *args, *owner;
+    if (m.type != TLW_IPC_EXEC_JOB ||
+        tlw_executor_job_decode(m.json, m.json_len, &act, &args, &owner, &err) != TLW_OK)
+        _exit(1); /* the slot sees a pipe that closed without a result */
+    free(buf);
+    tlw_activity_fn fn = tlw_config_activity(cfg, act.info.activity_type);
+    if (!fn)
+        _exit(1); /* the slot checked: a registry that differs is a bug */
+    limit_memory(memory_limit_mb);
+    run_and_exit(fn, &act, args, fd);
 }
 
 /* ---- the slot's side ------------------------------------------------------------ */
@@ -230,6 +348,14 @@ static bool take_messages(struct follow *f)
             ok = false;
             break;
         }
+        if (m.type == TLW_IPC_EXEC_JOB) {
+            json_decref(value);
+            snprintf(f->out->problem, sizeof f->out->problem, "%s from an executor",
+                     tlw_ipc_type_name(m.type));
+            f->out->ran = TLW_RAN_MALFORMED;
+            ok = false;
+            break;
+        }
         if (m.type == TLW_IPC_EXEC_HEARTBEAT) {
             if (f->job->heartbeat)
                 tlw_heartbeat_record(f->job->heartbeat, value);
@@ -282,15 +408,13 @@ static bool reaped(pid_t pid, int *status)
     return r == pid || (r < 0 && errno == ECHILD);
 }
 
-void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *out)
+/* Forks the executor from the slot itself: the way when no pre-forked one
+ * is at hand. False if it cannot. */
+static bool fork_here(const tlw_executor_job *job, pid_t *pid_out, int *fd_out)
 {
-    *out = (tlw_executor_result){0};
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        out->ran = TLW_RAN_EXITED;
-        out->wait_status = -1;
-        return;
-    }
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return false;
     pid_t slot_pid = getpid();
     fflush(NULL);
     pid_t pid = fork();
@@ -301,19 +425,79 @@ void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *o
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
-        out->ran = TLW_RAN_EXITED;
-        out->wait_status = -1;
-        return;
+        return false;
     }
     setpgid(pid, pid); /* also in the child: whichever runs first */
+    *pid_out = pid;
+    *fd_out = fds[0];
+    return true;
+}
+
+/* Hands the task to an executor the zygote forked before it (EXEC_JOB).
+ * False if there is none or it cannot take the task (it is then gone). */
+static bool hand_to_spare(const tlw_executor_job *job, pid_t *pid_out, int *pidfd_out,
+                          int *fd_out)
+{
+    pid_t pid;
+    int fd, pidfd;
+    if (!job->zygote || !tlw_zygote_take(job->zygote, &pid, &pidfd, &fd))
+        return false;
+    char *json = tlw_executor_job_encode(job->act, job->args);
+    tlw_ipc_exec_msg msg = {
+        .type = TLW_IPC_EXEC_JOB, .json = json, .json_len = json ? strlen(json) : 0};
+    tlw_error err;
+    bool sent = json && tlw_ipc_exec_write(fd, &msg, &err) == TLW_OK;
+    free(json);
+    if (!sent) {
+        /* Too large for a message, or the executor died waiting: fork one
+         * here instead, which inherits the task. */
+        tlw_kill_group(pid);
+        close(pidfd);
+        close(fd);
+        return false;
+    }
+    *pid_out = pid;
+    *pidfd_out = pidfd;
+    *fd_out = fd;
+    return true;
+}
+
+/* Whether the executor ended; its wait status in *status if so. One the
+ * slot forked it reaps; one from the zygote the zygote reaped. */
+static bool executor_ended(tlw_zygote *zygote, pid_t pid, int pidfd, int *status)
+{
+    if (!zygote)
+        return reaped(pid, status);
+    struct pollfd q = {.fd = pidfd, .events = POLLIN};
+    if (poll(&q, 1, 0) <= 0)
+        return false;
+    if (!tlw_zygote_status(zygote, pid, status))
+        *status = SIGKILL; /* the zygote died, and took it along */
+    return true;
+}
+
+void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *out)
+{
+    *out = (tlw_executor_result){0};
+    pid_t pid;
+    int fd, pidfd = -1;
+    tlw_zygote *zygote = job->zygote;
+    if (!hand_to_spare(job, &pid, &pidfd, &fd)) {
+        zygote = NULL;
+        if (!fork_here(job, &pid, &fd)) {
+            out->ran = TLW_RAN_EXITED;
+            out->wait_status = -1;
+            return;
+        }
+        pidfd = watch_pid(pid);
+    }
     if (job->heartbeat) {
         /* A cancellation from the server reaches the executor as SIGUSR1. */
         job->heartbeat->executor = pid;
         if (job->heartbeat->cancel_requested)
             kill(pid, SIGUSR1);
     }
-    int pidfd = watch_pid(pid);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
     struct follow f = {.job = job, .out = out, .pid = pid};
     enum pipe_state pipe_state = PIPE_OPEN;
     bool killed = false, ended = false, out_of_time = false, bad = false;
@@ -354,12 +538,12 @@ void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *o
             wait_ms = wait_ms > 20 ? 20 : wait_ms;
         if (wait_ms < 0)
             wait_ms = 0;
-        struct pollfd p[2] = {{.fd = pipe_state == PIPE_OPEN && !bad ? fds[0] : -1,
+        struct pollfd p[2] = {{.fd = pipe_state == PIPE_OPEN && !bad ? fd : -1,
                                .events = POLLIN},
                               {.fd = pidfd, .events = POLLIN}};
         int r = poll(p, 2, (int)wait_ms);
         if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-            pipe_state = read_some(fds[0], &f);
+            pipe_state = read_some(fd, &f);
             if (pipe_state == PIPE_BAD && !bad) {
                 snprintf(out->problem, sizeof out->problem,
                          "its pipe broke or it wrote more than %d bytes at once",
@@ -372,18 +556,18 @@ void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *o
         }
         if (job->heartbeat)
             tlw_heartbeat_flush_due(job->heartbeat);
-        if (reaped(pid, &status)) {
+        if (executor_ended(zygote, pid, pidfd, &status)) {
             ended = true;
             /* What it wrote just before it ended. */
             while (pipe_state == PIPE_OPEN && !bad) {
                 size_t before = f.len;
-                pipe_state = read_some(fds[0], &f);
+                pipe_state = read_some(fd, &f);
                 if (!take_messages(&f)) {
                     bad = true;
                     break;
                 }
                 if (pipe_state == PIPE_OPEN && f.len == before) {
-                    struct pollfd q = {.fd = fds[0], .events = POLLIN};
+                    struct pollfd q = {.fd = fd, .events = POLLIN};
                     if (poll(&q, 1, 0) <= 0)
                         break;
                 }
@@ -394,7 +578,7 @@ void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *o
      * group outlives its leader, so its id is not reused yet. */
     tlw_kill_group(pid);
     free(f.buf);
-    close(fds[0]);
+    close(fd);
     if (pidfd >= 0)
         close(pidfd);
     if (job->heartbeat)

@@ -10,6 +10,13 @@
  * descriptors it may, and runs under the memory limit. The slot follows it
  * by its pipe and its pid, sends its heartbeats on, and kills it at the
  * start-to-close timeout or the hard stop.
+ *
+ * With a zygote (worker/zygote.h, the default) the executor was forked
+ * before its task, from a small single-threaded process that never started
+ * gRPC, and waits on a socket: the slot hands it the task as one EXEC_JOB
+ * message (the JSON of tlw_executor_job_encode) and follows it as above. The
+ * slot forks one itself only when no such executor is at hand or the task
+ * is too large for a message.
  */
 #ifndef TLW_WORKER_EXECUTOR_H
 #define TLW_WORKER_EXECUTOR_H
@@ -21,7 +28,10 @@
 
 #include "common/error.h"
 #include "common/proc.h"
+#include "conf/worker_config.h"
 #include "worker/activity_context.h"
+
+typedef struct tlw_zygote tlw_zygote;
 
 typedef enum tlw_ran {
     TLW_RAN_RESULT,    /* returned a result */
@@ -46,6 +56,7 @@ typedef struct tlw_executor_job {
     int64_t (*stop_ms)(void *arg);
     void *stop_arg;
     tlw_heartbeat *heartbeat;
+    tlw_zygote *zygote; /* where a pre-forked executor comes from; NULL: fork here */
 } tlw_executor_job;
 
 typedef struct tlw_executor_result {
@@ -63,5 +74,28 @@ typedef struct tlw_executor_result {
 void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *out);
 void tlw_executor_run_in_process(const tlw_executor_job *job, tlw_executor_result *out);
 void tlw_executor_result_free(tlw_executor_result *r);
+
+/* What an executor does to itself first (descriptors, signals, exit());
+ * `fd` is its way to the slot. */
+void tlw_executor_isolate(const tlw_fd_set *keep_fds, int fd);
+
+/* In a pre-forked executor: waits on `fd` for its EXEC_JOB, runs the
+ * activity `cfg` registered under its type under `memory_limit_mb` (0:
+ * none), reports on `fd` and exits. It exits quietly if `fd` closes first
+ * (an executor left unused). */
+void tlw_executor_serve(int fd, const tlw_config *cfg, int64_t memory_limit_mb)
+    __attribute__((noreturn));
+
+/*
+ * The task as EXEC_JOB carries it: a JSON object with the strings and
+ * numbers of act->info, act->deadline_ms, `args` and act->previous_details.
+ * encode returns text to free(), or NULL out of memory. decode is strict
+ * (every key once, no other key, the right types) and fills *act, whose
+ * strings, *args and previous details live in *owner (json_decref it, and
+ * act->previous_details).
+ */
+char *tlw_executor_job_encode(const tlw_activity *act, const json_t *args);
+tlw_status tlw_executor_job_decode(const char *json, size_t len, tlw_activity *act, json_t **args,
+                                   json_t **owner, tlw_error *err);
 
 #endif

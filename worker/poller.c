@@ -182,6 +182,7 @@ static tlw_status reach_server(tlw_poller *p, tlw_error *err)
     tlw_status st = tlw_worker_connect(p->settings, &p->caller.client, err);
     if (st != TLW_OK)
         return st;
+    p->connected_ms = tlw_wall_ms();
     tlw_namespace_description *ns = NULL;
     int64_t now = tlw_wall_ms();
     tlw_rpc_call_options call = {.timeout_ms = tlw_slot_connect_by_ms(p->spec, now) - now - 300};
@@ -195,7 +196,23 @@ static tlw_status reach_server(tlw_poller *p, tlw_error *err)
     tlw_namespace_capabilities_read(ns, &caps);
     protobuf_c_message_free_unpacked(&ns->base, NULL);
     p->graceful_poll_shutdown = caps.worker_poll_complete_on_shutdown;
+    p->described_ms = tlw_wall_ms();
     return TLW_OK;
+}
+
+/* Where the time to the first poll went, once per slot. */
+static void log_first_poll(tlw_poller *p)
+{
+    p->polled = true;
+    int64_t arrived = p->spec->arrived_ms, now = tlw_wall_ms();
+    if (arrived <= 0 || arrived > p->started_ms)
+        arrived = p->started_ms;
+    tlw_log_debug("first poll %lld ms after the invocation arrived: fork and start hooks %lld ms, "
+                  "channel %lld ms, DescribeNamespace %lld ms, then %lld ms",
+                  (long long)(now - arrived), (long long)(p->started_ms - arrived),
+                  (long long)(p->connected_ms - p->started_ms),
+                  (long long)(p->described_ms - p->connected_ms),
+                  (long long)(now - p->described_ms));
 }
 
 static void poll_loop(tlw_poller *p, const tlw_task_kind *kind)
@@ -204,6 +221,8 @@ static void poll_loop(tlw_poller *p, const tlw_task_kind *kind)
     while (!atomic_load(&p->draining)) {
         void *task = NULL;
         tlw_error err;
+        if (!p->polled)
+            log_first_poll(p);
         atomic_store(&p->polling, 1);
         tlw_rpc_call_options o = {.timeout_ms = POLL_TIMEOUT_MS, .cancel = &p->poll_cancel};
         tlw_status st = atomic_load(&p->draining) ? TLW_ERR_CANCELLED
@@ -243,7 +262,7 @@ static void poll_loop(tlw_poller *p, const tlw_task_kind *kind)
 
 int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
 {
-    tlw_poller p = {.spec = spec, .settings = &spec->config->settings};
+    tlw_poller p = {.spec = spec, .settings = &spec->config->settings, .started_ms = tlw_wall_ms()};
     const tlw_worker_settings *w = &p.settings->worker;
     p.deployment = tlw_service_versioned_deployment(w->deployment_name.value, w->build_id.value);
     p.caller = (tlw_service_caller){.namespace_name = p.settings->client.namespace_name.value,
@@ -268,6 +287,11 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
                 p.inherited_fds.fds[kept++] = p.inherited_fds.fds[i];
         p.inherited_fds.count = kept;
     }
+    bool started = false;
+    if (st == TLW_OK && kind->start) {
+        st = kind->start(&p, kind->arg, &err);
+        started = st == TLW_OK;
+    }
     if (st == TLW_OK)
         st = reach_server(&p, &err);
     struct control ctl = {.p = &p, .kind = kind};
@@ -277,6 +301,8 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
     if (st != TLW_OK) {
         tlw_log_error("%s", err.message);
         tlw_slot_send_fatal(spec->fd, err.message);
+        if (started && kind->stop)
+            kind->stop(&p, kind->arg);
         tlw_rpc_client_close(p.caller.client);
         tlw_fd_set_free(&p.inherited_fds);
         return 1;
@@ -287,6 +313,8 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
 
     tlw_rpc_cancel_request(&p.poll_cancel);
     pthread_join(control, NULL);
+    if (kind->stop)
+        kind->stop(&p, kind->arg);
     tlw_ipc_msg msg = {.type = TLW_IPC_STATS, .stats = p.stats};
     tlw_ipc_send(spec->fd, &msg, NULL);
     tlw_rpc_client_close(p.caller.client);

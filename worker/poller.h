@@ -47,6 +47,9 @@ typedef struct tlw_poller {
      * what a process forked from the slot may keep. */
     tlw_fd_set inherited_fds;
     tlw_ipc_stats stats;
+    /* The start-up's steps (epoch ms), logged once with the first poll. */
+    int64_t started_ms, connected_ms, described_ms;
+    bool polled;
 } tlw_poller;
 
 /* One kind of task. Each function gets the poller and the kind's `arg`. */
@@ -66,6 +69,11 @@ typedef struct tlw_task_kind {
      * how it ended. Returns the TASK_END outcome. */
     tlw_ipc_outcome (*run)(tlw_poller *p, void *arg, const void *task, bool *reported);
     void (*free)(void *task);
+    /* Optional: set-up once the inherited descriptors are known, before the
+     * slot connects (no other thread runs yet), and its undoing at the end.
+     * A failed start ends the slot. */
+    tlw_status (*start)(tlw_poller *p, void *arg, tlw_error *err);
+    void (*stop)(tlw_poller *p, void *arg);
 } tlw_task_kind;
 
 /* Runs the slot with `kind` until DRAIN. Returns the exit status. */

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -64,6 +66,11 @@ int tlw_slot_main(const tlw_slot_spec *spec)
     char name[32];
     snprintf(name, sizeof name, "%s-%u", tlw_ipc_slot_kind_name(spec->kind), spec->index);
     tlw_log_set_process(name);
+    /* ps and top show what each process is: tlw-activity-0, tlw-zygote, ... */
+    char comm[16]; /* the kernel keeps 15 bytes */
+    memcpy(comm, "tlw-", 4);
+    snprintf(comm + 4, sizeof comm - 4, "%.11s", name);
+    prctl(PR_SET_NAME, comm);
     /* The drain comes over the channel: a SIGINT or SIGTERM sent to every
      * process (Ctrl-C, a cgroup-wide stop) must not cut a task short. */
     signal(SIGINT, SIG_IGN);

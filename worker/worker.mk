@@ -10,6 +10,7 @@ libtlw_internal_la_SOURCES += \
 	worker/activity.c worker/activity.h \
 	worker/activity_api.c worker/activity_context.h \
 	worker/executor.c worker/executor.h \
+	worker/zygote.c worker/zygote.h \
 	worker/heartbeat.c worker/heartbeat.h \
 	worker/coro.c worker/coro.h \
 	worker/engine.c worker/engine.h \
@@ -33,7 +34,7 @@ tests_e2e_fixtures_payload_probe_SOURCES = tests/e2e/fixtures/payload_probe.c
 tests_e2e_fixtures_payload_probe_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus/payload tests/fuzz/corpus/pbjson
+EXTRA_DIST += tests/fuzz/corpus/payload tests/fuzz/corpus/pbjson tests/fuzz/corpus/exec_job
 
 # worker/pbjson's tests decode into messages of their own as well as the
 # Temporal API's: every field shape the API lacks (tests/unit/pbjson_test.proto)
@@ -56,7 +57,10 @@ check_PROGRAMS += tests/unit/test_coro
 tests_unit_test_coro_SOURCES = tests/unit/test_coro.c
 tests_unit_test_coro_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_coro_LDADD = $(UNIT_LDADD) -lpthread
-check_PROGRAMS += tests/unit/test_rpc tests/unit/test_payload
+check_PROGRAMS += tests/unit/test_rpc tests/unit/test_payload tests/unit/test_executor
+tests_unit_test_executor_SOURCES = tests/unit/test_executor.c
+tests_unit_test_executor_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_executor_LDADD = $(UNIT_LDADD)
 tests_unit_test_rpc_SOURCES = tests/unit/test_rpc.c
 tests_unit_test_rpc_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_rpc_LDADD = $(UNIT_LDADD) -lpthread
@@ -87,6 +91,11 @@ tests/unit/test_pbjson-test_pbjson.$(OBJEXT): tests/unit/pbjson_test.stamp
 endif
 
 if ENABLE_FUZZING
+FUZZ_TARGETS += tests/fuzz/fuzz_exec_job
+tests_fuzz_fuzz_exec_job_SOURCES = tests/fuzz/fuzz_exec_job.c
+tests_fuzz_fuzz_exec_job_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_exec_job_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_exec_job_LDADD = $(TLW_INTERNAL_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_payload
 tests_fuzz_fuzz_payload_SOURCES = tests/fuzz/fuzz_payload.c
 tests_fuzz_fuzz_payload_CFLAGS = $(TLW_CFLAGS)

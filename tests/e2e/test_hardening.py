@@ -181,9 +181,10 @@ def test_an_executor_holds_no_descriptor_but_its_own(py, dev_server, lambda_emul
     status, body, _ = invoke(emu.url, {})
     assert status == 200, body
     fds = py.run(handle.result(), timeout=10)
-    # Above stdio: its result pipe only (no Runtime API socket, no slot
-    # channel, no gRPC socket, no event loop descriptor).
-    assert len(fds) == 1 and ":pipe:" in fds[0], fds
+    # Above stdio: its socket to the slot only, the one it was forked with
+    # before its task (worker/zygote.h) (no Runtime API socket, no slot
+    # channel, no zygote channel, no gRPC socket, no event loop descriptor).
+    assert len(fds) == 1 and ":socket:" in fds[0], fds
 
 
 # --- 4. a result the server does not accept -----------------------------------------

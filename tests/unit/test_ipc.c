@@ -131,7 +131,8 @@ static void assert_same(const tlw_ipc_msg *a, const tlw_ipc_msg *b)
     case TLW_IPC_EXEC_HEARTBEAT: /* not supervisor <-> child messages */
     case TLW_IPC_EXEC_RESULT:
     case TLW_IPC_EXEC_FAILURE:
-    case TLW_IPC_EXEC_CANCELLED: break;
+    case TLW_IPC_EXEC_CANCELLED:
+    case TLW_IPC_EXEC_JOB: break;
     }
 }
 
@@ -627,6 +628,7 @@ static void executor_messages_round_trip_byte_by_byte(void **state)
          .failure_type_len = 8, .message = "the input is bad", .message_len = 16,
          .json = "[1]", .json_len = 3},
         {.type = TLW_IPC_EXEC_CANCELLED},
+        {.type = TLW_IPC_EXEC_JOB, .json = "{\"args\":[]}", .json_len = 11},
     };
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         uint8_t buf[256];
