@@ -1,0 +1,206 @@
+"""issue 12: the function.zip `make package` writes runs where nothing of this
+machine is visible.
+
+The zip is unpacked into /var/task of an otherwise empty directory, which
+becomes the root (chroot) of the function in a mount namespace of its own:
+besides the unpacked files it holds only a static shell for the bootstrap
+script (/bin/sh, busybox-static), /tmp, and /dev and /proc bound from the host.
+The Lambda emulator runs outside and starts the function through that jail;
+the network namespace is the host's, so the dev server on loopback is
+reachable. A C workflow and its C activity (examples/greeting) complete
+through it, every file the function has mapped is inside the package, and
+`bootstrap --print-config` works in the same jail.
+"""
+import asyncio
+import os
+import shutil
+import stat
+import subprocess
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import BUILD, REPO, invoke, program
+from workers import set_current_version
+
+# The greeting example's own names (examples/greeting/bootstrap.c).
+QUEUE, DEPLOYMENT, BUILD_ID = "greetings", "greetings", "v1.0"
+
+
+def static_shell() -> Path:
+    for candidate in (shutil.which("busybox"), "/bin/busybox", "/usr/bin/busybox"):
+        if candidate and Path(candidate).exists():
+            out = subprocess.run(["ldd", candidate], capture_output=True, text=True)
+            if "not a dynamic executable" in out.stdout + out.stderr:
+                return Path(candidate)
+    pytest.fail("no statically linked busybox for the jail's /bin/sh: "
+                "apt-get install busybox-static (scripts/install-deps does)")
+
+
+def make_package(tmp: Path, files) -> Path:
+    """`make package` with the example program and the given files."""
+    program("examples/greeting/bootstrap")
+    out = tmp / "function.zip"
+    p = subprocess.run(["make", "-s", "-C", str(BUILD), "package", f"TLW_PACKAGE_ZIP={out}",
+                        "TLW_PACKAGE_FILES=" + " ".join(str(f) for f in files)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"tlw-package: {out}: " in p.stdout and "unpacked" in p.stdout, p.stdout
+    return out
+
+
+def unpack(zip_path: Path, task: Path) -> dict:
+    """Unpacks as Lambda does, with the modes the zip records; returns them."""
+    modes = {}
+    with zipfile.ZipFile(zip_path) as z:
+        for info in z.infolist():
+            z.extract(info, task)
+            mode = (info.external_attr >> 16) & 0o777
+            os.chmod(task / info.filename, mode)
+            modes[info.filename] = mode
+    return modes
+
+
+def make_jail(tmp: Path, zip_path: Path):
+    """The root: /var/task (the package), /bin/sh, /tmp, /dev, /proc."""
+    root = tmp / "root"
+    task = root / "var" / "task"
+    task.mkdir(parents=True)
+    modes = unpack(zip_path, task)
+    (root / "bin").mkdir()
+    shutil.copy2(static_shell(), root / "bin" / "sh")
+    for d in ("tmp", "dev", "proc"):
+        (root / d).mkdir()
+    os.chmod(root / "tmp", 0o1777)
+    # Runs COMMAND (a path in the jail) with ROOT as / and /var/task as the
+    # working directory, as Lambda does; unshare gives it a private mount
+    # namespace, so the binds vanish with it.
+    jail = tmp / "jail.sh"
+    jail.write_text(
+        '#!/bin/sh\n'
+        'set -e\n'
+        'root=$1; shift\n'
+        'mount --rbind /dev "$root/dev"\n'
+        'mount --rbind /proc "$root/proc"\n'
+        'exec unshare --root="$root" --wd=/var/task "$@"\n')
+    userns = [] if os.getuid() == 0 else ["--user", "--map-root-user"]
+    enter = ["unshare", *userns, "--mount", "--propagation", "private", "/bin/sh", str(jail),
+             str(root)]
+    return root, modes, enter
+
+
+def jail_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS") or k.startswith("AWS_LAMBDA_")}
+    env.update(PATH="/usr/sbin:/usr/bin:/sbin:/bin", LAMBDA_TASK_ROOT="/var/task", **extra)
+    return env
+
+
+@pytest.fixture
+def packaged(tmp_path, dev_server):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    toml = conf / "temporal.toml"
+    toml.write_text(f'[profile.default]\naddress = "{dev_server.address}"\n'
+                    'namespace = "default"\n')
+    cfg = conf / "lambda_worker.cfg"
+    cfg.write_text("workflow_slots = 1;\nactivity_slots = 1;\n"
+                   "graceful_shutdown_timeout_ms = 1000;\nshutdown_deadline_buffer_ms = 2500;\n")
+    zip_path = make_package(tmp_path, [toml, cfg])
+    return make_jail(tmp_path, zip_path)
+
+
+def test_the_package_holds_the_program_its_libraries_and_the_loader(packaged):
+    root, modes, _ = packaged
+    assert modes["bootstrap"] == 0o755 and modes["bin/bootstrap"] == 0o755
+    assert modes["temporal.toml"] == 0o644 and modes["lambda_worker.cfg"] == 0o644
+    libs = {Path(n).name for n in modes if n.startswith("lib/")}
+    for needed in ("ld-linux-x86-64.so.2", "libc.so.6", "libtlw.so.0", "libgrpc.so.29",
+                   "libev.so.4", "libprotobuf-c.so.1", "libconfig.so.9", "libjansson.so.4",
+                   "libcurl.so.4"):
+        assert needed in libs, sorted(libs)
+    assert all(modes[n] == 0o755 for n in modes if n.startswith("lib/"))
+    text = (root / "var/task/bootstrap").read_text()
+    assert text.startswith("#!/bin/sh\n")
+    assert '"$root/lib/ld-linux-x86-64.so.2" --library-path "$root/lib"' in text
+    # Nothing but the package, the shell and the mount points.
+    assert sorted(os.listdir(root)) == ["bin", "dev", "proc", "tmp", "var"]
+    assert os.listdir(root / "bin") == ["sh"]
+
+
+def test_print_config_runs_in_the_jail(packaged, dev_server):
+    root, _, enter = packaged
+    p = subprocess.run([*enter, "/var/task/bootstrap", "--print-config"], env=jail_env(),
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = {line.split()[0]: line for line in p.stdout.splitlines() if line.strip()}
+    assert dev_server.address in lines["client.address"]
+    assert "/var/task/temporal.toml" in lines["client.address"]
+    assert "greetings" in lines["worker.task_queue"]
+    assert "/var/task/lambda_worker.cfg" in lines["worker.workflow_slots"], p.stdout
+
+
+def mapped_files(pid: int) -> set:
+    files = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        parts = line.split(None, 5)
+        if len(parts) == 6 and parts[5].startswith("/") and not parts[5].startswith("/memfd:"):
+            files.add(parts[5].removesuffix(" (deleted)"))
+    return files
+
+
+def children(pid: int) -> list:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def test_a_workflow_completes_through_the_unpacked_function_in_the_jail(
+        packaged, dev_server, lambda_emulator, tmp_path):
+    root, _, enter = packaged
+    function = tmp_path / "function.sh"
+    function.write_text("#!/bin/sh\nexec " + " ".join(f"'{a}'" for a in enter)
+                        + " /var/task/bootstrap\n")
+    function.chmod(0o755)
+    emu = lambda_emulator(function, env=jail_env(), timeout_s=8)
+
+    status, body, _ = invoke(emu.url, {})  # registers greetings/v1.0
+    assert status == 200, (body, emu.log.read_text()[-3000:])
+    set_current_version(dev_server.address, DEPLOYMENT, BUILD_ID)
+
+    # The function between invocations: the emulator's child, exec'd through
+    # the jail into the packaged loader; everything it maps is the package's.
+    supervisor = children(emu.proc.pid)
+    assert supervisor, "the function's process is not running between invocations"
+    task = str((root / "var" / "task").resolve())
+    maps = mapped_files(supervisor[0])
+    assert any(m.endswith("/lib/libc.so.6") for m in maps), maps
+    assert all(m.startswith(task + "/") for m in maps), sorted(maps)
+
+    from temporalio.client import Client
+
+    async def run_workflow():
+        client = await Client.connect(dev_server.address)
+        handle = await client.start_workflow("GreetingWorkflow", "World",
+                                             id=f"pkg-{uuid.uuid4().hex[:10]}",
+                                             task_queue=QUEUE)
+        return handle
+
+    handle = asyncio.run(run_workflow())
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, (body, emu.log.read_text()[-3000:])
+
+    async def result():
+        client = await Client.connect(dev_server.address)
+        return await asyncio.wait_for(
+            client.get_workflow_handle(handle.id).result(), 30)
+
+    assert asyncio.run(result()) == "Hello, World!"
+    assert body["tasks"]["workflow"]["completed"] >= 1, body
+    assert body["tasks"]["activity"]["completed"] >= 1, body
