@@ -204,3 +204,49 @@ def test_a_workflow_completes_through_the_unpacked_function_in_the_jail(
     assert asyncio.run(result()) == "Hello, World!"
     assert body["tasks"]["workflow"]["completed"] >= 1, body
     assert body["tasks"]["activity"]["completed"] >= 1, body
+
+
+def tlw_package(*args, env=None, cwd=None):
+    return subprocess.run([str(REPO / "package" / "tlw-package"), *map(str, args)],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
+
+
+def test_tlw_package_names_the_bad_input_and_the_fix(tmp_path):
+    wrapper = program("examples/greeting/bootstrap")  # libtool's wrapper script
+    p = tlw_package("-o", tmp_path / "f.zip", wrapper)
+    assert p.returncode == 1
+    assert "is a libtool wrapper script" in p.stderr and ".libs/bootstrap" in p.stderr, p.stderr
+
+    real = BUILD / "examples/greeting/.libs/bootstrap"
+    p = tlw_package("-o", tmp_path / "f.zip", real, env=dict(os.environ, LD_LIBRARY_PATH=""))
+    assert p.returncode == 1
+    assert "libtlw.so.0" in p.stderr and "LD_LIBRARY_PATH" in p.stderr, p.stderr
+
+    env = dict(os.environ, LD_LIBRARY_PATH=str(BUILD / ".libs"))
+    p = tlw_package("-o", tmp_path / "f.zip", real, tmp_path / "temporal.toml", env=env)
+    assert p.returncode == 1 and "temporal.toml\" does not exist" in p.stderr, p.stderr
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "bootstrap").write_text("x")
+    p = tlw_package("-o", tmp_path / "f.zip", real, tmp_path / "a" / "bootstrap", env=env)
+    assert p.returncode == 1 and "already has \"bootstrap\"" in p.stderr, p.stderr
+    assert not (tmp_path / "f.zip").exists()
+
+
+def test_tlw_package_packages_a_program_built_outside_the_tree(tmp_path):
+    """As a user does with the installed script: the real program, its
+    libraries found through LD_LIBRARY_PATH, named bootstrap in bin/."""
+    env = dict(os.environ, LD_LIBRARY_PATH=str(BUILD / ".libs"))
+    p = tlw_package("-o", "out.zip", BUILD / "examples/greeting/.libs/bootstrap", env=env,
+                    cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "lib/libtlw.so.0" in p.stdout and "tlw-package: out.zip: " in p.stdout, p.stdout
+    task = tmp_path / "task"
+    unpack(tmp_path / "out.zip", task)
+    out = subprocess.run([str(task / "bootstrap"), "--version"], capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin"}, timeout=30)
+    assert out.returncode == 0 and out.stdout.startswith("tlw "), out.stdout + out.stderr
+    usage = subprocess.run([str(task / "bootstrap"), "--bogus"], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin"}, timeout=30)
+    # --argv0: the program's messages name the script Lambda runs.
+    assert usage.returncode == 2 and f"usage: {task}/bootstrap" in usage.stderr, usage.stderr
