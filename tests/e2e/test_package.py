@@ -32,20 +32,21 @@ QUEUE, DEPLOYMENT, BUILD_ID = "greetings", "greetings", "v1.0"
 def static_shell() -> Path:
     for candidate in (shutil.which("busybox"), "/bin/busybox", "/usr/bin/busybox"):
         if candidate and Path(candidate).exists():
-            out = subprocess.run(["ldd", candidate], capture_output=True, text=True)
-            if "not a dynamic executable" in out.stdout + out.stderr:
+            if static_program(Path(candidate)):
                 return Path(candidate)
     pytest.fail("no statically linked busybox for the jail's /bin/sh: "
                 "apt-get install busybox-static (scripts/install-deps does)")
 
 
-def make_package(tmp: Path, files) -> Path:
+def make_package(tmp: Path, files, build: Path = BUILD, flags=(), env=None) -> Path:
     """`make package` with the example program and the given files."""
-    program("examples/greeting/bootstrap")
+    if not (build / "examples/greeting/bootstrap").exists():
+        pytest.fail(f"{build}/examples/greeting/bootstrap is not built")
     out = tmp / "function.zip"
-    p = subprocess.run(["make", "-s", "-C", str(BUILD), "package", f"TLW_PACKAGE_ZIP={out}",
-                        "TLW_PACKAGE_FILES=" + " ".join(str(f) for f in files)],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(["make", "-s", "-C", str(build), "package", f"TLW_PACKAGE_ZIP={out}",
+                        "TLW_PACKAGE_FILES=" + " ".join(str(f) for f in files),
+                        "TLW_PACKAGE_FLAGS=" + " ".join(flags)],
+                       capture_output=True, text=True, timeout=300, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     assert f"tlw-package: {out}: " in p.stdout and "unpacked" in p.stdout, p.stdout
     return out
@@ -63,14 +64,25 @@ def unpack(zip_path: Path, task: Path) -> dict:
     return modes
 
 
-def make_jail(tmp: Path, zip_path: Path):
-    """The root: /var/task (the package), /bin/sh, /tmp, /dev, /proc."""
+def static_program(path: Path) -> bool:
+    out = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
+    said = out.stdout + out.stderr
+    return "not a dynamic executable" in said or "statically linked" in said  # static-pie
+
+
+def make_jail(tmp: Path, zip_path: Path, extra=None):
+    """The root: /var/task (the package), /bin/sh, /tmp, /dev, /proc, and
+    `extra` ({path in the jail: a static program of this machine})."""
     root = tmp / "root"
     task = root / "var" / "task"
     task.mkdir(parents=True)
     modes = unpack(zip_path, task)
     (root / "bin").mkdir()
     shutil.copy2(static_shell(), root / "bin" / "sh")
+    for inside, path in (extra or {}).items():
+        assert static_program(path), f"{path} is not statically linked"
+        (root / inside).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, root / inside)
     for d in ("tmp", "dev", "proc"):
         (root / d).mkdir()
     os.chmod(root / "tmp", 0o1777)
@@ -98,17 +110,21 @@ def jail_env(**extra) -> dict:
     return env
 
 
-@pytest.fixture
-def packaged(tmp_path, dev_server):
-    conf = tmp_path / "conf"
+def settings_files(tmp: Path, address: str):
+    """temporal.toml and lambda_worker.cfg, to go into the zip."""
+    conf = tmp / "conf"
     conf.mkdir()
     toml = conf / "temporal.toml"
-    toml.write_text(f'[profile.default]\naddress = "{dev_server.address}"\n'
-                    'namespace = "default"\n')
+    toml.write_text(f'[profile.default]\naddress = "{address}"\nnamespace = "default"\n')
     cfg = conf / "lambda_worker.cfg"
     cfg.write_text("workflow_slots = 1;\nactivity_slots = 1;\n"
                    "graceful_shutdown_timeout_ms = 1000;\nshutdown_deadline_buffer_ms = 2500;\n")
-    zip_path = make_package(tmp_path, [toml, cfg])
+    return [toml, cfg]
+
+
+@pytest.fixture
+def packaged(tmp_path, dev_server):
+    zip_path = make_package(tmp_path, settings_files(tmp_path, dev_server.address))
     return make_jail(tmp_path, zip_path)
 
 
@@ -130,16 +146,20 @@ def test_the_package_holds_the_program_its_libraries_and_the_loader(packaged):
     assert os.listdir(root / "bin") == ["sh"]
 
 
-def test_print_config_runs_in_the_jail(packaged, dev_server):
-    root, _, enter = packaged
-    p = subprocess.run([*enter, "/var/task/bootstrap", "--print-config"], env=jail_env(),
-                       capture_output=True, text=True, timeout=60)
+def check_print_config(enter, command, address):
+    p = subprocess.run([*enter, *command, "--print-config"], env=jail_env(),
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     lines = {line.split()[0]: line for line in p.stdout.splitlines() if line.strip()}
-    assert dev_server.address in lines["client.address"]
+    assert address in lines["client.address"]
     assert "/var/task/temporal.toml" in lines["client.address"]
     assert "greetings" in lines["worker.task_queue"]
     assert "/var/task/lambda_worker.cfg" in lines["worker.workflow_slots"], p.stdout
+
+
+def test_print_config_runs_in_the_jail(packaged, dev_server):
+    _, _, enter = packaged
+    check_print_config(enter, ["/var/task/bootstrap"], dev_server.address)
 
 
 def mapped_files(pid: int) -> set:
@@ -161,49 +181,57 @@ def children(pid: int) -> list:
     return kids
 
 
-def test_a_workflow_completes_through_the_unpacked_function_in_the_jail(
-        packaged, dev_server, lambda_emulator, tmp_path):
-    root, _, enter = packaged
+def run_greeting(root, enter, command, dev_server, lambda_emulator, tmp_path, name, timeout_s=8):
+    """The function (COMMAND in the jail) under the emulator: the first
+    invocation registers greetings/v1.0, which is made current; the second
+    runs GreetingWorkflow and its activity. Returns the second summary and
+    the files the function had mapped between the invocations."""
     function = tmp_path / "function.sh"
-    function.write_text("#!/bin/sh\nexec " + " ".join(f"'{a}'" for a in enter)
-                        + " /var/task/bootstrap\n")
+    function.write_text("#!/bin/sh\nexec " + " ".join(f"'{a}'" for a in [*enter, *command])
+                        + "\n")
     function.chmod(0o755)
-    emu = lambda_emulator(function, env=jail_env(), timeout_s=8)
+    emu = lambda_emulator(function, env=jail_env(), timeout_s=timeout_s)
 
     status, body, _ = invoke(emu.url, {})  # registers greetings/v1.0
     assert status == 200, (body, emu.log.read_text()[-3000:])
     set_current_version(dev_server.address, DEPLOYMENT, BUILD_ID)
 
     # The function between invocations: the emulator's child, exec'd through
-    # the jail into the packaged loader; everything it maps is the package's.
+    # the jail into the packaged loader.
     supervisor = children(emu.proc.pid)
     assert supervisor, "the function's process is not running between invocations"
-    task = str((root / "var" / "task").resolve())
     maps = mapped_files(supervisor[0])
-    assert any(m.endswith("/lib/libc.so.6") for m in maps), maps
-    assert all(m.startswith(task + "/") for m in maps), sorted(maps)
 
     from temporalio.client import Client
 
-    async def run_workflow():
+    async def start():
         client = await Client.connect(dev_server.address)
-        handle = await client.start_workflow("GreetingWorkflow", "World",
-                                             id=f"pkg-{uuid.uuid4().hex[:10]}",
-                                             task_queue=QUEUE)
-        return handle
+        return await client.start_workflow("GreetingWorkflow", name,
+                                           id=f"pkg-{uuid.uuid4().hex[:10]}", task_queue=QUEUE)
 
-    handle = asyncio.run(run_workflow())
+    handle = asyncio.run(start())
     status, body, _ = invoke(emu.url, {})
     assert status == 200, (body, emu.log.read_text()[-3000:])
 
     async def result():
         client = await Client.connect(dev_server.address)
-        return await asyncio.wait_for(
-            client.get_workflow_handle(handle.id).result(), 30)
+        return await asyncio.wait_for(client.get_workflow_handle(handle.id).result(), 30)
 
-    assert asyncio.run(result()) == "Hello, World!"
+    assert asyncio.run(result()) == f"Hello, {name}!"
     assert body["tasks"]["workflow"]["completed"] >= 1, body
     assert body["tasks"]["activity"]["completed"] >= 1, body
+    return body, maps
+
+
+def test_a_workflow_completes_through_the_unpacked_function_in_the_jail(
+        packaged, dev_server, lambda_emulator, tmp_path):
+    root, _, enter = packaged
+    _, maps = run_greeting(root, enter, ["/var/task/bootstrap"], dev_server, lambda_emulator,
+                           tmp_path, "World")
+    # Every file the function mapped is the package's.
+    task = str((root / "var" / "task").resolve())
+    assert any(m.endswith("/lib/libc.so.6") for m in maps), maps
+    assert all(m.startswith(task + "/") for m in maps), sorted(maps)
 
 
 def tlw_package(*args, env=None, cwd=None):
@@ -250,3 +278,46 @@ def test_tlw_package_packages_a_program_built_outside_the_tree(tmp_path):
                            env={"PATH": "/usr/bin:/bin"}, timeout=30)
     # --argv0: the program's messages name the script Lambda runs.
     assert usage.returncode == 2 and f"usage: {task}/bootstrap" in usage.stderr, usage.stderr
+
+
+# arm64 (Graviton): a cross-build (scripts/arm64-build), packaged here with
+# the target's loader under qemu-user listing the libraries, and run under
+# qemu-user in the same jail. Not part of scripts/test: the cross toolchain,
+# the arm64 sysroot and the build take a few hundred MB and minutes.
+ARM64_BUILD = os.environ.get("TLW_ARM64_BUILD_DIR")
+ARM64_SYSROOT = Path(os.environ.get("TLW_ARM64_SYSROOT") or
+                     Path(os.environ.get("TLW_CACHE_DIR", Path.home() / ".cache" / "tlw"))
+                     / "arm64-sysroot")
+EM_AARCH64 = 183
+
+
+@pytest.mark.skipif(not ARM64_BUILD, reason="arm64: run scripts/arm64-build, then set "
+                    "TLW_ARM64_BUILD_DIR (default build-arm64)")
+def test_an_arm64_package_runs_a_workflow_under_qemu_user(dev_server, lambda_emulator, tmp_path):
+    qemu = shutil.which("qemu-aarch64-static")
+    if not qemu:
+        pytest.fail("no qemu-aarch64-static: apt-get install qemu-user-static")
+    sysroot = ARM64_SYSROOT
+    ldd = f"{qemu} -L {sysroot} {sysroot}/lib/ld-linux-aarch64.so.1 --list"
+    zip_path = make_package(tmp_path, settings_files(tmp_path, dev_server.address),
+                            build=Path(ARM64_BUILD), flags=["--sysroot", str(sysroot)],
+                            env=dict(os.environ, LDD=ldd))
+    root, modes, enter = make_jail(tmp_path, zip_path,
+                                   extra={"usr/bin/qemu-aarch64-static": Path(qemu)})
+    task = root / "var" / "task"
+    for f in ("bin/bootstrap", "lib/ld-linux-aarch64.so.1", "lib/libc.so.6", "lib/libtlw.so.0",
+              "lib/libgrpc.so.29"):
+        head = (task / f).read_bytes()[:20]
+        assert head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little") == EM_AARCH64, f
+    text = (task / "bootstrap").read_text()
+    assert '"$root/lib/ld-linux-aarch64.so.1" --library-path "$root/lib"' in text
+    # Without binfmt_misc this kernel cannot exec an arm64 file, so the
+    # function runs the bootstrap script's command through qemu-user.
+    command = ["/usr/bin/qemu-aarch64-static", "/var/task/lib/ld-linux-aarch64.so.1",
+               "--library-path", "/var/task/lib", "/var/task/bin/bootstrap"]
+    check_print_config(enter, command, dev_server.address)
+    _, maps = run_greeting(root, enter, command, dev_server, lambda_emulator, tmp_path,
+                           "Graviton", timeout_s=15)
+    inside = str(root.resolve())
+    assert any(m.endswith("/var/task/lib/libc.so.6") for m in maps), maps
+    assert all(m.startswith(inside + "/") for m in maps), sorted(maps)
