@@ -29,6 +29,12 @@ tests_e2e_fixtures_activity_bootstrap_SOURCES = tests/e2e/fixtures/activity_boot
 tests_e2e_fixtures_activity_bootstrap_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_activity_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
 
+# The activities tests/e2e/test_s3.py calls, their payloads through S3.
+noinst_PROGRAMS += tests/e2e/fixtures/s3_bootstrap
+tests_e2e_fixtures_s3_bootstrap_SOURCES = tests/e2e/fixtures/s3_bootstrap.c
+tests_e2e_fixtures_s3_bootstrap_CFLAGS = $(TLW_CFLAGS)
+tests_e2e_fixtures_s3_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+
 # Reads and writes serialized Payloads and Failures for
 # tests/e2e/test_payload_interop.py, which checks them against the Python SDK.
 noinst_PROGRAMS += tests/e2e/fixtures/payload_probe

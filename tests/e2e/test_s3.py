@@ -1,0 +1,319 @@
+"""Large payloads through S3, between the Python SDK (its own S3StorageDriver
+over aioboto3) and C activities, against a real S3-compatible server on
+loopback (moto's server, which the Python driver's own tests use) and the
+dev server: a 1 MiB argument in and a 2 MiB result out; heartbeat details
+over the threshold into the retry; failure details; small payloads inline;
+a tampered object fails with the hash message; the keys the C worker writes
+are the keys the Python driver computes for the same inputs (with characters
+that need encoding); a reference with no storage configured fails naming the
+bucket and key."""
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import os
+import signal
+import subprocess
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import RetryPolicy
+from temporalio.contrib.aws.s3driver import S3StorageDriver, S3StorageDriverClient
+from temporalio.contrib.aws.s3driver.aioboto3 import new_aioboto3_client
+from temporalio.converter import (DataConverter, ExternalStorage, StorageDriverActivityInfo,
+                                  StorageDriverStoreContext, StorageDriverWorkflowInfo)
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.worker import Worker
+
+from conftest import REPO, free_port, program, start, stop, wait_for_port
+from workers import CallC, PythonSide, c_env, set_current_version
+
+BUCKET = "tlw-payloads"
+SECRET = "s3cr3t-never-logged"
+TOKEN = "t0ken-never-logged"
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": SECRET,
+         "AWS_SESSION_TOKEN": TOKEN, "AWS_REGION": "us-east-1"}
+MIB = 1024 * 1024
+NAMESPACE = "default"
+
+
+@dataclasses.dataclass
+class S3Server:
+    endpoint: str
+    proc: subprocess.Popen
+
+    def client(self):
+        import boto3
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def keys(self) -> set:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    proc = start([str(REPO / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p",
+                  str(port)], log)
+    try:
+        wait_for_port(port, proc, 30, log)
+        server = S3Server(f"http://127.0.0.1:{port}", proc)
+        server.client().create_bucket(Bucket=BUCKET)
+        yield server
+    finally:
+        stop(proc)
+
+
+@workflow.defn(sandboxed=False)
+class CallCAfterGo:
+    """Waits for the signal "go", then calls the C activity as CallC does."""
+
+    def __init__(self):
+        self.go = False
+
+    @workflow.signal
+    def proceed(self):
+        self.go = True
+
+    @workflow.run
+    async def run(self, req: dict):
+        await workflow.wait_condition(lambda: self.go)
+        return await workflow.execute_activity(
+            req["activity"], args=req.get("args", []), task_queue=req["queue"],
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(maximum_attempts=1))
+
+
+class S3PythonSide(PythonSide):
+    """PythonSide whose client and worker store large payloads in S3."""
+
+    def __init__(self, address: str, endpoint: str):
+        self.loop = asyncio.new_event_loop()
+        import threading
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.queue = f"py-s3-{uuid.uuid4().hex[:8]}"
+        self.stack = contextlib.AsyncExitStack()
+
+        async def open_s3():
+            import aioboto3
+            session = aioboto3.Session(aws_access_key_id="testing",
+                                       aws_secret_access_key="testing",
+                                       region_name="us-east-1")
+            return await self.stack.enter_async_context(
+                session.client("s3", endpoint_url=endpoint))
+
+        self.s3 = self.run(open_s3())
+        self.driver = S3StorageDriver(client=new_aioboto3_client(self.s3), bucket=BUCKET)
+        converter = dataclasses.replace(
+            DataConverter.default, external_storage=ExternalStorage(drivers=[self.driver]))
+        self.client = self.run(Client.connect(address, data_converter=converter))
+        self.worker = Worker(self.client, task_queue=self.queue, workflows=[CallC, CallCAfterGo])
+        self.worker_task = asyncio.run_coroutine_threadsafe(self.worker.run(), self.loop)
+
+    def close(self):
+        self.run(self.worker.shutdown())
+        self.run(self.stack.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def py(dev_server, s3):
+    side = S3PythonSide(dev_server.address, s3.endpoint)
+    yield side
+    side.close()
+
+
+def start_s3_worker(address: str, tmp: Path, env_extra: dict, **tuning):
+    """The S3 bootstrap outside Lambda, as workers.start_c_worker starts one."""
+    from workers import CWorker
+    queue = f"c-s3-{uuid.uuid4().hex[:8]}"
+    deployment = f"e2e-s3-{uuid.uuid4().hex[:8]}"
+    log = tmp / "c-worker.log"
+    env = dict(c_env(address, tmp, queue, deployment, workflow_slots=0, activity_slots=2,
+                     **tuning), **env_extra)
+    proc = subprocess.Popen([str(program("tests/e2e/fixtures/s3_bootstrap"))], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
+                            start_new_session=True)
+    worker = CWorker(proc, log, queue, deployment)
+    worker.wait_for("workers ready")
+    set_current_version(address, deployment, "b1")
+    return worker
+
+
+@pytest.fixture(scope="module")
+def cw(dev_server, s3, tmp_path_factory):
+    """Storage set in code (tlw_config_set_s3_storage), at debug level so
+    that the log would show a credential if one leaked into it."""
+    worker = start_s3_worker(dev_server.address, tmp_path_factory.mktemp("c-s3"),
+                             dict(CREDS, TLW_TEST_S3_BUCKET=BUCKET,
+                                  TLW_TEST_S3_ENDPOINT=s3.endpoint),
+                             log_level='"DEBUG"')
+    yield worker
+    worker.proc.send_signal(signal.SIGTERM)
+    worker.proc.wait(20)
+    log = worker.log.read_text()
+    assert SECRET not in log and TOKEN not in log
+
+
+def expected_key(target, payload: Payload) -> str:
+    """The key the Python SDK's driver writes for `payload` stored for
+    `target`, computed by the driver itself (with a client that only
+    records)."""
+    class Recorder(S3StorageDriverClient):
+        key = None
+
+        async def put_object(self, *, bucket, key, data):
+            Recorder.key = key
+
+        async def object_exists(self, *, bucket, key):
+            return False
+
+        async def get_object(self, *, bucket, key):
+            raise AssertionError("not used")
+
+    driver = S3StorageDriver(client=Recorder(), bucket=BUCKET)
+    asyncio.run(driver.store(StorageDriverStoreContext(target=target), [payload]))
+    return Recorder.key
+
+
+def encoded(value) -> Payload:
+    return DataConverter.default.payload_converter.to_payloads([value])[0]
+
+
+def scheduled_and_completed(py, handle):
+    events = py.history(handle)
+    sched = next(e for e in events
+                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    done = next(e for e in events
+                if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+    return (sched.activity_task_scheduled_event_attributes.input.payloads,
+            done.activity_task_completed_event_attributes.result.payloads)
+
+
+def is_reference(p: Payload) -> bool:
+    return (p.metadata.get("encoding") == b"json/protobuf" and p.metadata.get("messageType")
+            == b"temporal.api.sdk.v1.ExternalStorageReference")
+
+
+def test_a_large_argument_in_and_a_larger_result_out(py, cw, s3):
+    arg = "a" * MIB
+    wf_id = f"big wf/{uuid.uuid4().hex[:6]}:ü"  # characters that need encoding
+    handle = py.run(py.client.start_workflow(
+        CallC.run, {"activity": "twice", "args": [arg], "queue": cw.queue, "timeout": 60},
+        id=wf_id, task_queue=py.queue))
+    result = py.run(handle.result())
+    assert result == arg + arg
+    inputs, results = scheduled_and_completed(py, handle)
+    # Only references went through the server.
+    assert is_reference(inputs[0]) and is_reference(results[0])
+    assert results[0].external_payloads[0].size_bytes == encoded(arg + arg).ByteSize()
+    # The C worker wrote the key the Python driver computes for the same
+    # payload and the same workflow.
+    target = StorageDriverWorkflowInfo(namespace=NAMESPACE, id=wf_id, run_id=handle.result_run_id,
+                                       type="CallC")
+    key = expected_key(target, encoded(arg + arg))
+    assert "big%20wf%2F" in key and "%3A%C3%BC" in key
+    assert key in s3.keys()
+
+
+def test_small_payloads_stay_inline(py, cw):
+    handle = py.start({"activity": "length", "args": ["short"], "queue": cw.queue})
+    assert py.run(handle.result()) == 5
+    inputs, results = scheduled_and_completed(py, handle)
+    assert inputs[0].metadata["encoding"] == b"json/plain"
+    assert results[0].metadata["encoding"] == b"json/plain" and results[0].data == b"5"
+
+
+def test_heartbeat_details_over_the_threshold_survive_into_the_retry(py, cw, s3):
+    n = 300 * 1024
+    handle = py.start({"activity": "resume_big", "args": [n], "queue": cw.queue, "attempts": 2,
+                       "heartbeat": 30, "timeout": 60})
+    assert py.run(handle.result()) == {"length": n, "head": "progress:"}
+    # Stored for the activity, as the SDKs store heartbeats.
+    details = "progress:" + "h" * (n - 9)
+    target = StorageDriverActivityInfo(namespace=NAMESPACE, id="1", type="resume_big")
+    assert expected_key(target, encoded(details)) in s3.keys()
+
+
+def test_failure_details_over_the_threshold_reach_python(py, cw):
+    with pytest.raises(WorkflowFailureError) as e:
+        py.execute({"activity": "fail_big", "args": [300 * 1024], "queue": cw.queue})
+    err = e.value.cause.cause
+    assert isinstance(err, ApplicationError) and err.type == "TooBig"
+    assert list(err.details) == ["d" * 300 * 1024]
+
+
+def test_a_tampered_object_fails_with_the_hash_message(py, cw, s3):
+    arg = "t" * MIB
+    wf_id = f"tamper-{uuid.uuid4().hex[:6]}"
+    handle = py.run(py.client.start_workflow(
+        CallCAfterGo.run, {"activity": "length", "args": [arg], "queue": cw.queue},
+        id=wf_id, task_queue=py.queue))
+    # Put other bytes where the Python worker will store the argument: its
+    # driver sees the object exists and does not overwrite it.
+    target = StorageDriverWorkflowInfo(namespace=NAMESPACE, id=wf_id, run_id=handle.result_run_id,
+                                       type="CallCAfterGo")
+    key = expected_key(target, encoded(arg))
+    s3.client().put_object(Bucket=BUCKET, Key=key,
+                           Body=encoded("not the argument").SerializeToString())
+    py.run(handle.signal(CallCAfterGo.proceed))
+    with pytest.raises(WorkflowFailureError) as e:
+        py.run(handle.result())
+    assert isinstance(e.value.cause, ActivityError)
+    err = e.value.cause.cause
+    assert err.type == "tlw.ExternalStorageError"
+    assert "integrity check failed" in err.message
+    assert f"bucket={BUCKET}" in err.message and key in err.message
+    assert err.non_retryable
+
+
+def test_a_reference_without_storage_names_bucket_and_key(py, dev_server, s3, tmp_path):
+    plain = start_s3_worker(dev_server.address, tmp_path, {})
+    try:
+        arg = "n" * MIB
+        with pytest.raises(WorkflowFailureError) as e:
+            py.execute({"activity": "length", "args": [arg], "queue": plain.queue})
+        err = e.value.cause.cause
+        assert err.type == "tlw.ExternalStorageError"
+        assert "no S3 storage" in err.message and f"bucket {BUCKET}" in err.message
+        assert "/d/sha256/" + hashlib.sha256(encoded(arg).SerializeToString()).hexdigest() \
+            in err.message
+    finally:
+        plain.proc.send_signal(signal.SIGTERM)
+        plain.proc.wait(20)
+
+
+def test_the_tuning_file_sets_the_storage(tmp_path):
+    cfg = tmp_path / "lambda_worker.cfg"
+    cfg.write_text('task_queue = "q";\ns3_bucket = "b1";\ns3_endpoint_url = "http://127.0.0.1:1";\n'
+                   's3_path_style = true;\ns3_payload_size_threshold = 1000;\n'
+                   's3_key_prefix = "team";\n')
+    env = dict(os.environ, TLW_WORKER_CONFIG=str(cfg), AWS_REGION="eu-west-3",
+               AWS_SECRET_ACCESS_KEY="do-not-print-me")
+    env.pop("TLW_TEST_S3_BUCKET", None)
+    p = subprocess.run([str(program("tests/e2e/fixtures/s3_bootstrap")), "--print-config"],
+                       env=env, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    rows = {line.split()[0]: line.split()[1] for line in p.stdout.splitlines() if line.strip()}
+    assert rows["worker.s3_bucket"] == "b1"
+    assert rows["worker.s3_region"] == "eu-west-3"
+    assert rows["worker.s3_path_style"] == "true"
+    assert rows["worker.s3_payload_size_threshold"] == "1000"
+    assert rows["worker.s3_key_prefix"] == "team"
+    assert "do-not-print-me" not in p.stdout + p.stderr
+    cfg.write_text('task_queue = "q";\ns3_payload_size_threshold = 0;\n')
+    p = subprocess.run([str(program("tests/e2e/fixtures/s3_bootstrap")), "--print-config"],
+                       env=env, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "s3_payload_size_threshold = 0 is out of range" in p.stderr + \
+        p.stdout
