@@ -253,3 +253,84 @@ tlw_status tlw_storage_retrieve(tlw_storage *s, tlw_payloads *payloads, int64_t 
     }
     return TLW_OK;
 }
+
+/* ---- every payload of a message ------------------------------------------------- */
+
+/* Deeper than any Temporal message nests, bar a Failure's chain of causes
+ * (cut there rather than overflow the stack). */
+#define WALK_DEPTH_MAX 64
+
+typedef struct walk {
+    tlw_storage *s;
+    const tlw_extstore_target *target; /* NULL: retrieve */
+    int64_t deadline_ms;
+    tlw_error *err;
+} walk;
+
+static bool left_alone(const char *field)
+{
+    return strcmp(field, "header") == 0 || strcmp(field, "memo") == 0 ||
+           strcmp(field, "search_attributes") == 0;
+}
+
+static tlw_status walk_message(const walk *w, ProtobufCMessage *m, int depth);
+
+static tlw_status visit(const walk *w, ProtobufCMessage **slot, int depth)
+{
+    if (!*slot)
+        return TLW_OK;
+    if ((*slot)->descriptor == &temporal__api__common__v1__payload__descriptor)
+        return w->target
+                   ? store_one(w->s, w->target, (tlw_payload **)slot, w->deadline_ms, w->err)
+                   : tlw_storage_retrieve_one(w->s, (tlw_payload **)slot, w->deadline_ms, w->err);
+    return walk_message(w, *slot, depth + 1);
+}
+
+static tlw_status walk_message(const walk *w, ProtobufCMessage *m, int depth)
+{
+    if (depth > WALK_DEPTH_MAX)
+        return TLW_OK;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE || left_alone(f->name))
+            continue;
+        char *member = (char *)m + f->offset;
+        tlw_status st = TLW_OK;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(size_t *)((char *)m + f->quantifier_offset);
+            ProtobufCMessage **items = *(ProtobufCMessage ***)member;
+            for (size_t j = 0; j < n && st == TLW_OK; j++)
+                st = visit(w, &items[j], depth);
+        } else if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            /* The members of a oneof share their storage: only the one
+             * the case names is there. */
+            if (*(uint32_t *)((char *)m + f->quantifier_offset) == f->id)
+                st = visit(w, (ProtobufCMessage **)member, depth);
+        } else {
+            st = visit(w, (ProtobufCMessage **)member, depth);
+        }
+        if (st != TLW_OK)
+            return st;
+    }
+    return TLW_OK;
+}
+
+tlw_status tlw_storage_store_all(tlw_storage *s, const tlw_extstore_target *target,
+                                 ProtobufCMessage *message, int64_t deadline_ms, tlw_error *err)
+{
+    static const tlw_extstore_target none = {.kind = TLW_EXTSTORE_TARGET_NONE};
+    if (!s || !message)
+        return TLW_OK;
+    walk w = {s, target ? target : &none, deadline_ms, err};
+    return walk_message(&w, message, 0);
+}
+
+tlw_status tlw_storage_retrieve_all(tlw_storage *s, ProtobufCMessage *message, int64_t deadline_ms,
+                                    tlw_error *err)
+{
+    if (!message)
+        return TLW_OK;
+    walk w = {s, NULL, deadline_ms, err};
+    return walk_message(&w, message, 0);
+}

@@ -55,4 +55,17 @@ tlw_status tlw_storage_retrieve(tlw_storage *s, tlw_payloads *payloads, int64_t 
 tlw_status tlw_storage_retrieve_one(tlw_storage *s, tlw_payload **payload, int64_t deadline_ms,
                                     tlw_error *err);
 
+/*
+ * Every Payload inside `message` (any message: a history event, a command, a
+ * query), found through the protobuf-c descriptors, stored (those at or
+ * above the threshold, for `target`) or retrieved in place. Headers, memos
+ * and search attributes are left alone: the SDKs do not store those
+ * externally. On failure the message is partly converted; the caller drops
+ * or fails it.
+ */
+tlw_status tlw_storage_store_all(tlw_storage *s, const tlw_extstore_target *target,
+                                 ProtobufCMessage *message, int64_t deadline_ms, tlw_error *err);
+tlw_status tlw_storage_retrieve_all(tlw_storage *s, ProtobufCMessage *message, int64_t deadline_ms,
+                                    tlw_error *err);
+
 #endif

@@ -6,7 +6,8 @@ over the threshold into the retry; failure details; small payloads inline;
 a tampered object fails with the hash message; the keys the C worker writes
 are the keys the Python driver computes for the same inputs (with characters
 that need encoding); a reference with no storage configured fails naming the
-bucket and key."""
+bucket and key. And a C workflow: its argument, a signal, a query's answer,
+its activity's input and result and its own result, all through S3."""
 import asyncio
 import contextlib
 import dataclasses
@@ -134,13 +135,14 @@ def py(dev_server, s3):
     side.close()
 
 
-def start_s3_worker(address: str, tmp: Path, env_extra: dict, **tuning):
+def start_s3_worker(address: str, tmp: Path, env_extra: dict, workflow_slots=0, **tuning):
     """The S3 bootstrap outside Lambda, as workers.start_c_worker starts one."""
     from workers import CWorker
     queue = f"c-s3-{uuid.uuid4().hex[:8]}"
     deployment = f"e2e-s3-{uuid.uuid4().hex[:8]}"
     log = tmp / "c-worker.log"
-    env = dict(c_env(address, tmp, queue, deployment, workflow_slots=0, activity_slots=2,
+    env = dict(c_env(address, tmp, queue, deployment, workflow_slots=workflow_slots,
+                     activity_slots=2,
                      **tuning), **env_extra)
     proc = subprocess.Popen([str(program("tests/e2e/fixtures/s3_bootstrap"))], env=env,
                             stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
@@ -158,7 +160,7 @@ def cw(dev_server, s3, tmp_path_factory):
     worker = start_s3_worker(dev_server.address, tmp_path_factory.mktemp("c-s3"),
                              dict(CREDS, TLW_TEST_S3_BUCKET=BUCKET,
                                   TLW_TEST_S3_ENDPOINT=s3.endpoint),
-                             log_level='"DEBUG"')
+                             workflow_slots=1, log_level='"DEBUG"')
     yield worker
     worker.proc.send_signal(signal.SIGTERM)
     worker.proc.wait(20)
@@ -317,3 +319,37 @@ def test_the_tuning_file_sets_the_storage(tmp_path):
                        env=env, capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "s3_payload_size_threshold = 0 is out of range" in p.stderr + \
         p.stdout
+
+
+def wait_for_event(py, handle, event_type, timeout=60):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for e in py.history(handle):
+            if e.event_type == event_type:
+                return e
+        time.sleep(0.2)
+    raise AssertionError(f"no {event_type} in the history")
+
+
+def test_a_c_workflows_payloads_cross_s3(py, cw, s3):
+    arg = "w" * MIB
+    more = "s" * (300 * 1024)
+    wf_id = f"c wf/{uuid.uuid4().hex[:6]}"
+    handle = py.run(py.client.start_workflow("BigEcho", arg, id=wf_id, task_queue=cw.queue))
+    sched = wait_for_event(py, handle, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    # The activity's input, which the C workflow sent, went to S3.
+    assert is_reference(sched.activity_task_scheduled_event_attributes.input.payloads[0])
+    # A query's answer over the threshold comes back through S3.
+    assert py.run(handle.query("text")) == arg
+    py.run(handle.signal("more", more))
+    expected = {"doubled": arg + arg, "signal": more}
+    assert py.run(handle.result()) == expected
+    done = wait_for_event(py, handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    assert is_reference(done.workflow_execution_completed_event_attributes.result.payloads[0])
+    # Keyed as the Python SDK keys a workflow's payloads.
+    target = StorageDriverWorkflowInfo(namespace=NAMESPACE, id=wf_id, run_id=handle.result_run_id,
+                                       type="BigEcho")
+    keys = s3.keys()
+    assert expected_key(target, encoded(arg)) in keys
+    assert expected_key(target, encoded(expected)) in keys
