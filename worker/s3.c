@@ -203,31 +203,45 @@ static bool throttled(long status, const char *code)
            strcmp(code, "ThrottlingException") == 0 || strcmp(code, "RequestTimeout") == 0;
 }
 
+/* Appends `line` to *list; on failure frees the whole list (*list NULL). */
+static void append(struct curl_slist **list, const char *line)
+{
+    if (!*list)
+        return;
+    struct curl_slist *more = curl_slist_append(*list, line);
+    if (!more) {
+        curl_slist_free_all(*list);
+        *list = NULL;
+        return;
+    }
+    *list = more;
+}
+
 static CURLcode perform_once(tlw_s3_client *c, call *k, const char *url, int64_t timeout_ms)
 {
     CURL *h = c->curl;
     curl_easy_reset(h);
     c->curl_error[0] = '\0';
-    struct curl_slist *headers = NULL, *more;
     char line[256];
     snprintf(line, sizeof line, "x-amz-content-sha256: %s",
              k->body_sha256 ? k->body_sha256 : EMPTY_SHA256);
-    headers = curl_slist_append(headers, line);
+    struct curl_slist *headers = curl_slist_append(NULL, line);
     if (c->config.session_token && headers) {
         /* The token is long: built apart from `line`. */
         size_t n = strlen(c->config.session_token) + 32;
         char *token_line = malloc(n);
-        if (token_line) {
-            snprintf(token_line, n, "x-amz-security-token: %s", c->config.session_token);
-            more = curl_slist_append(headers, token_line);
-            free_secret(token_line);
-            headers = more;
+        if (!token_line) {
+            curl_slist_free_all(headers);
+            return CURLE_OUT_OF_MEMORY;
         }
+        snprintf(token_line, n, "x-amz-security-token: %s", c->config.session_token);
+        append(&headers, token_line);
+        free_secret(token_line);
     }
-    if (k->body && headers) {
-        more = curl_slist_append(headers, "Content-Type: application/octet-stream");
-        headers = more ? curl_slist_append(more, "Expect:") : NULL;
-    }
+    /* (No "Expect:" to turn 100-continue off: libcurl 7.88 signs such an
+     * empty header without sending it, and S3 refuses the signature.) */
+    if (k->body)
+        append(&headers, "Content-Type: application/octet-stream");
     if (!headers)
         return CURLE_OUT_OF_MEMORY;
     curl_easy_setopt(h, CURLOPT_URL, url);

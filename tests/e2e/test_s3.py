@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -36,23 +37,34 @@ from conftest import REPO, free_port, program, start, stop, wait_for_port
 from workers import CallC, PythonSide, c_env, set_current_version
 
 BUCKET = "tlw-payloads"
-SECRET = "s3cr3t-never-logged"
-TOKEN = "t0ken-never-logged"
-CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": SECRET,
-         "AWS_SESSION_TOKEN": TOKEN, "AWS_REGION": "us-east-1"}
+REGION = "us-east-1"
 MIB = 1024 * 1024
 NAMESPACE = "default"
+# moto checks every request's SigV4 signature and session token (as S3
+# does) once this many requests went through unchecked: those that make the
+# bucket and a role, and take temporary credentials of the role, as Lambda
+# gives a function.
+UNCHECKED_REQUESTS = 4
 
 
 @dataclasses.dataclass
 class S3Server:
     endpoint: str
     proc: subprocess.Popen
+    access_key_id: str = "testing"
+    secret: str = "testing"
+    token: str | None = None
 
-    def client(self):
+    def client(self, service="s3"):
         import boto3
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id=self.access_key_id,
+                            aws_secret_access_key=self.secret, aws_session_token=self.token)
+
+    def creds(self) -> dict:
+        """What Lambda puts in a function's environment."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret,
+                "AWS_SESSION_TOKEN": self.token, "AWS_REGION": REGION}
 
     def keys(self) -> set:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
@@ -64,11 +76,24 @@ def s3(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     proc = start([str(REPO / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p",
-                  str(port)], log)
+                  str(port)], log,
+                 env=dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(UNCHECKED_REQUESTS)))
     try:
         wait_for_port(port, proc, 30, log)
         server = S3Server(f"http://127.0.0.1:{port}", proc)
         server.client().create_bucket(Bucket=BUCKET)
+        iam = server.client("iam")
+        role = iam.create_role(RoleName="function", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                           "Action": "sts:AssumeRole"}]}))["Role"]
+        iam.put_role_policy(RoleName="function", PolicyName="payloads", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        c = server.client("sts").assume_role(RoleArn=role["Arn"],
+                                             RoleSessionName="tlw")["Credentials"]
+        server.access_key_id, server.secret = c["AccessKeyId"], c["SecretAccessKey"]
+        server.token = c["SessionToken"]
         yield server
     finally:
         stop(proc)
@@ -97,7 +122,7 @@ class CallCAfterGo:
 class S3PythonSide(PythonSide):
     """PythonSide whose client and worker store large payloads in S3."""
 
-    def __init__(self, address: str, endpoint: str):
+    def __init__(self, address: str, s3: S3Server):
         self.loop = asyncio.new_event_loop()
         import threading
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -107,11 +132,11 @@ class S3PythonSide(PythonSide):
 
         async def open_s3():
             import aioboto3
-            session = aioboto3.Session(aws_access_key_id="testing",
-                                       aws_secret_access_key="testing",
-                                       region_name="us-east-1")
+            session = aioboto3.Session(aws_access_key_id=s3.access_key_id,
+                                       aws_secret_access_key=s3.secret,
+                                       aws_session_token=s3.token, region_name=REGION)
             return await self.stack.enter_async_context(
-                session.client("s3", endpoint_url=endpoint))
+                session.client("s3", endpoint_url=s3.endpoint))
 
         self.s3 = self.run(open_s3())
         self.driver = S3StorageDriver(client=new_aioboto3_client(self.s3), bucket=BUCKET)
@@ -130,7 +155,7 @@ class S3PythonSide(PythonSide):
 
 @pytest.fixture(scope="module")
 def py(dev_server, s3):
-    side = S3PythonSide(dev_server.address, s3.endpoint)
+    side = S3PythonSide(dev_server.address, s3)
     yield side
     side.close()
 
@@ -158,14 +183,14 @@ def cw(dev_server, s3, tmp_path_factory):
     """Storage set in code (tlw_config_set_s3_storage), at debug level so
     that the log would show a credential if one leaked into it."""
     worker = start_s3_worker(dev_server.address, tmp_path_factory.mktemp("c-s3"),
-                             dict(CREDS, TLW_TEST_S3_BUCKET=BUCKET,
+                             dict(s3.creds(), TLW_TEST_S3_BUCKET=BUCKET,
                                   TLW_TEST_S3_ENDPOINT=s3.endpoint),
                              workflow_slots=1, log_level='"DEBUG"')
     yield worker
     worker.proc.send_signal(signal.SIGTERM)
     worker.proc.wait(20)
     log = worker.log.read_text()
-    assert SECRET not in log and TOKEN not in log
+    assert s3.secret not in log and s3.token not in log
 
 
 def expected_key(target, payload: Payload) -> str:
