@@ -34,6 +34,11 @@ noinst_PROGRAMS += tests/e2e/fixtures/s3_bootstrap
 tests_e2e_fixtures_s3_bootstrap_SOURCES = tests/e2e/fixtures/s3_bootstrap.c
 tests_e2e_fixtures_s3_bootstrap_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_s3_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+# Times worker/storage's store and fetch for bench/s3.py.
+noinst_PROGRAMS += tests/e2e/fixtures/s3_probe
+tests_e2e_fixtures_s3_probe_SOURCES = tests/e2e/fixtures/s3_probe.c
+tests_e2e_fixtures_s3_probe_CFLAGS = $(TLW_CFLAGS)
+tests_e2e_fixtures_s3_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
 # Reads and writes serialized Payloads and Failures for
 # tests/e2e/test_payload_interop.py, which checks them against the Python SDK.
