@@ -15,7 +15,8 @@
  *
  * Environment: PAYLOAD_BUCKET, and what Lambda sets (AWS_REGION and the
  * function role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
- * AWS_SESSION_TOKEN). The role needs s3:GetObject, s3:PutObject and
+ * AWS_SESSION_TOKEN); S3_ENDPOINT_URL for an S3-compatible server instead
+ * of AWS (path-style URLs, as local servers want). The role needs s3:GetObject, s3:PutObject and
  * s3:ListBucket (without ListBucket a missing object reads as 403).
  */
 #include <stdio.h>
@@ -35,6 +36,13 @@ static tlw_status make_report(tlw_activity *act, const json_t *args, json_t **re
     return TLW_OK;
 }
 
+/* An S3-compatible server to use instead of AWS, or NULL. */
+static const char *endpoint(void)
+{
+    const char *url = getenv("S3_ENDPOINT_URL");
+    return url && *url ? url : NULL;
+}
+
 /* One invocation's S3 connection (the hooks' `arg`). */
 struct s3_check {
     CURL *curl;
@@ -48,10 +56,15 @@ static tlw_status open_s3(void *arg)
     const char *bucket = getenv("PAYLOAD_BUCKET"), *region = getenv("AWS_REGION");
     const char *key = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
     const char *token = getenv("AWS_SESSION_TOKEN");
-    if (!bucket || !region || !key || !secret)
+    if (!bucket || !region || !key || !secret) {
+        fprintf(stderr, "PAYLOAD_BUCKET, AWS_REGION or the role's credentials are not set\n");
         return TLW_ERR_INVALID;
+    }
     char url[512], sigv4[128], token_header[4096];
-    snprintf(url, sizeof url, "https://%s.s3.%s.amazonaws.com/", bucket, region);
+    if (endpoint())
+        snprintf(url, sizeof url, "%s/%s", endpoint(), bucket);
+    else
+        snprintf(url, sizeof url, "https://%s.s3.%s.amazonaws.com/", bucket, region);
     snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", region);
     struct curl_slist *headers =
         curl_slist_append(NULL, "x-amz-content-sha256: "
@@ -63,6 +76,8 @@ static tlw_status open_s3(void *arg)
     c->curl = curl_easy_init();
     if (!c->curl || !headers) {
         curl_slist_free_all(headers);
+        curl_easy_cleanup(c->curl);
+        c->curl = NULL;
         return TLW_ERR_NOMEM;
     }
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
@@ -79,6 +94,9 @@ static tlw_status open_s3(void *arg)
     if (rc != CURLE_OK || status != 200) {
         fprintf(stderr, "bucket %s in %s: %s, HTTP %ld\n", bucket, region, curl_easy_strerror(rc),
                 status);
+        /* The teardown runs only after a setup that succeeded. */
+        curl_easy_cleanup(c->curl);
+        c->curl = NULL;
         return rc != CURLE_OK ? TLW_ERR_UNAVAILABLE : TLW_ERR_DENIED;
     }
     return TLW_OK;
@@ -98,7 +116,8 @@ static int configure(tlw_config *cfg)
     const char *bucket = getenv("PAYLOAD_BUCKET");
     if (!bucket || !*bucket)
         return tlw_config_fail(cfg, "PAYLOAD_BUCKET is not set: name the payload bucket");
-    tlw_s3_options s3 = {.bucket = bucket}; /* region: AWS_REGION; threshold: 256 KiB */
+    /* Region: AWS_REGION; threshold: 256 KiB. */
+    tlw_s3_options s3 = {.bucket = bucket, .endpoint_url = endpoint(), .path_style = !!endpoint()};
     tlw_config_set_s3_storage(cfg, &s3);
     tlw_config_add_invocation_hooks(cfg, open_s3, close_s3, &check);
     tlw_config_set_task_queue(cfg, "reports");

@@ -7,7 +7,10 @@ a tampered object fails with the hash message; the keys the C worker writes
 are the keys the Python driver computes for the same inputs (with characters
 that need encoding); a reference with no storage configured fails naming the
 bucket and key. And a C workflow: its argument, a signal, a query's answer,
-its activity's input and result and its own result, all through S3."""
+its activity's input and result and its own result, all through S3. And
+examples/large_payloads under the Lambda emulator: its invocation hooks open
+and check an S3 connection, and a bucket that is not there fails the
+invocation."""
 import asyncio
 import contextlib
 import dataclasses
@@ -33,7 +36,7 @@ from temporalio.converter import (DataConverter, ExternalStorage, StorageDriverA
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Worker
 
-from conftest import REPO, free_port, program, start, stop, wait_for_port
+from conftest import REPO, free_port, invoke, program, start, stop, wait_for_port
 from workers import CallC, PythonSide, c_env, set_current_version
 
 BUCKET = "tlw-payloads"
@@ -378,3 +381,26 @@ def test_a_c_workflows_payloads_cross_s3(py, cw, s3):
     keys = s3.keys()
     assert expected_key(target, encoded(arg)) in keys
     assert expected_key(target, encoded(expected)) in keys
+
+
+def test_the_example_opens_s3_in_its_invocation_hooks_under_lambda(py, dev_server, s3,
+                                                                    lambda_emulator):
+    env = dict(s3.creds(), PAYLOAD_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint,
+               TEMPORAL_ADDRESS=dev_server.address)
+    example = program("examples/large_payloads/bootstrap")
+    emu = lambda_emulator(example, env=env, timeout_s=10)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200 and "errorType" not in body, body
+    set_current_version(dev_server.address, "reports", "v1.0")
+    handle = py.start({"activity": "make_report", "queue": "reports", "timeout": 30})
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200 and "errorType" not in body, body
+    rows = py.run(handle.result())
+    assert len(rows) == 20000 and rows[-1] == {"row": 19999, "status": "ok"}
+    _, results = scheduled_and_completed(py, handle)
+    assert is_reference(results[0])
+
+    # A bucket that is not there fails the invocation in the setup hook.
+    emu = lambda_emulator(example, env=dict(env, PAYLOAD_BUCKET="no-such-bucket"), timeout_s=10)
+    status, body, _ = invoke(emu.url, {})
+    assert isinstance(body, dict) and body.get("errorType") == "Tlw.SetupError", body
