@@ -268,8 +268,8 @@ static tlw_ipc_outcome report(tlw_poller *p, tlw_storage *storage, const tlw_act
         *rs = respond_completed(p, storage, task, r->result);
         return TLW_IPC_OUTCOME_COMPLETED;
     case TLW_RAN_FAILURE:
-        *rs = respond_failed(p, storage, task, r->failure_message, r->failure_type, r->non_retryable,
-                             r->failure_details, last_heartbeat);
+        *rs = respond_failed(p, storage, task, r->failure_message, r->failure_type,
+                             r->non_retryable, r->failure_details, last_heartbeat);
         return TLW_IPC_OUTCOME_FAILED;
     case TLW_RAN_CANCELLED:
         *rs = respond_canceled(p, storage, task, last_heartbeat);
