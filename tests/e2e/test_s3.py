@@ -404,3 +404,18 @@ def test_the_example_opens_s3_in_its_invocation_hooks_under_lambda(py, dev_serve
     emu = lambda_emulator(example, env=dict(env, PAYLOAD_BUCKET="no-such-bucket"), timeout_s=10)
     status, body, _ = invoke(emu.url, {})
     assert isinstance(body, dict) and body.get("errorType") == "Tlw.SetupError", body
+
+
+def test_virtual_hosted_urls_are_signed_too(s3, tmp_path):
+    """AWS's default addressing, bucket.host/key, against the same server
+    (libcurl resolves *.localhost to loopback)."""
+    cfg = tmp_path / "lambda_worker.cfg"
+    port = s3.endpoint.rsplit(":", 1)[1]
+    cfg.write_text(f's3_bucket = "{BUCKET}";\ns3_endpoint_url = "http://localhost:{port}";\n')
+    env = dict(os.environ, TLW_WORKER_CONFIG=str(cfg), **s3.creds())
+    before = s3.keys()
+    p = subprocess.run([str(program("tests/e2e/fixtures/s3_probe")), str(300 * 1024), "1"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert [line.split()[0] for line in p.stdout.splitlines()] == ["store", "fetch"]
+    assert len(s3.keys() - before) == 1
