@@ -276,8 +276,26 @@ static tlw_extstore_target command_target(tlw_poller *p, const tlw_workflow_task
     return t;
 }
 
+/* Events that carry only what the workflow itself sent (its commands'
+ * payloads): the engine never reads them, so their references are not
+ * fetched (a replay would otherwise download every activity input again). */
+static bool sent_by_the_workflow(const Temporal__Api__History__V1__HistoryEvent *e)
+{
+    switch (e->event_type) {
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* The payloads the task brings (the new events, the queries) with every
- * reference replaced by what it names. */
+ * reference the workflow may read replaced by what it names. */
 static tlw_status retrieve_task_payloads(tlw_poller *p, tlw_storage *storage,
                                          const tlw_workflow_task *task,
                                          Temporal__Api__History__V1__HistoryEvent *const *events,
@@ -286,7 +304,8 @@ static tlw_status retrieve_task_payloads(tlw_poller *p, tlw_storage *storage,
     int64_t deadline = store_deadline(p);
     tlw_status st = TLW_OK;
     for (size_t i = 0; i < n && st == TLW_OK; i++)
-        st = tlw_storage_retrieve_all(storage, &events[i]->base, deadline, err);
+        if (!sent_by_the_workflow(events[i]))
+            st = tlw_storage_retrieve_all(storage, &events[i]->base, deadline, err);
     if (st == TLW_OK && task->query)
         st = tlw_storage_retrieve_all(storage, &task->query->base, deadline, err);
     for (size_t i = 0; i < task->n_queries && st == TLW_OK; i++)

@@ -360,7 +360,7 @@ def wait_for_event(py, handle, event_type, timeout=60):
     raise AssertionError(f"no {event_type} in the history")
 
 
-def test_a_c_workflows_payloads_cross_s3(py, cw, s3):
+def test_a_c_workflows_payloads_cross_s3(py, cw, s3, tmp_path):
     arg = "w" * MIB
     more = "s" * (300 * 1024)
     wf_id = f"c wf/{uuid.uuid4().hex[:6]}"
@@ -381,6 +381,21 @@ def test_a_c_workflows_payloads_cross_s3(py, cw, s3):
     keys = s3.keys()
     assert expected_key(target, encoded(arg)) in keys
     assert expected_key(target, encoded(expected)) in keys
+
+    # The history, references and all, replays offline with the storage set
+    # (the references are fetched), and fails naming bucket and key without.
+    history = tmp_path / "history.json"
+    history.write_text(py.run(handle.fetch_history()).to_json())
+    bootstrap = str(program("tests/e2e/fixtures/s3_bootstrap"))
+    env = dict(os.environ, TEMPORAL_TASK_QUEUE=cw.queue, TLW_WORKER_CONFIG="", **s3.creds())
+    p = subprocess.run([bootstrap, "--replay", str(history)], capture_output=True, text=True,
+                       timeout=60, env=dict(env, TLW_TEST_S3_BUCKET=BUCKET,
+                                            TLW_TEST_S3_ENDPOINT=s3.endpoint))
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([bootstrap, "--replay", str(history)], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert p.returncode == 1
+    assert "no S3 storage" in p.stderr and f"bucket {BUCKET}" in p.stderr, p.stderr
 
 
 def test_the_example_opens_s3_in_its_invocation_hooks_under_lambda(py, dev_server, s3,
