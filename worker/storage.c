@@ -7,6 +7,7 @@
 
 #include "common/buffer.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "worker/s3.h"
 
 /* The most a fetched object may hold: above the SDKs' default 50 MiB, for
@@ -128,9 +129,13 @@ static tlw_status store_one(tlw_storage *s, const tlw_extstore_target *target, t
     tlw_payload *ref = NULL;
     if (st == TLW_OK)
         st = tlw_extstore_reference_new(s->bucket, key, hex, (int64_t)size, &ref, err);
-    free(key);
-    if (st != TLW_OK)
+    if (st != TLW_OK) {
+        free(key);
         return tlw_error_prefix(err, "storing a payload in S3: ");
+    }
+    tlw_log_debug("payload of %zu bytes %s S3 bucket %s, key %s", size,
+                  exists ? "already in" : "stored in", s->bucket, key);
+    free(key);
     protobuf_c_message_free_unpacked(&(*slot)->base, NULL);
     *slot = ref;
     return TLW_OK;
@@ -232,6 +237,9 @@ tlw_status tlw_storage_retrieve_one(tlw_storage *s, tlw_payload **payload, int64
                                "the S3 object at bucket %s, key %s is not a serialized Payload",
                                ref.bucket, ref.key);
     }
+    if (st == TLW_OK)
+        tlw_log_debug("payload of %zu bytes fetched from S3 bucket %s, key %s", object.len,
+                      ref.bucket, ref.key);
     tlw_buffer_free(&object);
     tlw_extstore_ref_free(&ref);
     if (st != TLW_OK)
