@@ -161,6 +161,12 @@ void tlw_settings_defaults(tlw_settings *s)
     int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
     int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);
     int_default(&w->allow_plaintext_credentials, 0);
+    w->s3_bucket.source = def;
+    w->s3_region.source = def;
+    w->s3_endpoint_url.source = def;
+    w->s3_key_prefix.source = def;
+    int_default(&w->s3_path_style, 0);
+    int_default(&w->s3_payload_size_threshold, 256 * 1024);
 }
 
 tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
@@ -215,6 +221,8 @@ void tlw_settings_free(tlw_settings *s)
         &c->client_cert_pem, &c->client_key_pem,  &c->server_name,
         &s->worker.tuning_file, &s->worker.task_queue, &s->worker.identity,
         &s->worker.deployment_name, &s->worker.build_id,
+        &s->worker.s3_bucket, &s->worker.s3_region, &s->worker.s3_endpoint_url,
+        &s->worker.s3_key_prefix,
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         tlw_str_setting_clear(strs[i]);
@@ -401,6 +409,17 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
                              "%s: workflow_cache_size = %lld is out of range; use 0 (no sticky "
                              "execution: every task replays the whole history) to 100000",
                              src(&cache->source), (long long)cache->value);
+    const tlw_int_setting *threshold = &w->s3_payload_size_threshold;
+    if (threshold->value < 1 || threshold->value > 50 * 1024 * 1024)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: s3_payload_size_threshold = %lld is out of range; use 1 (store "
+                             "every payload) to 52428800 (default 262144, as the SDKs)",
+                             src(&threshold->source), (long long)threshold->value);
+    if (w->s3_bucket.value && !w->s3_region.value)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "s3_bucket is set (%s) but no region is known: set s3_region in the "
+                             "tuning file or with tlw_config_set_s3_storage(), or AWS_REGION",
+                             src(&w->s3_bucket.source));
     return TLW_OK;
 }
 
@@ -482,6 +501,13 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
     print_row(out, "worker.allow_plaintext_credentials",
               w->allow_plaintext_credentials.value ? "true" : "false",
               &w->allow_plaintext_credentials.source);
+    print_str(out, "worker.s3_bucket", &w->s3_bucket);
+    print_str(out, "worker.s3_region", &w->s3_region);
+    print_str(out, "worker.s3_endpoint_url", &w->s3_endpoint_url);
+    print_row(out, "worker.s3_path_style", w->s3_path_style.value ? "true" : "false",
+              &w->s3_path_style.source);
+    print_int(out, "worker.s3_payload_size_threshold", &w->s3_payload_size_threshold);
+    print_str(out, "worker.s3_key_prefix", &w->s3_key_prefix);
     for (size_t i = 0; i < s->warning_count; i++)
         fprintf(out, "warning: %s\n", s->warnings[i]);
 }

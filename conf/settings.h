@@ -100,6 +100,15 @@ typedef struct tlw_worker_settings {
     /* 1: an API key or authorization metadata may go over a plaintext
      * channel (a trusted local proxy); 0 (default): that is an error. */
     tlw_int_setting allow_plaintext_credentials;
+    /* External payload storage in S3 (worker/storage.h): off while
+     * s3_bucket is NULL. s3_region NULL: none known (AWS_REGION fills it
+     * when the file and code leave it unset). */
+    tlw_str_setting s3_bucket;
+    tlw_str_setting s3_region;
+    tlw_str_setting s3_endpoint_url; /* NULL: AWS's own endpoint */
+    tlw_int_setting s3_path_style;   /* 1: endpoint/bucket/key */
+    tlw_int_setting s3_payload_size_threshold; /* bytes; stored at or above */
+    tlw_str_setting s3_key_prefix;             /* NULL: keys start with v0/ */
 } tlw_worker_settings;
 
 #define TLW_SETTINGS_MAX_WARNINGS 16

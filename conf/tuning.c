@@ -46,6 +46,13 @@ static const struct tuning_key {
      offsetof(tlw_worker_settings, default_versioning_behavior)},
     {"allow_plaintext_credentials", KEY_BOOL,
      offsetof(tlw_worker_settings, allow_plaintext_credentials)},
+    {"s3_bucket", KEY_STRING, offsetof(tlw_worker_settings, s3_bucket)},
+    {"s3_region", KEY_STRING, offsetof(tlw_worker_settings, s3_region)},
+    {"s3_endpoint_url", KEY_STRING, offsetof(tlw_worker_settings, s3_endpoint_url)},
+    {"s3_path_style", KEY_BOOL, offsetof(tlw_worker_settings, s3_path_style)},
+    {"s3_payload_size_threshold", KEY_INT,
+     offsetof(tlw_worker_settings, s3_payload_size_threshold)},
+    {"s3_key_prefix", KEY_STRING, offsetof(tlw_worker_settings, s3_key_prefix)},
 };
 
 static const char *type_name(int t)
@@ -114,7 +121,7 @@ tlw_status tlw_tuning_parse_enum(const char *key, const char *text, int64_t *out
 static bool is_enum(const struct tuning_key *k)
 {
     return k->type == KEY_STRING && strcmp(k->name, "task_queue") != 0 &&
-           strcmp(k->name, "identity") != 0;
+           strcmp(k->name, "identity") != 0 && strncmp(k->name, "s3_", 3) != 0;
 }
 
 static tlw_status apply_setting(tlw_settings *s, const struct tuning_key *k,
@@ -230,6 +237,15 @@ static tlw_status load_env(tlw_settings *s, char *const *envp, tlw_error *err)
         if (st)
             return st;
         tlw_source_set(&w->log_format.source, TLW_SOURCE_ENV, "AWS_LAMBDA_LOG_FORMAT");
+    }
+    /* Lambda always sets AWS_REGION: the function's own region, a fallback
+     * only, so that a bucket elsewhere named in the file keeps its region. */
+    v = tlw_env_get(envp, "AWS_REGION");
+    if (v && *v && !w->s3_region.value) {
+        tlw_source source = {.kind = TLW_SOURCE_ENV, .where = "AWS_REGION"};
+        tlw_status st = tlw_str_setting_set(&w->s3_region, v, strlen(v), &source, err);
+        if (st)
+            return st;
     }
     return TLW_OK;
 }

@@ -355,6 +355,27 @@ tlw_status tlw_config_set_allow_plaintext_credentials(tlw_config *cfg, int allow
     return set_bool(cfg, &cfg->settings.worker.allow_plaintext_credentials, __func__, allow);
 }
 
+tlw_status tlw_config_set_s3_storage(tlw_config *cfg, const tlw_s3_options *opts)
+{
+    const char *fn = __func__;
+    if (!opts || !opts->bucket || !*opts->bucket)
+        return config_error(cfg, TLW_ERR_INVALID, "%s: the bucket is required", fn);
+    tlw_worker_settings *w = &cfg->settings.worker;
+    tlw_status st = set_str(cfg, &w->s3_bucket, fn, opts->bucket);
+    if (st == TLW_OK && opts->region)
+        st = set_str(cfg, &w->s3_region, fn, opts->region);
+    if (st == TLW_OK && opts->endpoint_url)
+        st = set_str(cfg, &w->s3_endpoint_url, fn, opts->endpoint_url);
+    if (st == TLW_OK && opts->key_prefix)
+        st = set_str(cfg, &w->s3_key_prefix, fn, opts->key_prefix);
+    if (st == TLW_OK && opts->path_style)
+        st = set_bool(cfg, &w->s3_path_style, fn, 1);
+    if (st == TLW_OK && opts->payload_size_threshold)
+        st = set_int(cfg, &w->s3_payload_size_threshold, fn, opts->payload_size_threshold, 1,
+                     50 * 1024 * 1024);
+    return st;
+}
+
 tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,
                                                       tlw_versioning_behavior behavior)
 {

@@ -6,7 +6,7 @@ TLW_APT_PACKAGES="build-essential autoconf automake libtool pkg-config \
 libev-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
 protobuf-compiler libconfig-dev libjansson-dev libcurl4-openssl-dev \
 libcmocka-dev clang libclang-rt-14-dev clang-format nginx-light openssl python3-venv \
-curl ca-certificates \
+curl ca-certificates libssl-dev \
 zip busybox-static"
 
 # The AWS Lambda Runtime Interface Emulator (go install).

@@ -11,6 +11,7 @@
 
 #define RPC_TIMEOUT_MS 10000
 #define DEFAULT_INTERVAL_MS 30000
+#define STORE_TIMEOUT_MS 30000
 
 void tlw_heartbeat_init(tlw_heartbeat *hb, tlw_poller *p, ProtobufCBinaryData task_token,
                         const char *activity_type, int64_t heartbeat_timeout_ms)
@@ -35,6 +36,18 @@ static void send_now(tlw_heartbeat *hb)
     tlw_rpc_call_options o;
     bool cancel = false;
     tlw_status st = tlw_poller_call_options(hb->poller, RPC_TIMEOUT_MS, &o, &err);
+    if (st == TLW_OK && details &&
+        tlw_storage_store(hb->storage, &hb->target, details,
+                          tlw_wall_ms() + tlw_poller_budget_ms(hb->poller, STORE_TIMEOUT_MS),
+                          &err) != TLW_OK) {
+        /* Sending no details would erase the last ones the server has: a
+         * retry keeps those, and the next heartbeat tries again. */
+        tlw_log_warn("heartbeat of %s not sent: %s", hb->activity_type, err.message);
+        protobuf_c_message_free_unpacked(&details->base, NULL);
+        hb->last_sent_ms = tlw_wall_ms();
+        hb->pending = false;
+        return;
+    }
     if (st == TLW_OK)
         st = tlw_service_record_heartbeat(&hb->poller->caller, hb->task_token, details, &o,
                                           &cancel, &err);

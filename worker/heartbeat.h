@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "worker/poller.h"
+#include "worker/storage.h"
 
 typedef struct tlw_heartbeat {
     tlw_poller *poller; /* client, names, and the time left for each call */
@@ -25,6 +26,10 @@ typedef struct tlw_heartbeat {
     int64_t interval_ms;
     bool cancel_requested; /* the server asked the activity to stop */
     pid_t executor; /* > 0: the executor to tell of a cancellation (SIGUSR1) */
+    /* Details at or above the threshold go to S3 first (NULL: no storage),
+     * stored for `target` (the activity, as the SDKs store heartbeats). */
+    tlw_storage *storage;
+    tlw_extstore_target target;
 } tlw_heartbeat;
 
 /* Sets up the heartbeats of one task (borrowing the token and the type). */

@@ -4,15 +4,20 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/file.h"
 #include "worker/connect.h"
 #include "worker/engine.h"
 #include "worker/pbjson.h"
 #include "worker/service.h"
+#include "worker/storage.h"
 
 #define MAX_HISTORY_FILE (512u * 1024 * 1024)
+/* How long fetching the history's payloads stored in S3 may take. */
+#define FETCH_TIMEOUT_MS (5 * 60 * 1000)
 
 tlw_status tlw_replay_history(const tlw_config *cfg,
                               const Temporal__Api__History__V1__History *history,
@@ -20,6 +25,16 @@ tlw_status tlw_replay_history(const tlw_config *cfg,
 {
     if (!history || history->n_events == 0)
         return tlw_error_set(err, TLW_ERR_INVALID, "the history has no events");
+    /* Payloads stored in S3 are fetched as a worker fetches them (the
+     * events are ours to change). */
+    tlw_storage *storage = NULL;
+    tlw_status fetched = tlw_storage_open(&cfg->settings.worker, environ, &storage, err);
+    int64_t deadline = tlw_wall_ms() + FETCH_TIMEOUT_MS;
+    for (size_t i = 0; i < history->n_events && fetched == TLW_OK; i++)
+        fetched = tlw_storage_retrieve_all(storage, &history->events[i]->base, deadline, err);
+    tlw_storage_close(storage);
+    if (fetched != TLW_OK)
+        return tlw_error_prefix(err, "cannot fetch a payload stored externally: ");
     tlw_engine_result r;
     tlw_engine_replay(cfg, cfg->settings.client.namespace_name.value,
                       workflow_id ? workflow_id : "replay", "replay", history->events,

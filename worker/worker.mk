@@ -19,13 +19,27 @@ libtlw_internal_la_SOURCES += \
 	worker/recovery.c worker/recovery.h \
 	worker/replay.c worker/replay.h \
 	worker/payload.c worker/payload.h \
-	worker/pbjson.c worker/pbjson.h
+	worker/pbjson.c worker/pbjson.h \
+	worker/extstore.c worker/extstore.h \
+	worker/s3.c worker/s3.h \
+	worker/storage.c worker/storage.h
 
 # The activities the end-to-end tests call (tests/e2e/test_activities.py).
 noinst_PROGRAMS += tests/e2e/fixtures/activity_bootstrap
 tests_e2e_fixtures_activity_bootstrap_SOURCES = tests/e2e/fixtures/activity_bootstrap.c
 tests_e2e_fixtures_activity_bootstrap_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_activity_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+
+# The activities tests/e2e/test_s3.py calls, their payloads through S3.
+noinst_PROGRAMS += tests/e2e/fixtures/s3_bootstrap
+tests_e2e_fixtures_s3_bootstrap_SOURCES = tests/e2e/fixtures/s3_bootstrap.c
+tests_e2e_fixtures_s3_bootstrap_CFLAGS = $(TLW_CFLAGS)
+tests_e2e_fixtures_s3_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+# Times worker/storage's store and fetch for bench/s3.py.
+noinst_PROGRAMS += tests/e2e/fixtures/s3_probe
+tests_e2e_fixtures_s3_probe_SOURCES = tests/e2e/fixtures/s3_probe.c
+tests_e2e_fixtures_s3_probe_CFLAGS = $(TLW_CFLAGS)
+tests_e2e_fixtures_s3_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
 # Reads and writes serialized Payloads and Failures for
 # tests/e2e/test_payload_interop.py, which checks them against the Python SDK.
@@ -34,7 +48,8 @@ tests_e2e_fixtures_payload_probe_SOURCES = tests/e2e/fixtures/payload_probe.c
 tests_e2e_fixtures_payload_probe_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_payload_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus/payload tests/fuzz/corpus/pbjson tests/fuzz/corpus/exec_job
+EXTRA_DIST += tests/fuzz/corpus/payload tests/fuzz/corpus/pbjson tests/fuzz/corpus/exec_job \
+	tests/fuzz/corpus/extstore
 
 # worker/pbjson's tests decode into messages of their own as well as the
 # Temporal API's: every field shape the API lacks (tests/unit/pbjson_test.proto)
@@ -67,6 +82,10 @@ tests_unit_test_rpc_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_test_payload_SOURCES = tests/unit/test_payload.c
 tests_unit_test_payload_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_payload_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_extstore
+tests_unit_test_extstore_SOURCES = tests/unit/test_extstore.c
+tests_unit_test_extstore_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_extstore_LDADD = $(UNIT_LDADD)
 
 check_LTLIBRARIES += tests/unit/libpbjson_test.la
 nodist_tests_unit_libpbjson_test_la_SOURCES = $(PBJSON_TEST_GEN)
@@ -106,6 +125,11 @@ tests_fuzz_fuzz_pbjson_SOURCES = tests/fuzz/fuzz_pbjson.c
 tests_fuzz_fuzz_pbjson_CFLAGS = $(TLW_CFLAGS)
 tests_fuzz_fuzz_pbjson_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_pbjson_LDADD = $(TLW_INTERNAL_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_extstore
+tests_fuzz_fuzz_extstore_SOURCES = tests/fuzz/fuzz_extstore.c
+tests_fuzz_fuzz_extstore_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_extstore_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_extstore_LDADD = $(TLW_INTERNAL_LIBS)
 endif
 
 # The workflows the end-to-end tests run (tests/e2e/test_workflows.py).

@@ -14,8 +14,12 @@
 #include "worker/payload.h"
 #include "worker/poller.h"
 #include "worker/service.h"
+#include "worker/storage.h"
 
 #define RPC_TIMEOUT_MS 10000
+/* The longest the payloads of one task may take to or from S3 (cut to the
+ * time left). */
+#define STORE_TIMEOUT_MS 60000
 /* How long a sticky poll waits for the next task of a cached run before the
  * slot polls the normal queue again (short: a slot polls one queue at a
  * time, and the normal queue must not wait on it), and how long the server
@@ -48,6 +52,7 @@ struct workflow_slot {
      * slot has time to spare, so asking for sticky routing costs nothing. */
     bool idle;
     unsigned long long hits, misses;
+    tlw_storage *storage; /* large payloads in S3; NULL: none configured */
 };
 
 static void cache_drop(struct workflow_slot *ws, const char *run_id)
@@ -225,6 +230,90 @@ static tlw_status fetch_history(tlw_poller *p, const tlw_workflow_task *task, bo
     return TLW_OK;
 }
 
+/* ---- external storage ------------------------------------------------------------------ */
+
+static int64_t store_deadline(tlw_poller *p)
+{
+    return tlw_wall_ms() + tlw_poller_budget_ms(p, STORE_TIMEOUT_MS);
+}
+
+/* The run itself: whom its payloads are stored for by default. */
+static tlw_extstore_target run_target(tlw_poller *p, const tlw_workflow_task *task)
+{
+    const Temporal__Api__Common__V1__WorkflowExecution *wf = task->workflow_execution;
+    return (tlw_extstore_target){
+        .kind = TLW_EXTSTORE_TARGET_WORKFLOW,
+        .namespace_name = p->caller.namespace_name,
+        .type = task->workflow_type ? task->workflow_type->name : NULL,
+        .id = wf ? wf->workflow_id : NULL,
+        .run_id = wf ? wf->run_id : NULL,
+    };
+}
+
+/* Whom a command's payloads are stored for, as the Python SDK chooses: the
+ * child a command starts, the workflow a signal goes to, else the run. */
+static tlw_extstore_target command_target(tlw_poller *p, const tlw_workflow_task *task,
+                                          const Temporal__Api__Command__V1__Command *c)
+{
+    tlw_extstore_target t = run_target(p, task);
+    if (c->attributes_case ==
+            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_CHILD_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES &&
+        c->start_child_workflow_execution_command_attributes) {
+        const Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *a =
+            c->start_child_workflow_execution_command_attributes;
+        t.type = a->workflow_type ? a->workflow_type->name : NULL;
+        t.id = a->workflow_id;
+        t.run_id = NULL;
+    } else if (c->attributes_case ==
+                   TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES &&
+               c->signal_external_workflow_execution_command_attributes) {
+        const Temporal__Api__Common__V1__WorkflowExecution *to =
+            c->signal_external_workflow_execution_command_attributes->execution;
+        t.type = NULL;
+        t.id = to ? to->workflow_id : NULL;
+        t.run_id = NULL;
+    }
+    return t;
+}
+
+/* Events that carry only what the workflow itself sent (its commands'
+ * payloads): the engine never reads them, so their references are not
+ * fetched (a replay would otherwise download every activity input again). */
+static bool sent_by_the_workflow(const Temporal__Api__History__V1__HistoryEvent *e)
+{
+    switch (e->event_type) {
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+    case TEMPORAL__API__ENUMS__V1__EVENT_TYPE__EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The payloads the task brings (the new events, the queries) with every
+ * reference the workflow may read replaced by what it names. */
+static tlw_status retrieve_task_payloads(tlw_poller *p, tlw_storage *storage,
+                                         const tlw_workflow_task *task,
+                                         Temporal__Api__History__V1__HistoryEvent *const *events,
+                                         size_t n, tlw_error *err)
+{
+    int64_t deadline = store_deadline(p);
+    tlw_status st = TLW_OK;
+    for (size_t i = 0; i < n && st == TLW_OK; i++)
+        if (!sent_by_the_workflow(events[i]))
+            st = tlw_storage_retrieve_all(storage, &events[i]->base, deadline, err);
+    if (st == TLW_OK && task->query)
+        st = tlw_storage_retrieve_all(storage, &task->query->base, deadline, err);
+    for (size_t i = 0; i < task->n_queries && st == TLW_OK; i++)
+        if (task->queries[i]->value)
+            st = tlw_storage_retrieve_all(storage, &task->queries[i]->value->base, deadline, err);
+    return st;
+}
+
 static tlw_status respond_failed(tlw_poller *p, const tlw_workflow_task *task,
                                  Temporal__Api__Enums__V1__WorkflowTaskFailedCause cause,
                                  const char *message)
@@ -248,8 +337,9 @@ static tlw_status respond_failed(tlw_poller *p, const tlw_workflow_task *task,
 }
 
 /* A query-only task: RespondQueryTaskCompleted with the answer or why not. */
-static tlw_status answer_query_task(tlw_poller *p, const tlw_workflow_task *task,
-                                    const tlw_engine_result *r, tlw_engine_query *q)
+static tlw_status answer_query_task(tlw_poller *p, tlw_storage *storage,
+                                    const tlw_workflow_task *task, const tlw_engine_result *r,
+                                    tlw_engine_query *q)
 {
     tlw_error err;
     tlw_payloads *answer = NULL;
@@ -263,6 +353,15 @@ static tlw_status answer_query_task(tlw_poller *p, const tlw_workflow_task *task
         snprintf(message, sizeof message, "the query's answer cannot be encoded: %s",
                  err.message);
         error = message;
+    } else {
+        tlw_extstore_target target = run_target(p, task);
+        if (tlw_storage_store(storage, &target, answer, store_deadline(p), &err) != TLW_OK) {
+            snprintf(message, sizeof message, "the query's answer cannot be stored: %s",
+                     err.message);
+            error = message;
+            protobuf_c_message_free_unpacked(&answer->base, NULL);
+            answer = NULL;
+        }
     }
     tlw_rpc_call_options o;
     tlw_status st = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
@@ -277,8 +376,9 @@ static tlw_status answer_query_task(tlw_poller *p, const tlw_workflow_task *task
 
 /* RespondWorkflowTaskCompleted, with the answers of the queries that rode
  * on the task (keyed as the server keyed them). */
-static tlw_status respond_completed(tlw_poller *p, const tlw_workflow_task *task,
-                                    const tlw_engine_result *r, tlw_engine_query *queries,
+static tlw_status respond_completed(tlw_poller *p, tlw_storage *storage,
+                                    const tlw_workflow_task *task, const tlw_engine_result *r,
+                                    tlw_engine_query *queries,
                                     size_t n_queries,
                                     Temporal__Api__Enums__V1__VersioningBehavior behavior,
                                     const char *sticky_queue, const tlw_rpc_call_options *o,
@@ -295,12 +395,18 @@ static tlw_status respond_completed(tlw_poller *p, const tlw_workflow_task *task
         Temporal__Api__Query__V1__WorkflowQueryResult v =
             TEMPORAL__API__QUERY__V1__WORKFLOW_QUERY_RESULT__INIT;
         tlw_error perr;
+        tlw_extstore_target target = run_target(p, task);
         if (!queries[i].error[0] &&
-            tlw_payloads_from_json(queries[i].answer, false, &v.answer, &perr) == TLW_OK) {
+            tlw_payloads_from_json(queries[i].answer, false, &v.answer, &perr) == TLW_OK &&
+            tlw_storage_store(storage, &target, v.answer, store_deadline(p), &perr) == TLW_OK) {
             v.result_type = TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_ANSWERED;
         } else {
             v.result_type = TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED;
-            v.error_message = queries[i].error[0] ? queries[i].error : "cannot encode the answer";
+            v.error_message =
+                queries[i].error[0] ? queries[i].error : "cannot encode or store the answer";
+            if (v.answer)
+                protobuf_c_message_free_unpacked(&v.answer->base, NULL);
+            v.answer = NULL;
         }
         values[n] = v;
         e.key = task->queries[i]->key;
@@ -367,6 +473,27 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
             skip++;
     else
         run = tlw_engine_run_new(p->spec->config, p->caller.namespace_name, workflow_id, run_id);
+    /* References in the new events and the queries are resolved before the
+     * workflow sees them (a cached run never sees an event twice). */
+    if (retrieve_task_payloads(p, ws->storage, task,
+                               (Temporal__Api__History__V1__HistoryEvent *const *)h.events + skip,
+                               h.n - skip, &err) != TLW_OK) {
+        char message[TLW_ERROR_MESSAGE_MAX + 64];
+        snprintf(message, sizeof message, "cannot fetch a payload stored externally: %s",
+                 err.message);
+        tlw_log_error("workflow %s: %s", workflow_id, message);
+        if (query_only) {
+            tlw_engine_result failed = {.task_failed = true};
+            snprintf(failed.message, sizeof failed.message, "%s", message);
+            rs = answer_query_task(p, ws->storage, task, &failed, NULL);
+        } else {
+            rs = respond_failed(p, task,
+                                TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                                message);
+        }
+        tlw_engine_run_free(run);
+        goto out;
+    }
     /* Queries: a query-only task's one, or those riding on this task. */
     size_t n_queries = query_only ? 1 : task->n_queries;
     tlw_engine_query *queries = n_queries ? calloc(n_queries, sizeof *queries) : NULL;
@@ -385,7 +512,7 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         snprintf(r.message, sizeof r.message, "out of memory replaying workflow %s", workflow_id);
     bool keep = false;
     if (query_only) {
-        rs = answer_query_task(p, task, &r, queries);
+        rs = answer_query_task(p, ws->storage, task, &r, queries);
         if (rs == TLW_OK)
             outcome = TLW_IPC_OUTCOME_COMPLETED;
     } else if (r.task_failed) {
@@ -403,9 +530,21 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
                 : TEMPORAL__API__ENUMS__V1__VERSIONING_BEHAVIOR__VERSIONING_BEHAVIOR_PINNED;
         bool cacheable = ws->cache_max > 0 && tlw_engine_run_reusable(run);
         bool sticky = cacheable && ws->idle;
+        /* Large payloads of the new commands go to S3 first. */
+        for (size_t i = 0; i < r.n_commands; i++) {
+            tlw_extstore_target target = command_target(p, task, r.commands[i]);
+            if (tlw_storage_store_all(ws->storage, &target, &r.commands[i]->base,
+                                      store_deadline(p), &err) != TLW_OK) {
+                tlw_log_error("workflow %s: %s", workflow_id, err.message);
+                rs = respond_failed(p, task,
+                                    TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+                                    err.message);
+                goto done;
+            }
+        }
         rs = tlw_poller_call_options(p, RPC_TIMEOUT_MS, &o, &err);
         if (rs == TLW_OK)
-            rs = respond_completed(p, task, &r, queries, n_queries, behavior,
+            rs = respond_completed(p, ws->storage, task, &r, queries, n_queries, behavior,
                                    sticky ? ws->sticky_queue : NULL, &o, &err);
         if (rs != TLW_OK) {
             tlw_log_error("cannot complete the workflow task of %s: %s", workflow_id, err.message);
@@ -415,6 +554,7 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
             ws->poll_sticky_next = sticky;
         }
     }
+done:
     tlw_engine_result_free(&r);
     for (size_t i = 0; queries && i < n_queries; i++)
         json_decref(queries[i].answer);
@@ -441,6 +581,10 @@ int tlw_workflow_slot_run(const tlw_slot_spec *spec)
      * tasks here. */
     snprintf(ws.sticky_queue, sizeof ws.sticky_queue, "%s-sticky-%d-%u",
              w->task_queue.value, (int)getpid(), spec->index);
+    /* The slot lives for one invocation: so does its S3 connection. */
+    tlw_error err;
+    if (tlw_storage_open(w, environ, &ws.storage, &err) != TLW_OK)
+        tlw_log_error("external payload storage: %s", err.message);
     tlw_task_kind kind = {
         .kind = TLW_IPC_TASK_WORKFLOW,
         .queue_type = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_TYPE__TASK_QUEUE_TYPE_WORKFLOW,
@@ -456,5 +600,6 @@ int tlw_workflow_slot_run(const tlw_slot_spec *spec)
         tlw_log_debug("workflow cache: %llu hits, %llu misses", ws.hits, ws.misses);
     while (ws.cache)
         cache_drop(&ws, ws.cache->run_id);
+    tlw_storage_close(ws.storage);
     return rc;
 }

@@ -220,6 +220,27 @@ typedef struct tlw_workflow_options {
 tlw_status tlw_register_workflow_ex(tlw_config *cfg, const char *name, tlw_workflow_fn fn,
                                     const tlw_workflow_options *opts);
 
+/*
+ * Large payloads through S3, in the format Temporal's Python and Go SDKs
+ * use (their S3StorageDriver, driver name "aws.s3driver"): a payload whose
+ * serialized size is at or above the threshold is stored as an object and
+ * only a small reference goes through the server; a reference that comes in
+ * is fetched and its SHA-256 checked. Credentials come from the environment
+ * as Lambda provides them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN), never logged. The tuning file has the same settings
+ * (s3_bucket, s3_region, ...); NULL or 0 fields here keep what it set.
+ */
+typedef struct tlw_s3_options {
+    const char *bucket;       /* required */
+    const char *region;       /* NULL: s3_region, else AWS_REGION */
+    const char *endpoint_url; /* NULL: AWS; e.g. "http://127.0.0.1:9000" for an S3-compatible server */
+    int path_style;           /* non-zero: endpoint/bucket/key instead of bucket.endpoint/key */
+    long long payload_size_threshold; /* bytes; 0: keep (default 262144); 1: store every payload */
+    const char *key_prefix;           /* NULL: keys start with v0/ as the SDKs write them */
+} tlw_s3_options;
+
+tlw_status tlw_config_set_s3_storage(tlw_config *cfg, const tlw_s3_options *opts);
+
 tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 

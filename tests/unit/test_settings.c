@@ -1116,6 +1116,94 @@ static const tlw_meta_setting *find_meta(const tlw_config *cfg, const char *key)
     return NULL;
 }
 
+/* S3 payload storage: the tuning file's s3_* keys, AWS_REGION as a fallback
+ * only, tlw_config_set_s3_storage over the file (keeping what it leaves
+ * NULL), and the checks. */
+static const tlw_s3_options *current_s3;
+
+static int configure_s3(tlw_config *cfg)
+{
+    tlw_config_set_task_queue(cfg, "q");
+    tlw_config_set_s3_storage(cfg, current_s3);
+    return 0;
+}
+
+static void s3_storage_settings(void **state)
+{
+    (void)state;
+    write_file("lambda_worker.cfg", "task_queue = \"q\";\n"
+                                    "s3_bucket = \"file-bucket\";\n"
+                                    "s3_endpoint_url = \"http://127.0.0.1:9000\";\n"
+                                    "s3_path_style = true;\n"
+                                    "s3_payload_size_threshold = 1000;\n"
+                                    "s3_key_prefix = \"team\";\n");
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("AWS_REGION=eu-west-3"), &err), TLW_OK);
+    const tlw_worker_settings *w = &s.worker;
+    assert_string_equal(w->s3_bucket.value, "file-bucket");
+    assert_string_equal(w->s3_bucket.source.where, "lambda_worker.cfg:2");
+    assert_string_equal(w->s3_endpoint_url.value, "http://127.0.0.1:9000");
+    assert_int_equal(w->s3_path_style.value, 1);
+    assert_int_equal(w->s3_payload_size_threshold.value, 1000);
+    assert_string_equal(w->s3_key_prefix.value, "team");
+    assert_string_equal(w->s3_region.value, "eu-west-3");
+    assert_string_equal(w->s3_region.source.where, "AWS_REGION");
+    tlw_settings_free(&s);
+
+    /* A region in the file is kept: the function's own region is only a
+     * fallback. */
+    write_file("lambda_worker.cfg", "s3_bucket = \"b\";\ns3_region = \"us-west-2\";\n");
+    assert_int_equal(load(&s, ENV("AWS_REGION=eu-west-3"), &err), TLW_OK);
+    assert_string_equal(s.worker.s3_region.value, "us-west-2");
+    tlw_settings_free(&s);
+
+    /* A bucket with no region known, and a threshold out of range. */
+    write_file("lambda_worker.cfg", "task_queue = \"q\";\ns3_bucket = \"b\";\n");
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    tlw_str_setting_set(&s.worker.deployment_name, "dep", 3, &s.worker.task_queue.source, NULL);
+    tlw_str_setting_set(&s.worker.build_id, "b1", 2, &s.worker.task_queue.source, NULL);
+    assert_int_equal(tlw_settings_validate(&s, &err), TLW_ERR_INVALID);
+    has(err.message, "no region is known");
+    has(err.message, "AWS_REGION");
+    tlw_settings_free(&s);
+    write_file("lambda_worker.cfg", "task_queue = \"q\";\ns3_payload_size_threshold = 0;\n");
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    tlw_str_setting_set(&s.worker.deployment_name, "dep", 3, &s.worker.task_queue.source, NULL);
+    tlw_str_setting_set(&s.worker.build_id, "b1", 2, &s.worker.task_queue.source, NULL);
+    assert_int_equal(tlw_settings_validate(&s, &err), TLW_ERR_INVALID);
+    has(err.message, "lambda_worker.cfg:2: s3_payload_size_threshold = 0 is out of range");
+    tlw_settings_free(&s);
+
+    /* Code wins over the file and keeps what it leaves NULL or 0. */
+    write_file("lambda_worker.cfg", "s3_bucket = \"file-bucket\";\n"
+                                    "s3_endpoint_url = \"http://127.0.0.1:9000\";\n");
+    tlw_s3_options code = {.bucket = "code-bucket", .region = "ap-south-1",
+                           .payload_size_threshold = 4096};
+    current_s3 = &code;
+    tlw_config cfg;
+    assert_int_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_s3, &err), TLW_OK);
+    w = &cfg.settings.worker;
+    assert_string_equal(w->s3_bucket.value, "code-bucket");
+    assert_string_equal(w->s3_bucket.source.where, "tlw_config_set_s3_storage()");
+    assert_string_equal(w->s3_region.value, "ap-south-1");
+    assert_string_equal(w->s3_endpoint_url.value, "http://127.0.0.1:9000");
+    assert_int_equal(w->s3_payload_size_threshold.value, 4096);
+    tlw_config_free(&cfg);
+
+    /* The bucket is required; a bad threshold names the function. */
+    tlw_s3_options no_bucket = {.region = "x"};
+    current_s3 = &no_bucket;
+    assert_int_not_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_s3, &err), TLW_OK);
+    has(err.message, "tlw_config_set_s3_storage: the bucket is required");
+    tlw_config_free(&cfg);
+    tlw_s3_options bad = {.bucket = "b", .region = "x", .payload_size_threshold = -5};
+    current_s3 = &bad;
+    assert_int_not_equal(configure_with(&cfg, ENV("PATH=/bin"), configure_s3, &err), TLW_OK);
+    has(err.message, "tlw_config_set_s3_storage(-5): out of range");
+    tlw_config_free(&cfg);
+}
+
 static void grpc_meta_from_code(void **state)
 {
     write_file("temporal.toml", "[profile.default.grpc_meta]\nx-file = \"f\"\nx-drop = \"d\"\n"
@@ -1230,6 +1318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_setter_wins_and_refuses_bad_values, enter_tmpdir,
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(grpc_meta_from_code, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(s3_storage_settings, enter_tmpdir, leave_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
