@@ -9,6 +9,7 @@ libtlw_internal_la_SOURCES += \
 	common/proc.c common/proc.h \
 	common/log.c common/log.h \
 	common/metadata.c common/metadata.h \
+	common/metrics.c common/metrics.h \
 	common/utf8.c common/utf8.h
 
 if HAVE_CMOCKA
@@ -17,3 +18,10 @@ tests_unit_test_error_SOURCES = tests/unit/test_error.c
 tests_unit_test_error_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_error_LDADD = $(UNIT_LDADD)
 endif
+
+# OpenTelemetry: the metrics' compact form, as the supervisor decodes it.
+FUZZ_TARGETS += tests/fuzz/fuzz_metrics
+tests_fuzz_fuzz_metrics_SOURCES = tests/fuzz/fuzz_metrics.c
+tests_fuzz_fuzz_metrics_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_metrics_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_metrics_LDADD = $(TLW_INTERNAL_LIBS)

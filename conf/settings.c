@@ -161,6 +161,11 @@ void tlw_settings_defaults(tlw_settings *s)
     int_default(&w->log_format, TLW_LOG_FORMAT_TEXT);
     int_default(&w->default_versioning_behavior, TLW_VERSIONING_UNSPECIFIED);
     int_default(&w->allow_plaintext_credentials, 0);
+    int_default(&w->otel_enabled, 0);
+    tlw_str_setting_set(&w->otel_endpoint, TLW_DEFAULT_OTEL_ENDPOINT,
+                        strlen(TLW_DEFAULT_OTEL_ENDPOINT), &def, NULL);
+    w->otel_service_name.source = def;
+    int_default(&w->otel_export_timeout_ms, TLW_DEFAULT_OTEL_EXPORT_TIMEOUT_MS);
 }
 
 tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
@@ -215,6 +220,7 @@ void tlw_settings_free(tlw_settings *s)
         &c->client_cert_pem, &c->client_key_pem,  &c->server_name,
         &s->worker.tuning_file, &s->worker.task_queue, &s->worker.identity,
         &s->worker.deployment_name, &s->worker.build_id,
+        &s->worker.otel_endpoint, &s->worker.otel_service_name,
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         tlw_str_setting_clear(strs[i]);
@@ -401,6 +407,19 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
                              "%s: workflow_cache_size = %lld is out of range; use 0 (no sticky "
                              "execution: every task replays the whole history) to 100000",
                              src(&cache->source), (long long)cache->value);
+    const tlw_int_setting *ot = &w->otel_export_timeout_ms;
+    if (ot->value < 50 || ot->value > 30000)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: otel_export_timeout_ms = %lld is out of range; use 50 to 30000 "
+                             "(the most an OpenTelemetry export may add to an invocation)",
+                             src(&ot->source), (long long)ot->value);
+    const char *ep = w->otel_endpoint.value;
+    if (ep && strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the OpenTelemetry endpoint \"%.200s\" is not an http:// or "
+                             "https:// URL; use e.g. http://localhost:4317 (an OTLP/gRPC "
+                             "receiver such as the ADOT collector layer)",
+                             src(&w->otel_endpoint.source), ep);
     return TLW_OK;
 }
 
@@ -482,6 +501,14 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
     print_row(out, "worker.allow_plaintext_credentials",
               w->allow_plaintext_credentials.value ? "true" : "false",
               &w->allow_plaintext_credentials.source);
+    print_row(out, "worker.otel_enabled", w->otel_enabled.value ? "true" : "false",
+              &w->otel_enabled.source);
+    print_str(out, "worker.otel_endpoint", &w->otel_endpoint);
+    print_row(out, "worker.otel_service_name",
+              w->otel_service_name.value ? w->otel_service_name.value
+                                         : TLW_DEFAULT_OTEL_SERVICE_NAME,
+              &w->otel_service_name.source);
+    print_int(out, "worker.otel_export_timeout_ms", &w->otel_export_timeout_ms);
     for (size_t i = 0; i < s->warning_count; i++)
         fprintf(out, "warning: %s\n", s->warnings[i]);
 }

@@ -18,6 +18,9 @@
  *                 uint32 token length | token bytes
  *     STATS       uint64 started | uint64 completed | uint64 failed | uint64 canceled
  *     FATAL       uint32 message length | message bytes
+ *     METRICS     what the slot recorded, in common/metrics.h's compact form
+ *                 (at most TLW_IPC_METRICS_MAX bytes; a slot sends several
+ *                 when it has more), checked as strictly as the rest
  *
  * A string on the wire carries its terminating NUL, which its length counts,
  * and no other NUL. A decoder accepts exactly this and nothing else: any other
@@ -44,6 +47,8 @@
 #define TLW_IPC_TASK_TOKEN_MAX 4096
 /* Room for a workflow or activity type name, terminating NUL included. */
 #define TLW_IPC_TYPE_NAME_MAX 256
+/* The largest METRICS body: fits within TLW_IPC_MSG_MAX. */
+#define TLW_IPC_METRICS_MAX 4096
 /* Room for a FATAL message, terminating NUL included. */
 #define TLW_IPC_FATAL_MESSAGE_MAX 512
 
@@ -62,6 +67,7 @@ typedef enum tlw_ipc_type {
     TLW_IPC_TASK_END = 18,   /* that task ended; whether the server was told */
     TLW_IPC_STATS = 19,      /* counters, sent before the child exits */
     TLW_IPC_FATAL = 20,      /* the child cannot go on; it exits after this */
+    TLW_IPC_METRICS = 21,    /* metrics the child recorded, sent before it exits */
     /* executor -> slot (a pipe; see tlw_ipc_exec_decode) */
     TLW_IPC_EXEC_HEARTBEAT = 32,
     TLW_IPC_EXEC_RESULT = 33,
@@ -127,6 +133,11 @@ typedef struct tlw_ipc_stats {
     uint64_t tasks_canceled;
 } tlw_ipc_stats;
 
+typedef struct tlw_ipc_metrics {
+    uint32_t len; /* 4 to TLW_IPC_METRICS_MAX */
+    uint8_t data[TLW_IPC_METRICS_MAX];
+} tlw_ipc_metrics;
+
 typedef struct tlw_ipc_fatal {
     char message[TLW_IPC_FATAL_MESSAGE_MAX]; /* NUL-terminated */
 } tlw_ipc_fatal;
@@ -142,6 +153,7 @@ typedef struct tlw_ipc_msg {
         tlw_ipc_task_end task_end;
         tlw_ipc_stats stats;
         tlw_ipc_fatal fatal;
+        tlw_ipc_metrics metrics;
     };
 } tlw_ipc_msg;
 

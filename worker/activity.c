@@ -20,6 +20,7 @@
 #include "worker/activity_context.h"
 #include "worker/executor.h"
 #include "worker/heartbeat.h"
+#include "worker/otel_slot.h"
 #include "worker/payload.h"
 #include "worker/poller.h"
 #include "worker/service.h"
@@ -320,6 +321,7 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
         .describe = describe_activity,
         .run = run_activity,
         .free = free_activity,
+        .observe = tlw_otel_activity_task,
     };
     return tlw_poller_run(spec, &kind);
 }

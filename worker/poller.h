@@ -66,6 +66,9 @@ typedef struct tlw_task_kind {
      * how it ended. Returns the TASK_END outcome. */
     tlw_ipc_outcome (*run)(tlw_poller *p, void *arg, const void *task, bool *reported);
     void (*free)(void *task);
+    /* OpenTelemetry: records a task that ran for `run_ms` (worker/otel_slot.h);
+     * NULL: none. */
+    void (*observe)(const void *task, tlw_ipc_outcome outcome, int64_t run_ms);
 } tlw_task_kind;
 
 /* Runs the slot with `kind` until DRAIN. Returns the exit status. */

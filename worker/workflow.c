@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/engine.h"
+#include "worker/otel_slot.h"
 #include "worker/payload.h"
 #include "worker/poller.h"
 #include "worker/service.h"
@@ -351,6 +352,8 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         ws->hits++;
     else if (!query_only)
         ws->misses++;
+    if (run || !query_only) /* OpenTelemetry */
+        tlw_otel_record_cache(run != NULL, ws->cached_count);
     if (fetch_history(p, task, !run && first_event != 1, &h, &err) != TLW_OK) {
         tlw_log_error("workflow %s: %s", workflow_id, err.message);
         rs = respond_failed(p, task,
@@ -450,6 +453,7 @@ int tlw_workflow_slot_run(const tlw_slot_spec *spec)
         .describe = describe_workflow,
         .run = run_workflow,
         .free = free_workflow,
+        .observe = tlw_otel_workflow_task,
     };
     int rc = tlw_poller_run(spec, &kind);
     if (ws.hits + ws.misses)
