@@ -40,6 +40,7 @@ const char *tlw_ipc_type_name(tlw_ipc_type type)
     case TLW_IPC_STATS: return "STATS";
     case TLW_IPC_FATAL: return "FATAL";
     case TLW_IPC_METRICS: return "METRICS";
+    case TLW_IPC_SPAN: return "SPAN";
     case TLW_IPC_EXEC_HEARTBEAT: return "EXEC_HEARTBEAT";
     case TLW_IPC_EXEC_RESULT: return "EXEC_RESULT";
     case TLW_IPC_EXEC_FAILURE: return "EXEC_FAILURE";
@@ -190,6 +191,16 @@ static tlw_status check_outgoing(const tlw_ipc_msg *msg, size_t *body_len, tlw_e
         *body_len = msg->metrics.len;
         return TLW_OK;
     }
+    case TLW_IPC_SPAN: {
+        if (msg->span.len > TLW_SPAN_ENCODED_MAX)
+            return tlw_error_set(err, TLW_ERR_INVALID, "ipc: SPAN: %u bytes, over the %d limit",
+                                 (unsigned)msg->span.len, (int)TLW_SPAN_ENCODED_MAX);
+        tlw_status st = tlw_span_decode(msg->span.data, msg->span.len, NULL, err);
+        if (st != TLW_OK)
+            return tlw_error_set(err, TLW_ERR_INVALID, "ipc: SPAN: %s", err ? err->message : "");
+        *body_len = msg->span.len;
+        return TLW_OK;
+    }
     case TLW_IPC_FATAL: {
         size_t len = strnlen(msg->fatal.message, sizeof msg->fatal.message);
         if (len == sizeof msg->fatal.message)
@@ -258,6 +269,7 @@ tlw_status tlw_ipc_encode(const tlw_ipc_msg *msg, void *buf, size_t cap, size_t 
         put_u64(&w, msg->stats.tasks_canceled);
         break;
     case TLW_IPC_METRICS: put(&w, msg->metrics.data, msg->metrics.len); break;
+    case TLW_IPC_SPAN: put(&w, msg->span.data, msg->span.len); break;
     case TLW_IPC_FATAL: {
         uint32_t size = (uint32_t)strlen(msg->fatal.message) + 1;
         put_u32(&w, size);
@@ -473,6 +485,19 @@ static tlw_status decode_body(uint16_t type, reader *r, tlw_ipc_msg *msg, tlw_er
         }
         msg->metrics.len = (uint32_t)body_len;
         take(r, msg->metrics.data, body_len);
+        break;
+
+    case TLW_IPC_SPAN:
+        if (body_len > TLW_SPAN_ENCODED_MAX)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                                 "ipc: %s body of %zu bytes exceeds the %d-byte limit", name,
+                                 body_len, (int)TLW_SPAN_ENCODED_MAX);
+        if ((st = tlw_span_decode(r->at, body_len, NULL, err)) != TLW_OK) {
+            tlw_error_prefix(err, "ipc: %s: ", name);
+            return st;
+        }
+        msg->span.len = (uint32_t)body_len;
+        take(r, msg->span.data, body_len);
         break;
 
     case TLW_IPC_FATAL: {

@@ -21,6 +21,7 @@
  *     METRICS     what the slot recorded, in common/metrics.h's compact form
  *                 (at most TLW_IPC_METRICS_MAX bytes; a slot sends several
  *                 when it has more), checked as strictly as the rest
+ *     SPAN        one finished trace span, in common/spans.h's compact form
  *
  * A string on the wire carries its terminating NUL, which its length counts,
  * and no other NUL. A decoder accepts exactly this and nothing else: any other
@@ -39,6 +40,8 @@
 #include <stdint.h>
 
 #include <tlw/lambda_worker.h>
+
+#include "common/spans.h"
 
 #define TLW_IPC_VERSION 2
 
@@ -68,6 +71,7 @@ typedef enum tlw_ipc_type {
     TLW_IPC_STATS = 19,      /* counters, sent before the child exits */
     TLW_IPC_FATAL = 20,      /* the child cannot go on; it exits after this */
     TLW_IPC_METRICS = 21,    /* metrics the child recorded, sent before it exits */
+    TLW_IPC_SPAN = 22,       /* a trace span the child finished */
     /* executor -> slot (a pipe; see tlw_ipc_exec_decode) */
     TLW_IPC_EXEC_HEARTBEAT = 32,
     TLW_IPC_EXEC_RESULT = 33,
@@ -138,6 +142,11 @@ typedef struct tlw_ipc_metrics {
     uint8_t data[TLW_IPC_METRICS_MAX];
 } tlw_ipc_metrics;
 
+typedef struct tlw_ipc_span {
+    uint32_t len; /* the encoded span's size */
+    uint8_t data[TLW_SPAN_ENCODED_MAX];
+} tlw_ipc_span;
+
 typedef struct tlw_ipc_fatal {
     char message[TLW_IPC_FATAL_MESSAGE_MAX]; /* NUL-terminated */
 } tlw_ipc_fatal;
@@ -154,6 +163,7 @@ typedef struct tlw_ipc_msg {
         tlw_ipc_stats stats;
         tlw_ipc_fatal fatal;
         tlw_ipc_metrics metrics;
+        tlw_ipc_span span;
     };
 } tlw_ipc_msg;
 

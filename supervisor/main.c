@@ -142,9 +142,12 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
     if (!api_address || !*api_address) {
         tlw_supervisor_default_ops(&ops, NULL);
         wire_worker(&ops);
+        tlw_spans spans = {0};
         ops.metrics = tlw_metrics_new(tlw_wall_ms());
+        ops.spans = &spans;
         int rc = tlw_supervisor_run_standalone(&ops, version, configure);
         tlw_metrics_free(ops.metrics);
+        tlw_spans_free(&spans);
         return rc;
     }
     tlw_runtime_api *api;
@@ -156,9 +159,12 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
     tlw_supervisor_default_ops(&ops, api);
     wire_worker(&ops);
     /* For the life of the environment: the exported values are cumulative. */
+    tlw_spans spans = {0};
     ops.metrics = tlw_metrics_new(tlw_wall_ms());
+    ops.spans = &spans;
     int rc = tlw_supervisor_serve(&ops, version, configure);
     tlw_metrics_free(ops.metrics);
+    tlw_spans_free(&spans);
     tlw_runtime_api_close(api);
     return rc;
 }

@@ -26,6 +26,7 @@
 #include <tlw/lambda_worker.h>
 
 #include "common/metrics.h"
+#include "common/spans.h"
 #include "conf/worker_config.h"
 #include "ipc/ipc.h"
 #include "ipc/spawn.h"
@@ -88,10 +89,13 @@ struct tlw_supervisor_ops {
     bool (*slot_polls)(tlw_ipc_slot_kind kind, const tlw_config *cfg);
 
     /* OpenTelemetry (supervisor/telemetry.h): the registry the children's
-     * metrics are merged into for the life of the process (NULL: none), and
-     * what the exporter process runs (NULL: no export). */
+     * metrics are merged into for the life of the process (NULL: none), the
+     * spans waiting for export, and what the exporter process runs (NULL:
+     * no export; its exit status says which part failed). */
     tlw_metrics *metrics;
-    int (*otel_export)(const tlw_config *cfg, const tlw_metrics *metrics, int64_t export_by_ms);
+    tlw_spans *spans;
+    int (*otel_export)(const tlw_config *cfg, const tlw_metrics *metrics, const tlw_spans *spans,
+                       int64_t export_by_ms);
 };
 
 /* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork.

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,9 +27,47 @@ void tlw_telemetry_child_metrics(const tlw_supervisor_ops *ops, const tlw_ipc_me
         tlw_log_error("cannot merge a worker's metrics: %s", err.message);
 }
 
-static void record_own(tlw_metrics *m, const tlw_invocation_summary *s)
+void tlw_telemetry_child_span(const tlw_supervisor_ops *ops, const tlw_ipc_span *msg)
 {
-    bool cold = tlw_metrics_counter_value(m, TLW_M_TLW_INVOCATIONS, NULL, 0) == 0;
+    if (!ops->spans)
+        return;
+    tlw_span s;
+    tlw_error err;
+    if (tlw_span_decode(msg->data, msg->len, &s, &err) != TLW_OK) {
+        tlw_log_error("cannot keep a worker's span: %s", err.message);
+        return;
+    }
+    tlw_spans_add(ops->spans, &s);
+}
+
+/* The invocation's own span, as the OpenTelemetry FaaS conventions describe
+ * a function's invocation, in a trace of its own (X-Ray-compatible id),
+ * linked to the trace Lambda gave the invocation (_X_AMZN_TRACE_ID). */
+static void record_invocation_span(const tlw_supervisor_ops *ops, const tlw_config *cfg,
+                                   const tlw_invocation *inv, bool cold, int64_t started_ms)
+{
+    tlw_span s;
+    memset(&s, 0, sizeof s);
+    int64_t now = ops->now_ms(ops->ctx);
+    tlw_trace_new_trace_id(s.trace_id, started_ms);
+    tlw_trace_new_span_id(s.span_id);
+    if (inv->trace_id && tlw_trace_parse_xray(inv->trace_id, s.link_trace_id, s.link_span_id))
+        s.has_link = true;
+    const char *fn = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    snprintf(s.name, sizeof s.name, "%s", fn && *fn ? fn : "invocation");
+    s.kind = TLW_SPAN_KIND_SERVER;
+    s.start_ns = (uint64_t)started_ms * 1000000u;
+    s.end_ns = (uint64_t)(now > started_ms ? now : started_ms) * 1000000u;
+    tlw_span_attr(&s, "faas.invocation_id", inv->request_id ? inv->request_id : "");
+    tlw_span_attr(&s, "faas.coldstart", cold ? "true" : "false");
+    tlw_span_attr(&s, "faas.trigger", "other");
+    if (inv->function_arn && *inv->function_arn)
+        tlw_span_attr(&s, "cloud.resource_id", inv->function_arn);
+    tlw_spans_add(ops->spans, &s);
+}
+
+static void record_own(tlw_metrics *m, const tlw_invocation_summary *s, bool cold)
+{
     tlw_metrics_add(m, TLW_M_TLW_INVOCATIONS, NULL, 0, 1);
     if (cold)
         tlw_metrics_add(m, TLW_M_TLW_COLD_STARTS, NULL, 0, 1);
@@ -80,7 +119,7 @@ static pid_t fork_exporter(const tlw_supervisor_ops *ops, const tlw_config *cfg,
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
-    int rc = ops->otel_export(cfg, ops->metrics, export_by_ms);
+    int rc = ops->otel_export(cfg, ops->metrics, ops->spans, export_by_ms);
     fflush(NULL);
     _exit(rc);
 }
@@ -141,17 +180,27 @@ static void export_bounded(const tlw_supervisor_ops *ops, const tlw_config *cfg,
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (!finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    int rc = finished && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (rc != 0)
         tlw_metrics_add(ops->metrics, TLW_M_TLW_EXPORT_FAILURES, NULL, 0, 1);
+    /* Spans the collector took are done; the others wait for the next export
+     * (a killed exporter may have delivered them: the collector may then see
+     * them twice, which is better than never). */
+    if (ops->spans && rc >= 0 && !(rc & TLW_OTEL_SPANS_FAILED))
+        tlw_spans_clear(ops->spans);
     tlw_log_debug("OpenTelemetry export took %lld ms", (long long)(ops->now_ms(ops->ctx) - now));
 }
 
 void tlw_telemetry_invocation_end(const tlw_supervisor_ops *ops, const tlw_config *cfg,
-                                  const tlw_invocation_summary *summary, int64_t final_at_ms)
+                                  const tlw_invocation *inv, const tlw_invocation_summary *summary,
+                                  int64_t started_ms, int64_t final_at_ms)
 {
     if (!ops->metrics || !cfg->settings.worker.otel_enabled.value)
         return;
-    record_own(ops->metrics, summary);
+    bool cold = tlw_metrics_counter_value(ops->metrics, TLW_M_TLW_INVOCATIONS, NULL, 0) == 0;
+    record_own(ops->metrics, summary, cold);
+    if (ops->spans)
+        record_invocation_span(ops, cfg, inv, cold, started_ms);
     if (ops->otel_export)
         export_bounded(ops, cfg, final_at_ms);
 }

@@ -20,10 +20,15 @@
 /* A METRICS message from a child: merged into ops->metrics (if any). */
 void tlw_telemetry_child_metrics(const tlw_supervisor_ops *ops, const tlw_ipc_metrics *msg);
 
+/* A SPAN message from a child: kept for the next export. */
+void tlw_telemetry_child_span(const tlw_supervisor_ops *ops, const tlw_ipc_span *msg);
+
 /* The end of an invocation's work: records the supervisor's own metrics
- * from `summary` and, if OpenTelemetry is on, exports, by `final_at_ms`
+ * from `summary` and the invocation's span (from `started_ms`, linked to
+ * its X-Ray trace) and, if OpenTelemetry is on, exports, by `final_at_ms`
  * (epoch ms; TLW_NO_DEADLINE outside Lambda) at the latest. */
 void tlw_telemetry_invocation_end(const tlw_supervisor_ops *ops, const tlw_config *cfg,
-                                  const tlw_invocation_summary *summary, int64_t final_at_ms);
+                                  const tlw_invocation *inv, const tlw_invocation_summary *summary,
+                                  int64_t started_ms, int64_t final_at_ms);
 
 #endif

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "worker/rpc.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue otlp_kv;
@@ -21,6 +22,10 @@ typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceReques
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse otlp_response;
 
 #define METRICS_EXPORT_METHOD "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+#define TRACES_EXPORT_METHOD "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+typedef Opentelemetry__Proto__Trace__V1__Span otlp_span;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest otlp_trace_request;
 
 /* ---- the endpoint ---------------------------------------------------------- */
 
@@ -118,9 +123,12 @@ static otlp_kv *kv_string(arena *a, const char *key, const char *value)
     return kv;
 }
 
-/* The request and what it points to, in one allocation the caller frees. */
+/* A request and what it points to, in one allocation the caller frees. */
 struct built {
-    otlp_request request; /* first: the pointer handed out is this */
+    union { /* first: the pointer handed out is this */
+        otlp_request request;
+        otlp_trace_request traces;
+    };
     arena arena;
 };
 
@@ -363,6 +371,101 @@ ProtobufCMessage *tlw_otel_metrics_request(const tlw_config *cfg, const tlw_metr
     return &b->request.base;
 }
 
+static ProtobufCBinaryData bytes(arena *a, const uint8_t *src, size_t n)
+{
+    uint8_t *copy = alloc(a, n);
+    if (copy)
+        memcpy(copy, src, n);
+    return (ProtobufCBinaryData){.len = copy ? n : 0, .data = copy};
+}
+
+static otlp_span *make_span(arena *a, const tlw_span *in)
+{
+    static const uint8_t zero[8];
+    otlp_span *s = alloc(a, sizeof *s);
+    Opentelemetry__Proto__Trace__V1__Status *status = alloc(a, sizeof *status);
+    otlp_kv **attrs = alloc(a, (in->attr_count + 1) * sizeof *attrs);
+    if (!s || !status || !attrs)
+        return NULL;
+    *s = (otlp_span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
+    *status =
+        (Opentelemetry__Proto__Trace__V1__Status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
+    s->trace_id = bytes(a, in->trace_id, 16);
+    s->span_id = bytes(a, in->span_id, 8);
+    if (memcmp(in->parent_span_id, zero, 8) != 0)
+        s->parent_span_id = bytes(a, in->parent_span_id, 8);
+    s->name = (char *)in->name;
+    s->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)in->kind;
+    s->start_time_unix_nano = in->start_ns;
+    s->end_time_unix_nano = in->end_ns;
+    for (size_t i = 0; i < in->attr_count; i++)
+        attrs[i] = kv_string(a, in->attr_keys[i], in->attr_values[i]);
+    s->attributes = attrs;
+    s->n_attributes = in->attr_count;
+    status->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)in->status;
+    s->status = status;
+    if (in->has_link) {
+        Opentelemetry__Proto__Trace__V1__Span__Link *link = alloc(a, sizeof *link);
+        Opentelemetry__Proto__Trace__V1__Span__Link **links = alloc(a, sizeof *links);
+        if (!link || !links)
+            return NULL;
+        *link = (Opentelemetry__Proto__Trace__V1__Span__Link)
+            OPENTELEMETRY__PROTO__TRACE__V1__SPAN__LINK__INIT;
+        link->trace_id = bytes(a, in->link_trace_id, 16);
+        if (memcmp(in->link_span_id, zero, 8) != 0)
+            link->span_id = bytes(a, in->link_span_id, 8);
+        links[0] = link;
+        s->links = links;
+        s->n_links = 1;
+    }
+    return s;
+}
+
+ProtobufCMessage *tlw_otel_traces_request(const tlw_config *cfg, const tlw_spans *spans)
+{
+    struct built *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    arena *a = &b->arena;
+    b->traces = (otlp_trace_request)
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = alloc(a, sizeof *rs);
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = alloc(a, sizeof *ss);
+    Opentelemetry__Proto__Common__V1__InstrumentationScope *scope = alloc(a, sizeof *scope);
+    otlp_span **list = alloc(a, (spans->count + 1) * sizeof *list);
+    Opentelemetry__Proto__Trace__V1__ResourceSpans **rss = alloc(a, sizeof *rss);
+    Opentelemetry__Proto__Trace__V1__ScopeSpans **sss = alloc(a, sizeof *sss);
+    if (!rs || !ss || !scope || !list || !rss || !sss) {
+        tlw_otel_metrics_request_free(&b->traces.base);
+        return NULL;
+    }
+    *rs = (Opentelemetry__Proto__Trace__V1__ResourceSpans)
+        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    *ss = (Opentelemetry__Proto__Trace__V1__ScopeSpans)
+        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    *scope = (Opentelemetry__Proto__Common__V1__InstrumentationScope)
+        OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+    scope->name = "tlw";
+    scope->version = TLW_VERSION_STRING;
+    for (size_t i = 0; i < spans->count; i++)
+        list[i] = make_span(a, &spans->items[i]);
+    ss->scope = scope;
+    ss->spans = list;
+    ss->n_spans = spans->count;
+    sss[0] = ss;
+    rs->resource = make_resource(a, cfg);
+    rs->scope_spans = sss;
+    rs->n_scope_spans = 1;
+    rss[0] = rs;
+    b->traces.resource_spans = rss;
+    b->traces.n_resource_spans = 1;
+    if (a->failed) {
+        tlw_otel_metrics_request_free(&b->traces.base);
+        return NULL;
+    }
+    return &b->traces.base;
+}
+
 void tlw_otel_metrics_request_free(ProtobufCMessage *request)
 {
     if (!request)
@@ -374,7 +477,48 @@ void tlw_otel_metrics_request_free(ProtobufCMessage *request)
 
 /* ---- sending ----------------------------------------------------------------- */
 
-int tlw_otel_export(const tlw_config *cfg, const tlw_metrics *metrics, int64_t export_by_ms)
+/* One Export call within the time left: its response (the caller frees
+ * it), or NULL, logged. */
+static ProtobufCMessage *send(tlw_rpc_client *client, const char *endpoint, const char *what,
+                              const char *method, const ProtobufCMessage *request,
+                              const ProtobufCMessageDescriptor *response_type, int64_t export_by_ms)
+{
+    tlw_error err;
+    ProtobufCMessage *response = NULL;
+    int64_t left = export_by_ms - tlw_wall_ms();
+    tlw_status st = TLW_OK;
+    if (!request)
+        st = tlw_error_set(&err, TLW_ERR_NOMEM, "out of memory building the request");
+    else if (left <= 0)
+        st = tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left");
+    else {
+        tlw_rpc_call_options call = {.timeout_ms = left};
+        st = tlw_rpc_call(client, method, request, response_type, &response, &call, &err);
+    }
+    if (st != TLW_OK) {
+        tlw_log_error("OTLP %s export to %s failed: %s", what, endpoint, err.message);
+        return NULL;
+    }
+    return response;
+}
+
+/* Whether the collector took everything (a partial success names what it
+ * rejected). */
+static bool accepted(ProtobufCMessage *response, int64_t rejected, const char *message,
+                     const char *endpoint, const char *what)
+{
+    if (!response)
+        return false;
+    bool ok = rejected <= 0;
+    if (!ok)
+        tlw_log_warn("the OpenTelemetry collector at %s rejected %lld %s: %s", endpoint,
+                     (long long)rejected, what, message ? message : "");
+    protobuf_c_message_free_unpacked(response, NULL);
+    return ok;
+}
+
+int tlw_otel_export(const tlw_config *cfg, const tlw_metrics *metrics, const tlw_spans *spans,
+                    int64_t export_by_ms)
 {
     tlw_log_set_process("otel-export");
     const char *endpoint = cfg->settings.worker.otel_endpoint.value;
@@ -383,48 +527,53 @@ int tlw_otel_export(const tlw_config *cfg, const tlw_metrics *metrics, int64_t e
     tlw_error err;
     if (tlw_otel_endpoint_target(endpoint, target, sizeof target, &tls, &err) != TLW_OK) {
         tlw_log_error("%s", err.message);
-        return 1;
+        return TLW_OTEL_METRICS_FAILED | TLW_OTEL_SPANS_FAILED;
     }
-    if (!metrics || tlw_metrics_series_count(metrics) == 0)
+    bool want_metrics = metrics && tlw_metrics_series_count(metrics) > 0;
+    bool want_spans = spans && spans->count > 0;
+    if (!want_metrics && !want_spans)
         return 0;
-    ProtobufCMessage *request = tlw_otel_metrics_request(cfg, metrics, tlw_wall_ms());
-    if (!request) {
-        tlw_log_error("out of memory building the OTLP metrics request");
-        return 1;
-    }
     tlw_rpc_connect_options o = {.address = target, .tls = {.enabled = tls}};
     tlw_rpc_client *client = NULL;
-    tlw_status st = tlw_rpc_client_open(&o, &client, &err);
-    ProtobufCMessage *response = NULL;
-    int64_t left = export_by_ms - tlw_wall_ms();
-    if (st == TLW_OK && left <= 0)
-        st = tlw_error_set(&err, TLW_ERR_TIMEOUT, "no time left to export");
-    if (st == TLW_OK) {
-        tlw_rpc_call_options call = {.timeout_ms = left};
-        st = tlw_rpc_call(
-            client, METRICS_EXPORT_METHOD, request,
-            &opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__descriptor,
-            &response, &call, &err);
+    if (tlw_rpc_client_open(&o, &client, &err) != TLW_OK) {
+        tlw_log_error("OTLP export to %s: %s", endpoint, err.message);
+        return TLW_OTEL_METRICS_FAILED | TLW_OTEL_SPANS_FAILED;
     }
     int rc = 0;
-    if (st != TLW_OK) {
-        tlw_log_error("OTLP metrics export to %s failed: %s", endpoint, err.message);
-        rc = 1;
-    } else {
-        const otlp_response *r = (const otlp_response *)response;
-        if (r->partial_success && r->partial_success->rejected_data_points > 0) {
-            tlw_log_warn("the OpenTelemetry collector at %s rejected %lld data points: %s",
-                         endpoint, (long long)r->partial_success->rejected_data_points,
-                         r->partial_success->error_message);
-            rc = 1;
-        } else {
-            tlw_log_debug("exported %zu metric series to %s", tlw_metrics_series_count(metrics),
-                          endpoint);
-        }
+    /* The spans first: the metrics are cumulative, so a late metrics export
+     * loses nothing, while spans not sent wait for the next invocation. */
+    if (want_spans) {
+        ProtobufCMessage *req = tlw_otel_traces_request(cfg, spans);
+        ProtobufCMessage *resp = send(
+            client, endpoint, "spans", TRACES_EXPORT_METHOD, req,
+            &opentelemetry__proto__collector__trace__v1__export_trace_service_response__descriptor,
+            export_by_ms);
+        const Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess *p =
+            resp ? ((Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *)resp)
+                       ->partial_success
+                 : NULL;
+        if (!accepted(resp, p ? p->rejected_spans : 0, p ? p->error_message : NULL, endpoint,
+                      "spans"))
+            rc |= TLW_OTEL_SPANS_FAILED;
+        tlw_otel_metrics_request_free(req);
     }
-    if (response)
-        protobuf_c_message_free_unpacked(response, NULL);
-    tlw_otel_metrics_request_free(request);
+    if (want_metrics) {
+        ProtobufCMessage *req = tlw_otel_metrics_request(cfg, metrics, tlw_wall_ms());
+        ProtobufCMessage *resp = send(
+            client, endpoint, "metrics", METRICS_EXPORT_METHOD, req,
+            &opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__descriptor,
+            export_by_ms);
+        const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess *p =
+            resp ? ((otlp_response *)resp)->partial_success : NULL;
+        if (!accepted(resp, p ? p->rejected_data_points : 0, p ? p->error_message : NULL, endpoint,
+                      "data points"))
+            rc |= TLW_OTEL_METRICS_FAILED;
+        tlw_otel_metrics_request_free(req);
+    }
+    if (rc == 0)
+        tlw_log_debug("exported %zu metric series and %zu spans to %s",
+                      want_metrics ? tlw_metrics_series_count(metrics) : 0,
+                      want_spans ? spans->count : 0, endpoint);
     tlw_rpc_client_close(client);
     return rc;
 }

@@ -16,11 +16,13 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/metrics.h"
+#include "common/spans.h"
 #include "conf/worker_config.h"
 
-/* Exports `metrics`; gives up at `export_by_ms` (epoch ms). Returns the
- * exit status: 0 when the collector took everything. */
-int tlw_otel_export(const tlw_config *cfg, const tlw_metrics *metrics, int64_t export_by_ms);
+/* Exports `metrics` and `spans` (either may be NULL or empty); gives up at
+ * `export_by_ms` (epoch ms). Returns the exit status, as above. */
+int tlw_otel_export(const tlw_config *cfg, const tlw_metrics *metrics, const tlw_spans *spans,
+                    int64_t export_by_ms);
 
 /* The host:port a gRPC channel dials for `endpoint` ("http://host:port",
  * "https://host:port", an optional trailing "/"; no port: 4317), and whether
@@ -33,6 +35,8 @@ tlw_status tlw_otel_endpoint_target(const char *endpoint, char *out, size_t size
  * with tlw_otel_metrics_request_free. */
 ProtobufCMessage *tlw_otel_metrics_request(const tlw_config *cfg, const tlw_metrics *metrics,
                                            int64_t now_ms);
+/* The same for the spans (an ExportTraceServiceRequest); freed the same way. */
+ProtobufCMessage *tlw_otel_traces_request(const tlw_config *cfg, const tlw_spans *spans);
 void tlw_otel_metrics_request_free(ProtobufCMessage *request);
 
 #endif

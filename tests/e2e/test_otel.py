@@ -284,3 +284,87 @@ def test_a_dead_collector_costs_a_bounded_logged_delay(dev_server, lambda_emulat
             "OTLP metrics export to" in text, text[-3000:]
     finally:
         silent.close()
+
+
+def spans_of(sink):
+    """(span as OTLP/JSON, resource attributes) of every span forwarded."""
+    out = []
+    for export in sink.traces():
+        for rs in export.get("resourceSpans", []):
+            resource = attrs(rs.get("resource", {}).get("attributes"))
+            for ss in rs.get("scopeSpans", []):
+                for s in ss.get("spans", []):
+                    out.append((s, resource))
+    return out
+
+
+def test_a_python_clients_trace_continues_through_a_c_activity(dev_server, lambda_emulator,
+                                                               tmp_path, collector):
+    import asyncio
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from temporalio.client import Client
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+    from temporalio.worker import Worker
+
+    from workers import CallC
+
+    emu, queue = otel_lambda(dev_server, lambda_emulator, tmp_path, collector.endpoint)
+    python_spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(python_spans))
+    tracer = provider.get_tracer("test_otel")
+    workflow_id = f"traced-{uuid.uuid4().hex[:8]}"
+
+    async def run():
+        # The client's interceptor is the Python worker's too (it is both).
+        client = await Client.connect(dev_server.address,
+                                      interceptors=[TracingInterceptor(tracer)])
+        py_queue = f"py-traced-{uuid.uuid4().hex[:8]}"
+        async with Worker(client, task_queue=py_queue, workflows=[CallC]):
+            handle = await client.start_workflow(
+                CallC.run, {"activity": "greet", "args": ["trace"], "queue": queue},
+                id=workflow_id, task_queue=py_queue)
+            status, body = (await asyncio.to_thread(invoke, emu.url, {}))[:2]
+            assert status == 200, body
+            return await handle.result()
+
+    assert asyncio.run(run()) == "Hello, trace!"
+    provider.force_flush()
+    by_name = {s.name: s for s in python_spans.get_finished_spans()}
+    start_wf = by_name["StartWorkflow:CallC"]
+    start_act = by_name["StartActivity:greet"]
+    trace_id = f"{start_wf.context.trace_id:032x}"
+    assert f"{start_act.context.trace_id:032x}" == trace_id
+
+    deadline = time.monotonic() + 20
+    run_activity = []
+    while not run_activity and time.monotonic() < deadline:
+        run_activity = [(s, r) for s, r in spans_of(collector)
+                        if s["name"] == "RunActivity:greet"]
+        time.sleep(0.05)
+    assert len(run_activity) == 1, spans_of(collector)
+    span, resource = run_activity[0]
+    # The C activity's span continues the Python client's trace, under the
+    # span the Python workflow started the activity in.
+    assert span["traceId"] == trace_id
+    assert span["parentSpanId"] == f"{start_act.context.span_id:016x}"
+    a = attrs(span.get("attributes"))
+    assert a["temporalWorkflowID"] == workflow_id
+    assert a["temporalActivityID"] and a["temporalRunID"]
+    assert resource["service.name"] == "otel-e2e"
+    assert int(span["endTimeUnixNano"]) >= int(span["startTimeUnixNano"]) > 0
+
+    # One span per invocation (two so far), each the root of its own trace
+    # with an X-Ray-compatible id: its first 8 hex digits are the epoch
+    # seconds it started in.
+    invocations = [s for s, _ in spans_of(collector) if s["name"] == "tlw-otel-fn"]
+    assert len(invocations) == 2
+    for inv in invocations:
+        assert inv.get("kind") in (2, "SPAN_KIND_SERVER")
+        started = int(inv["startTimeUnixNano"]) // 10**9
+        assert abs(int(inv["traceId"][:8], 16) - started) <= 1
+        assert attrs(inv.get("attributes"))["faas.invocation_id"]
+        assert not inv.get("parentSpanId")

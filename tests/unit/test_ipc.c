@@ -106,6 +106,20 @@ static tlw_ipc_msg metrics_msg(void)
     return m;
 }
 
+static tlw_ipc_msg span_msg(void)
+{
+    tlw_span s;
+    memset(&s, 0, sizeof s);
+    tlw_trace_new_trace_id(s.trace_id, 1700000000000);
+    tlw_trace_new_span_id(s.span_id);
+    s.kind = TLW_SPAN_KIND_INTERNAL;
+    snprintf(s.name, sizeof s.name, "RunActivity:greet");
+    tlw_span_attr(&s, "temporalActivityID", "7");
+    tlw_ipc_msg m = {.type = TLW_IPC_SPAN};
+    m.span.len = (uint32_t)tlw_span_encode(&s, m.span.data);
+    return m;
+}
+
 static tlw_ipc_msg fatal_msg(const char *text)
 {
     tlw_ipc_msg m = {.type = TLW_IPC_FATAL};
@@ -145,6 +159,10 @@ static void assert_same(const tlw_ipc_msg *a, const tlw_ipc_msg *b)
         break;
     case TLW_IPC_STATS: assert_memory_equal(&a->stats, &b->stats, sizeof a->stats); break;
     case TLW_IPC_FATAL: assert_string_equal(a->fatal.message, b->fatal.message); break;
+    case TLW_IPC_SPAN:
+        assert_int_equal(a->span.len, b->span.len);
+        assert_memory_equal(a->span.data, b->span.data, a->span.len);
+        break;
     case TLW_IPC_METRICS:
         assert_int_equal(a->metrics.len, b->metrics.len);
         assert_memory_equal(a->metrics.data, b->metrics.data, a->metrics.len);
@@ -194,6 +212,7 @@ static void all_messages(tlw_ipc_msg *out, size_t *n)
     out[i++] = task_end_msg();
     out[i++] = stats_msg();
     out[i++] = metrics_msg();
+    out[i++] = span_msg();
     out[i++] = fatal_msg("");
     out[i++] = fatal_msg("cannot connect to localhost:7233: connection refused");
     *n = i;

@@ -19,8 +19,10 @@
 
 #include "common/error.h"
 #include "common/metrics.h"
+#include "common/spans.h"
 #include "conf/worker_config.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "worker/otel_export.h"
 
 static void counters_histograms_and_gauges_record_by_labels(void **state)
@@ -293,6 +295,118 @@ static void the_otlp_request_has_temporal_names_labels_and_cumulative_points(voi
     tlw_metrics_free(m);
 }
 
+static tlw_span sample_span(void)
+{
+    tlw_span s;
+    memset(&s, 0, sizeof s);
+    tlw_trace_new_trace_id(s.trace_id, 1700000000123);
+    tlw_trace_new_span_id(s.span_id);
+    s.parent_span_id[7] = 1;
+    s.kind = TLW_SPAN_KIND_INTERNAL;
+    s.start_ns = 10;
+    s.end_ns = 20;
+    snprintf(s.name, sizeof s.name, "RunActivity:greet");
+    tlw_span_attr(&s, "temporalWorkflowID", "wf-1");
+    tlw_span_attr(&s, "temporalActivityID", "1");
+    return s;
+}
+
+static void spans_round_trip_and_the_decoder_is_strict(void **state)
+{
+    tlw_span s = sample_span();
+    /* X-Ray-compatible: the trace id starts with the epoch seconds. */
+    assert_int_equal(s.trace_id[0], 0x65);
+    assert_int_equal(s.trace_id[1], 0x53);
+    assert_int_equal(s.trace_id[2], 0xf1);
+    assert_int_equal(s.trace_id[3], 0x00);
+    uint8_t buf[TLW_SPAN_ENCODED_MAX], bad[TLW_SPAN_ENCODED_MAX + 1];
+    size_t len = tlw_span_encode(&s, buf);
+    tlw_span back;
+    tlw_error err;
+    assert_int_equal(tlw_span_decode(buf, len, &back, &err), TLW_OK);
+    assert_memory_equal(back.trace_id, s.trace_id, 16);
+    assert_memory_equal(back.span_id, s.span_id, 8);
+    assert_string_equal(back.name, "RunActivity:greet");
+    assert_int_equal(back.attr_count, 2);
+    assert_string_equal(back.attr_values[0], "wf-1");
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(tlw_span_decode(buf, cut, NULL, NULL), TLW_ERR_PROTOCOL);
+    memcpy(bad, buf, len);
+    bad[len] = 0;
+    assert_int_equal(tlw_span_decode(bad, len + 1, NULL, &err), TLW_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "left over"));
+    memcpy(bad, buf, len);
+    memset(bad, 0, 16); /* trace id */
+    assert_int_equal(tlw_span_decode(bad, len, NULL, &err), TLW_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "all-zero"));
+    memcpy(bad, buf, len);
+    bad[16 + 8 + 8 + 1 + 16 + 8] = 9; /* kind */
+    assert_int_equal(tlw_span_decode(bad, len, NULL, &err), TLW_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "kind"));
+}
+
+static void trace_contexts_parse_strictly(void **state)
+{
+    uint8_t t[16], sp[8];
+    assert_true(tlw_trace_parse_traceparent(
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", t, sp));
+    assert_int_equal(t[0], 0x0a);
+    assert_int_equal(t[15], 0x9c);
+    assert_int_equal(sp[0], 0xb7);
+    assert_false(tlw_trace_parse_traceparent(
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01", t, sp));
+    assert_false(tlw_trace_parse_traceparent(
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x", t, sp));
+    assert_false(tlw_trace_parse_traceparent("00-0af7651916cd43dd8448eb211c80319c", t, sp));
+    assert_false(tlw_trace_parse_traceparent(
+        "00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01", t, sp));
+    assert_true(tlw_trace_parse_xray(
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", t, sp));
+    assert_int_equal(t[0], 0x57);
+    assert_int_equal(t[4], 0xbd);
+    assert_int_equal(sp[0], 0x53);
+    assert_true(tlw_trace_parse_xray("Sampled=0;Root=1-5759e988-bd862e3fe1be46a994272793", t, sp));
+    assert_int_equal(sp[0], 0);
+    assert_false(tlw_trace_parse_xray("Parent=53995c3f42cd8ad8", t, sp));
+    assert_false(tlw_trace_parse_xray("Root=2-5759e988-bd862e3fe1be46a994272793", t, sp));
+}
+
+static void the_traces_request_carries_ids_links_and_attributes(void **state)
+{
+    tlw_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    tlw_spans spans = {0};
+    tlw_span s = sample_span();
+    s.has_link = true;
+    s.link_trace_id[0] = 0x57;
+    s.link_span_id[0] = 0x53;
+    s.status = TLW_SPAN_STATUS_ERROR;
+    tlw_spans_add(&spans, &s);
+    ProtobufCMessage *req = tlw_otel_traces_request(&cfg, &spans);
+    size_t size = protobuf_c_message_get_packed_size(req);
+    uint8_t *wire = malloc(size);
+    protobuf_c_message_pack(req, wire);
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, size,
+                                                                                         wire);
+    assert_non_null(r);
+    const Opentelemetry__Proto__Trace__V1__Span *out =
+        r->resource_spans[0]->scope_spans[0]->spans[0];
+    assert_string_equal(out->name, "RunActivity:greet");
+    assert_memory_equal(out->trace_id.data, s.trace_id, 16);
+    assert_int_equal(out->parent_span_id.len, 8);
+    assert_int_equal(out->n_links, 1);
+    assert_int_equal(out->links[0]->trace_id.data[0], 0x57);
+    assert_int_equal(out->status->code,
+                     OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
+    assert_string_equal(attr(out->attributes, out->n_attributes, "temporalWorkflowID"), "wf-1");
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(r,
+                                                                                            NULL);
+    free(wire);
+    tlw_otel_metrics_request_free(req);
+    tlw_spans_free(&spans);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +416,9 @@ int main(void)
         cmocka_unit_test(the_decoder_refuses_anything_but_the_exact_form),
         cmocka_unit_test(endpoints_map_to_grpc_targets),
         cmocka_unit_test(the_otlp_request_has_temporal_names_labels_and_cumulative_points),
+        cmocka_unit_test(spans_round_trip_and_the_decoder_is_strict),
+        cmocka_unit_test(trace_contexts_parse_strictly),
+        cmocka_unit_test(the_traces_request_carries_ids_links_and_attributes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
