@@ -259,6 +259,61 @@ void tlw_trace_new_span_id(uint8_t id[8])
     while (all_zero(id, 8));
 }
 
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void put_u64_be(uint8_t *out, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+void tlw_trace_span_id_from(const char *seed, uint8_t id[8])
+{
+    uint64_t h = fnv1a(seed, 1469598103934665603ULL ^ 0x52756e576f726b66ULL);
+    put_u64_be(id, h ? h : 1);
+}
+
+void tlw_trace_trace_id_from(const char *seed, int64_t start_ms, uint8_t id[16])
+{
+    uint32_t secs = (uint32_t)(start_ms / 1000);
+    id[0] = (uint8_t)(secs >> 24);
+    id[1] = (uint8_t)(secs >> 16);
+    id[2] = (uint8_t)(secs >> 8);
+    id[3] = (uint8_t)secs;
+    uint64_t a = fnv1a(seed, 1469598103934665603ULL), b = fnv1a(seed, a | 1);
+    uint8_t tail[16];
+    put_u64_be(tail, a);
+    put_u64_be(tail + 8, b);
+    memcpy(id + 4, tail, 12);
+    if (all_zero(id + 4, 12))
+        id[15] = 1;
+}
+
+void tlw_trace_format_traceparent(const uint8_t trace_id[16], const uint8_t span_id[8],
+                                  char out[56])
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    *p++ = '0';
+    *p++ = '0';
+    *p++ = '-';
+    for (int i = 0; i < 16; i++) {
+        *p++ = hex[trace_id[i] >> 4];
+        *p++ = hex[trace_id[i] & 15];
+    }
+    *p++ = '-';
+    for (int i = 0; i < 8; i++) {
+        *p++ = hex[span_id[i] >> 4];
+        *p++ = hex[span_id[i] & 15];
+    }
+    memcpy(p, "-01", 4);
+}
+
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')

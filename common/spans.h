@@ -93,6 +93,15 @@ void tlw_spans_free(tlw_spans *list);
 void tlw_trace_new_trace_id(uint8_t id[16], int64_t now_ms);
 void tlw_trace_new_span_id(uint8_t id[8]);
 
+/* Ids that every replay of a workflow run agrees on, from `seed` (its run
+ * id): a span id, and an X-Ray-compatible trace id for `start_ms`. */
+void tlw_trace_span_id_from(const char *seed, uint8_t id[8]);
+void tlw_trace_trace_id_from(const char *seed, int64_t start_ms, uint8_t id[16]);
+
+/* Writes "00-<trace id>-<span id>-01" (56 bytes with the NUL). */
+void tlw_trace_format_traceparent(const uint8_t trace_id[16], const uint8_t span_id[8],
+                                  char out[56]);
+
 /* Parses a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>"); false if it
  * is not one (or its ids are all zero). */
 bool tlw_trace_parse_traceparent(const char *text, uint8_t trace_id[16], uint8_t span_id[8]);

@@ -3,6 +3,7 @@
 #include "worker/otel_slot.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,14 @@ static const char *status_name(int code)
 /* The spans this slot finished, sent with the metrics as it exits (tasks
  * run on the slot's main thread only). */
 static tlw_spans slot_spans;
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
 
 /* The trace context a Temporal header carries under "_tracer-data", as
  * OpenTelemetry interceptors of Temporal's SDKs write it: a json/plain
@@ -206,14 +215,115 @@ void tlw_otel_workflow_task(const void *task_ptr, tlw_ipc_outcome outcome, int64
         first->attributes_case !=
             TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_EXECUTION_STARTED_EVENT_ATTRIBUTES)
         return;
+    /* Its ids are the run's (tlw_otel_run_context), so that the activities
+     * its commands start are its children. */
     tlw_span s;
     start_span(&s, first->workflow_execution_started_event_attributes->header, run_ms);
+    const char *run_id = task->workflow_execution ? task->workflow_execution->run_id : "";
+    int64_t started_ms =
+        first->event_time ? first->event_time->seconds * 1000 + first->event_time->nanos / 1000000
+                          : 0;
+    if (all_zero(s.parent_span_id, 8))
+        tlw_trace_trace_id_from(run_id, started_ms, s.trace_id);
+    tlw_trace_span_id_from(run_id, s.span_id);
     snprintf(s.name, sizeof s.name, "RunWorkflow:%s", l.value);
     s.status = outcome == TLW_IPC_OUTCOME_COMPLETED ? TLW_SPAN_STATUS_UNSET : TLW_SPAN_STATUS_ERROR;
     const Temporal__Api__Common__V1__WorkflowExecution *wf = task->workflow_execution;
     tlw_span_attr(&s, "temporalWorkflowID", wf ? wf->workflow_id : "");
     tlw_span_attr(&s, "temporalRunID", wf ? wf->run_id : "");
     tlw_spans_add(&slot_spans, &s);
+}
+
+void tlw_otel_workflow_commands(const void *task_ptr,
+                                Temporal__Api__Command__V1__Command *const *commands, size_t n,
+                                int64_t start_time_ms, int64_t replay_ms)
+{
+    tlw_metrics *m = tlw_metrics_process();
+    if (!m)
+        return;
+    const tlw_workflow_task *task = task_ptr;
+    tlw_metric_label l = {"workflow_type", task->workflow_type ? task->workflow_type->name : ""};
+    if (replay_ms >= 0)
+        tlw_metrics_record(m, TLW_M_WORKFLOW_TASK_REPLAY_LATENCY, &l, 1, (double)replay_ms);
+    for (size_t i = 0; i < n; i++) {
+        tlw_metric_id id;
+        switch (commands[i]->command_type) {
+        case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+            id = TLW_M_WORKFLOW_COMPLETED;
+            break;
+        case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+            id = TLW_M_WORKFLOW_FAILED;
+            break;
+        case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+            id = TLW_M_WORKFLOW_CANCELED;
+            break;
+        case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+            id = TLW_M_WORKFLOW_CONTINUE_AS_NEW;
+            break;
+        default: continue;
+        }
+        tlw_metrics_add(m, id, &l, 1, 1);
+        /* As sdk-core: the end-to-end latency of runs that completed. */
+        if (id == TLW_M_WORKFLOW_COMPLETED && start_time_ms > 0)
+            tlw_metrics_record(m, TLW_M_WORKFLOW_ENDTOEND_LATENCY, &l, 1,
+                               (double)(tlw_wall_ms() - start_time_ms));
+    }
+}
+
+void tlw_otel_run_context(char *out, size_t size,
+                          const Temporal__Api__Common__V1__Header *started_header,
+                          const char *run_id, int64_t start_time_ms)
+{
+    if (size)
+        out[0] = '\0';
+    if (!tlw_metrics_process() || size < 56)
+        return;
+    uint8_t trace_id[16], parent[8], span_id[8];
+    if (!header_context(started_header, trace_id, parent))
+        tlw_trace_trace_id_from(run_id ? run_id : "", start_time_ms, trace_id);
+    tlw_trace_span_id_from(run_id ? run_id : "", span_id);
+    tlw_trace_format_traceparent(trace_id, span_id, out);
+}
+
+Temporal__Api__Common__V1__Header *tlw_otel_header(const char *traceparent)
+{
+    if (!traceparent || !*traceparent)
+        return NULL;
+    json_t *carrier = json_pack("{s:s}", "traceparent", traceparent);
+    char *data = carrier ? json_dumps(carrier, JSON_COMPACT) : NULL;
+    json_decref(carrier);
+    Temporal__Api__Common__V1__Header *h = malloc(sizeof *h);
+    Temporal__Api__Common__V1__Header__FieldsEntry **fields = malloc(sizeof *fields);
+    Temporal__Api__Common__V1__Header__FieldsEntry *entry = malloc(sizeof *entry);
+    Temporal__Api__Common__V1__Payload *p = malloc(sizeof *p);
+    Temporal__Api__Common__V1__Payload__MetadataEntry **meta = malloc(sizeof *meta);
+    Temporal__Api__Common__V1__Payload__MetadataEntry *enc = malloc(sizeof *enc);
+    char *key = strdup("_tracer-data"), *enc_key = strdup("encoding");
+    uint8_t *enc_value = malloc(10);
+    if (!data || !h || !fields || !entry || !p || !meta || !enc || !key || !enc_key || !enc_value) {
+        free(data), free(h), free(fields), free(entry), free(p), free(meta), free(enc);
+        free(key), free(enc_key), free(enc_value);
+        return NULL;
+    }
+    memcpy(enc_value, "json/plain", 10);
+    *enc = (Temporal__Api__Common__V1__Payload__MetadataEntry)
+        TEMPORAL__API__COMMON__V1__PAYLOAD__METADATA_ENTRY__INIT;
+    enc->key = enc_key;
+    enc->value = (ProtobufCBinaryData){.len = 10, .data = enc_value};
+    meta[0] = enc;
+    *p = (Temporal__Api__Common__V1__Payload)TEMPORAL__API__COMMON__V1__PAYLOAD__INIT;
+    p->metadata = meta;
+    p->n_metadata = 1;
+    p->data = (ProtobufCBinaryData){.len = strlen(data), .data = (uint8_t *)data};
+    *entry = (Temporal__Api__Common__V1__Header__FieldsEntry)
+        TEMPORAL__API__COMMON__V1__HEADER__FIELDS_ENTRY__INIT;
+    entry->key = key;
+    entry->value = p;
+    fields[0] = entry;
+    *h = (Temporal__Api__Common__V1__Header)TEMPORAL__API__COMMON__V1__HEADER__INIT;
+    h->fields = fields;
+    h->n_fields = 1;
+    return h;
 }
 
 void tlw_otel_record_cache(bool hit, uint64_t size)

@@ -17,6 +17,8 @@
 
 #include "ipc/ipc.h"
 #include "ipc/spawn.h"
+#include "temporal/api/command/v1/message.pb-c.h"
+#include "temporal/api/common/v1/message.pb-c.h"
 
 /* At the slot's start: turns recording on if the settings say so and counts
  * the worker's start. */
@@ -37,6 +39,26 @@ void tlw_otel_workflow_task(const void *task, tlw_ipc_outcome outcome, int64_t r
 /* A workflow task found its run in the slot's cache (hit) or had to replay
  * the whole history (miss); `size`: the runs the cache holds now. */
 void tlw_otel_record_cache(bool hit, uint64_t size);
+
+/* A workflow task completed with `commands`: counts the runs it closed
+ * (workflow_completed, _failed, _canceled, _continue_as_new) and their
+ * end-to-end latency from `start_time_ms` (0: unknown); `replay_ms` >= 0:
+ * how long replaying the history took (a cache miss). */
+void tlw_otel_workflow_commands(const void *task,
+                                Temporal__Api__Command__V1__Command *const *commands, size_t n,
+                                int64_t start_time_ms, int64_t replay_ms);
+
+/* Trace context for workflow runs (deterministic: every replay of a run
+ * agrees). Writes into `out` the W3C traceparent a run's commands carry:
+ * the trace of `started_header` (the WorkflowExecutionStarted header's
+ * _tracer-data; none: a new trace from the run id) with the run's
+ * RunWorkflow span as the parent. "" when OpenTelemetry is off. */
+void tlw_otel_run_context(char *out, size_t size,
+                          const Temporal__Api__Common__V1__Header *started_header,
+                          const char *run_id, int64_t start_time_ms);
+/* A Temporal header carrying `traceparent` under _tracer-data, as a json/plain
+ * payload, for a command (malloc'd as protobuf-c frees it); NULL if "". */
+Temporal__Api__Common__V1__Header *tlw_otel_header(const char *traceparent);
 
 /* Sends what the slot recorded to the supervisor on `fd` (its channel), in
  * as many METRICS messages as it takes. */

@@ -352,7 +352,8 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         ws->hits++;
     else if (!query_only)
         ws->misses++;
-    if (run || !query_only) /* OpenTelemetry */
+    bool otel_replay = !run && first_event != 1; /* OpenTelemetry: a miss replays */
+    if (run || !query_only)
         tlw_otel_record_cache(run != NULL, ws->cached_count);
     if (fetch_history(p, task, !run && first_event != 1, &h, &err) != TLW_OK) {
         tlw_log_error("workflow %s: %s", workflow_id, err.message);
@@ -380,6 +381,7 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         queries[i].args = q ? q->query_args : NULL;
     }
     tlw_engine_result r = {.task_failed = true};
+    int64_t otel_feed_ms = tlw_monotonic_ms(); /* OpenTelemetry */
     if (run)
         tlw_engine_run_feed(run,
                             (Temporal__Api__History__V1__HistoryEvent *const *)h.events + skip,
@@ -416,6 +418,8 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
             outcome = TLW_IPC_OUTCOME_COMPLETED;
             keep = cacheable;
             ws->poll_sticky_next = sticky;
+            tlw_otel_workflow_commands(task, r.commands, r.n_commands, r.start_time_ms,
+                                       otel_replay ? tlw_monotonic_ms() - otel_feed_ms : -1);
         }
     }
     tlw_engine_result_free(&r);

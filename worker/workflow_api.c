@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "worker/otel_slot.h"
 #include "worker/payload.h"
 #include "worker/workflow_run.h"
 
@@ -191,6 +192,7 @@ tlw_future *tlw_workflow_start_activity(tlw_workflow *wf, const char *type, cons
     a->start_to_close_timeout = duration(opts->start_to_close_timeout_ms);
     a->heartbeat_timeout = duration(opts->heartbeat_timeout_ms);
     a->retry_policy = retry_policy(opts->retry_policy);
+    a->header = tlw_otel_header(wf->trace_context); /* OpenTelemetry */
     command *c = tlw_run_new_command(TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
     c->schedule_activity_task_command_attributes = a;

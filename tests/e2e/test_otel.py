@@ -368,3 +368,77 @@ def test_a_python_clients_trace_continues_through_a_c_activity(dev_server, lambd
         assert abs(int(inv["traceId"][:8], 16) - started) <= 1
         assert attrs(inv.get("attributes"))["faas.invocation_id"]
         assert not inv.get("parentSpanId")
+
+
+def test_a_trace_continues_through_a_c_workflow_and_its_activities(dev_server, lambda_emulator,
+                                                                   tmp_path, collector):
+    import asyncio
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from temporalio.client import Client
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    queue = f"c-otel-wf-{uuid.uuid4().hex[:8]}"
+    deployment = f"e2e-ow-{uuid.uuid4().hex[:8]}"
+    env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=1,
+                activity_slots=1, graceful_shutdown_timeout_ms=1000,
+                shutdown_deadline_buffer_ms=2500, otel_enabled="true",
+                otel_endpoint=f'"{collector.endpoint}"')
+    env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
+    env["OTEL_SERVICE_NAME"] = "otel-e2e-wf"
+    emu = lambda_emulator(program("tests/e2e/fixtures/workflow_bootstrap"), env=env,
+                          timeout_s=8)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    set_current_version(dev_server.address, deployment, "b1")
+
+    python_spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(python_spans))
+    tracer = provider.get_tracer("test_otel")
+    workflow_id = f"traced-wf-{uuid.uuid4().hex[:8]}"
+
+    async def run():
+        client = await Client.connect(dev_server.address,
+                                      interceptors=[TracingInterceptor(tracer)])
+        handle = await client.start_workflow("Greeting", "Lambda", id=workflow_id,
+                                             task_queue=queue)
+        for _ in range(3):  # bounded: it finishes in the first, or the next
+            status, body = (await asyncio.to_thread(invoke, emu.url, {}))[:2]
+            assert status == 200, body
+            desc = await handle.describe()
+            if desc.status and desc.status.name == "COMPLETED":
+                break
+        return await handle.result()
+
+    assert asyncio.run(run()) == ["Hello, Lambda!", "Hello, again!"]
+    provider.force_flush()
+    start_wf = {s.name: s for s in python_spans.get_finished_spans()}["StartWorkflow:Greeting"]
+    trace_id = f"{start_wf.context.trace_id:032x}"
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        spans = [s for s, _ in spans_of(collector) if s["traceId"] == trace_id]
+        if len([s for s in spans if s["name"] == "RunActivity:compose_greeting"]) == 2:
+            break
+        time.sleep(0.05)
+    run_wf = [s for s in spans if s["name"] == "RunWorkflow:Greeting"]
+    assert len(run_wf) == 1, spans
+    assert run_wf[0]["parentSpanId"] == f"{start_wf.context.span_id:016x}"
+    assert attrs(run_wf[0]["attributes"])["temporalWorkflowID"] == workflow_id
+    acts = [s for s in spans if s["name"] == "RunActivity:compose_greeting"]
+    assert len(acts) == 2
+    for a in acts:
+        assert a["parentSpanId"] == run_wf[0]["spanId"]  # started by the C workflow
+
+    labels = dict(service_name="otel-e2e-wf", task_queue=queue, workflow_type="Greeting")
+    assert latest(collector, "temporal_workflow_completed", **labels) == 1
+    assert latest(collector, "temporal_workflow_endtoend_latency", **labels)["count"] == 1
+    assert latest(collector, "temporal_workflow_task_execution_latency", **labels)["count"] >= 3
+    assert latest(collector, "temporal_workflow_task_schedule_to_start_latency",
+                  **labels)["count"] >= 3
+    assert latest(collector, "temporal_workflow_task_queue_poll_succeed", service_name="otel-e2e-wf",
+                  task_queue=queue) >= 3
+    assert latest(collector, "temporal_workflow_failed", **labels) is None
