@@ -420,6 +420,12 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
                              "https:// URL; use e.g. http://localhost:4317 (an OTLP/gRPC "
                              "receiver such as the ADOT collector layer)",
                              src(&w->otel_endpoint.source), ep);
+    const char *path = ep ? strchr(ep + (ep[4] == 's' ? 8 : 7), '/') : NULL;
+    if (path && path[1])
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the OpenTelemetry endpoint \"%.200s\" has a path; OTLP/gRPC "
+                             "takes scheme://host:port only (OTLP/HTTP is not supported)",
+                             src(&w->otel_endpoint.source), ep);
     return TLW_OK;
 }
 
