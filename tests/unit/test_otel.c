@@ -21,6 +21,7 @@
 #include "common/metrics.h"
 #include "common/spans.h"
 #include "conf/worker_config.h"
+#include "supervisor/telemetry.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "worker/otel_export.h"
@@ -407,6 +408,51 @@ static void the_traces_request_carries_ids_links_and_attributes(void **state)
     tlw_spans_free(&spans);
 }
 
+static int64_t fixed_now(void *ctx)
+{
+    return 1700000005000;
+}
+
+/* The supervisor's part: its own metrics, and the invocation's span linked
+ * to the X-Ray trace Lambda gave the invocation. */
+static void the_invocation_span_links_the_xray_trace(void **state)
+{
+    tlw_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.settings.worker.otel_enabled.value = 1;
+    tlw_spans spans = {0};
+    tlw_supervisor_ops ops = {.now_ms = fixed_now, .metrics = tlw_metrics_new(0), .spans = &spans};
+    tlw_invocation inv = {
+        .request_id = "req-1",
+        .trace_id = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        .deadline_ms = 1700000060000,
+    };
+    tlw_invocation_summary sum = {.work_window_ms = 5000, .drain_ms = 40, .restarts = 1};
+    sum.slots[TLW_IPC_SLOT_ACTIVITY] = 2;
+    tlw_telemetry_invocation_end(&ops, &cfg, &inv, &sum, 1700000001000, 1700000059700);
+    tlw_telemetry_invocation_end(&ops, &cfg, &inv, &sum, 1700000001000, 1700000059700);
+    assert_int_equal(spans.count, 2);
+    const tlw_span *s = &spans.items[0];
+    assert_true(s->has_link);
+    assert_int_equal(s->link_trace_id[0], 0x57);
+    assert_int_equal(s->link_trace_id[4], 0xbd);
+    assert_int_equal(s->link_span_id[0], 0x53);
+    assert_int_equal(s->kind, TLW_SPAN_KIND_SERVER);
+    /* its own trace, X-Ray-compatible from its start (0x6553f101 = 1700000001 s) */
+    assert_int_equal(s->trace_id[0], 0x65);
+    assert_int_equal(s->trace_id[3], 0x01);
+    assert_int_equal(s->start_ns, 1700000001000ull * 1000000);
+    assert_int_equal(s->end_ns, 1700000005000ull * 1000000);
+    assert_string_equal(s->attr_values[0], "req-1");
+    assert_string_equal(s->attr_values[1], "true"); /* faas.coldstart */
+    assert_string_equal(spans.items[1].attr_values[1], "false");
+    assert_int_equal(tlw_metrics_counter_value(ops.metrics, TLW_M_TLW_INVOCATIONS, NULL, 0), 2);
+    assert_int_equal(tlw_metrics_counter_value(ops.metrics, TLW_M_TLW_COLD_STARTS, NULL, 0), 1);
+    assert_int_equal(tlw_metrics_counter_value(ops.metrics, TLW_M_TLW_SLOT_RESTARTS, NULL, 0), 2);
+    tlw_metrics_free(ops.metrics);
+    tlw_spans_free(&spans);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +465,7 @@ int main(void)
         cmocka_unit_test(spans_round_trip_and_the_decoder_is_strict),
         cmocka_unit_test(trace_contexts_parse_strictly),
         cmocka_unit_test(the_traces_request_carries_ids_links_and_attributes),
+        cmocka_unit_test(the_invocation_span_links_the_xray_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
