@@ -22,9 +22,11 @@ static const double default_ms[] = {50., 100., 500., 1000., 2500., 10000.};
 static const double window_ms[] = {1000., 5000., 10000., 30000., 60000., 300000., 900000.};
 
 #define BOUNDS(a) a, sizeof a / sizeof a[0]
+/* Counters and gauges have no unit, as in sdk-core (with "1" some exporters
+ * add a suffix to the name); durations are in ms. */
 #define COUNTER(n, d)                                                                              \
     {                                                                                              \
-        n, true, TLW_METRIC_COUNTER, "1", d, NULL, 0                                               \
+        n, true, TLW_METRIC_COUNTER, "", d, NULL, 0                                                \
     }
 #define HIST(n, d, b)                                                                              \
     {                                                                                              \
@@ -32,7 +34,7 @@ static const double window_ms[] = {1000., 5000., 10000., 30000., 60000., 300000.
     }
 #define GAUGE(n, d)                                                                                \
     {                                                                                              \
-        n, true, TLW_METRIC_GAUGE, "1", d, NULL, 0                                                 \
+        n, true, TLW_METRIC_GAUGE, "", d, NULL, 0                                                  \
     }
 
 static const tlw_metric_def defs[TLW_M_COUNT] = {
@@ -85,21 +87,21 @@ static const tlw_metric_def defs[TLW_M_COUNT] = {
     [TLW_M_WORKER_TASK_SLOTS_USED] =
         GAUGE("worker_task_slots_used", "Task slots in use per worker type"),
     [TLW_M_WORKER_START] = COUNTER("worker_start", "Workers started"),
-    [TLW_M_TLW_INVOCATIONS] = {"invocations", false, TLW_METRIC_COUNTER, "1",
+    [TLW_M_TLW_INVOCATIONS] = {"invocations", false, TLW_METRIC_COUNTER, "",
                                "Lambda invocations served", NULL, 0},
-    [TLW_M_TLW_COLD_STARTS] = {"cold_starts", false, TLW_METRIC_COUNTER, "1",
+    [TLW_M_TLW_COLD_STARTS] = {"cold_starts", false, TLW_METRIC_COUNTER, "",
                                "Invocations that were the first of their environment", NULL, 0},
-    [TLW_M_TLW_EXECUTOR_CRASHES] = {"executor_crashes", false, TLW_METRIC_COUNTER, "1",
+    [TLW_M_TLW_EXECUTOR_CRASHES] = {"executor_crashes", false, TLW_METRIC_COUNTER, "",
                                     "Activity executors that died, by signal", NULL, 0},
-    [TLW_M_TLW_SLOT_RESTARTS] = {"slot_restarts", false, TLW_METRIC_COUNTER, "1",
+    [TLW_M_TLW_SLOT_RESTARTS] = {"slot_restarts", false, TLW_METRIC_COUNTER, "",
                                  "Worker slots restarted after dying", NULL, 0},
-    [TLW_M_TLW_RECOVERED_TASKS] = {"recovered_tasks", false, TLW_METRIC_COUNTER, "1",
+    [TLW_M_TLW_RECOVERED_TASKS] = {"recovered_tasks", false, TLW_METRIC_COUNTER, "",
                                    "Tasks of dead slots failed by a recovery reporter", NULL, 0},
     [TLW_M_TLW_DRAIN_DURATION] = {"drain_duration", false, TLW_METRIC_HISTOGRAM, "ms",
                                   "From DRAIN to the last slot gone", BOUNDS(default_ms)},
     [TLW_M_TLW_WORK_WINDOW] = {"work_window", false, TLW_METRIC_HISTOGRAM, "ms",
                                "Time to work before the drain, per invocation", BOUNDS(window_ms)},
-    [TLW_M_TLW_EXPORT_FAILURES] = {"export_failures", false, TLW_METRIC_COUNTER, "1",
+    [TLW_M_TLW_EXPORT_FAILURES] = {"export_failures", false, TLW_METRIC_COUNTER, "",
                                    "OTLP exports that failed or ran out of time", NULL, 0},
 };
 

@@ -102,7 +102,7 @@ typedef struct tlw_metric_def {
     const char *name; /* without the temporal_ prefix, e.g. "request_latency" */
     bool temporal;    /* exported as "temporal_" + name; else "tlw_" + name */
     tlw_metric_kind kind;
-    const char *unit; /* UCUM, e.g. "ms", "1" */
+    const char *unit; /* "ms" for durations, "" for counts (as sdk-core) */
     const char *description;
     const double *bounds; /* HISTOGRAM: ascending upper bounds */
     size_t bound_count;

@@ -110,7 +110,7 @@ void tlw_otel_slot_start(const tlw_slot_spec *spec)
 void tlw_otel_record_call(const char *method, int grpc_code, int64_t ms)
 {
     tlw_metrics *m = tlw_metrics_process();
-    if (!m)
+    if (!m || grpc_code < 0) /* cancelled before it was made */
         return;
     const char *slash = strrchr(method, '/');
     const char *operation = slash ? slash + 1 : method;

@@ -25,7 +25,8 @@
 void tlw_otel_slot_start(const tlw_slot_spec *spec);
 
 /* One gRPC call (worker/rpc.c): `method` its full path, `grpc_code` its
- * final status (0: OK), `ms` how long it took, retries included. */
+ * final status (0: OK; < 0: none was made), `ms` how long it took, retries
+ * included. */
 void tlw_otel_record_call(const char *method, int grpc_code, int64_t ms);
 
 /* A poll ended, with a task or without. */

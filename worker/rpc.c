@@ -474,7 +474,7 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
     protobuf_c_message_pack(request, GRPC_SLICE_START_PTR(payload));
 
     tlw_status st = TLW_OK;
-    int last_code = GRPC_STATUS_CANCELLED; /* for OpenTelemetry */
+    int last_code = -1; /* for OpenTelemetry: -1 until a call was made */
     for (int attempt = 1;; attempt++) {
         if (tlw_rpc_cancel_requested(opts->cancel)) {
             st = tlw_error_set(err, TLW_ERR_CANCELLED, "%s to %s: cancelled",
