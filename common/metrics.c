@@ -92,7 +92,7 @@ static const tlw_metric_def defs[TLW_M_COUNT] = {
     [TLW_M_TLW_COLD_STARTS] = {"cold_starts", false, TLW_METRIC_COUNTER, "",
                                "Invocations that were the first of their environment", NULL, 0},
     [TLW_M_TLW_EXECUTOR_CRASHES] = {"executor_crashes", false, TLW_METRIC_COUNTER, "",
-                                    "Activity executors that died, by signal", NULL, 0},
+                                    "Activity executors that died, by activity type and signal", NULL, 0},
     [TLW_M_TLW_SLOT_RESTARTS] = {"slot_restarts", false, TLW_METRIC_COUNTER, "",
                                  "Worker slots restarted after dying", NULL, 0},
     [TLW_M_TLW_RECOVERED_TASKS] = {"recovered_tasks", false, TLW_METRIC_COUNTER, "",

@@ -183,6 +183,7 @@ static tlw_ipc_outcome report(tlw_poller *p, const tlw_activity_task *task,
         return TLW_IPC_OUTCOME_CANCELED;
     case TLW_RAN_CRASHED:
     case TLW_RAN_EXITED:
+        tlw_otel_executor_died(task, r->wait_status); /* OpenTelemetry */
         describe_death(r, memory_limit, message, sizeof message);
         *rs = respond_failed(p, task, message,
                              r->ran == TLW_RAN_CRASHED ? "tlw.ActivityCrashed"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -175,8 +176,6 @@ void tlw_otel_activity_task(const void *task_ptr, tlw_ipc_outcome outcome, int64
     } else if (outcome != TLW_IPC_OUTCOME_CANCELED) {
         tlw_metrics_add(m, TLW_M_ACTIVITY_EXECUTION_FAILED, &l, 1, 1);
     }
-    if (outcome == TLW_IPC_OUTCOME_CRASHED)
-        tlw_metrics_add(m, TLW_M_TLW_EXECUTOR_CRASHES, &l, 1, 1);
 
     /* As the interceptors of Temporal's SDKs name and describe it. */
     tlw_span s;
@@ -188,6 +187,27 @@ void tlw_otel_activity_task(const void *task_ptr, tlw_ipc_outcome outcome, int64
     tlw_span_attr(&s, "temporalRunID", wf ? wf->run_id : "");
     tlw_span_attr(&s, "temporalActivityID", task->activity_id);
     tlw_spans_add(&slot_spans, &s);
+}
+
+void tlw_otel_executor_died(const void *task_ptr, int wait_status)
+{
+    tlw_metrics *m = tlw_metrics_process();
+    if (!m)
+        return;
+    const tlw_activity_task *task = task_ptr;
+    char sig[32] = "exit";
+    if (WIFSIGNALED(wait_status)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(wait_status));
+        if (abbrev)
+            snprintf(sig, sizeof sig, "SIG%s", abbrev);
+        else
+            snprintf(sig, sizeof sig, "%d", WTERMSIG(wait_status));
+    }
+    tlw_metric_label l[2] = {
+        {"activity_type", task->activity_type ? task->activity_type->name : ""},
+        {"signal", sig},
+    };
+    tlw_metrics_add(m, TLW_M_TLW_EXECUTOR_CRASHES, l, 2, 1);
 }
 
 void tlw_otel_workflow_task(const void *task_ptr, tlw_ipc_outcome outcome, int64_t run_ms)
@@ -234,6 +254,9 @@ void tlw_otel_workflow_task(const void *task_ptr, tlw_ipc_outcome outcome, int64
     tlw_spans_add(&slot_spans, &s);
 }
 
+static void record_start_span(const tlw_workflow_task *task, const char *prefix, const char *type,
+                              const Temporal__Api__Common__V1__Header *h);
+
 void tlw_otel_workflow_commands(const void *task_ptr,
                                 Temporal__Api__Command__V1__Command *const *commands, size_t n,
                                 int64_t start_time_ms, int64_t replay_ms)
@@ -260,6 +283,22 @@ void tlw_otel_workflow_commands(const void *task_ptr,
         case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
             id = TLW_M_WORKFLOW_CONTINUE_AS_NEW;
             break;
+        case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
+            const Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *a =
+                commands[i]->schedule_activity_task_command_attributes;
+            if (a)
+                record_start_span(task, "StartActivity",
+                                  a->activity_type ? a->activity_type->name : "", a->header);
+            continue;
+        }
+        case TEMPORAL__API__ENUMS__V1__COMMAND_TYPE__COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
+            const Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *a =
+                commands[i]->start_child_workflow_execution_command_attributes;
+            if (a)
+                record_start_span(task, "StartChildWorkflow",
+                                  a->workflow_type ? a->workflow_type->name : "", a->header);
+            continue;
+        }
         default: continue;
         }
         tlw_metrics_add(m, id, &l, 1, 1);
@@ -268,6 +307,26 @@ void tlw_otel_workflow_commands(const void *task_ptr,
             tlw_metrics_record(m, TLW_M_WORKFLOW_ENDTOEND_LATENCY, &l, 1,
                                (double)(tlw_wall_ms() - start_time_ms));
     }
+}
+
+/* The span of a command that starts something (an activity, a child
+ * workflow), as the SDKs' interceptors make one: its ids are in the
+ * command's header (tlw_otel_header), its parent is the run's span. */
+static void record_start_span(const tlw_workflow_task *task, const char *prefix, const char *type,
+                              const Temporal__Api__Common__V1__Header *h)
+{
+    tlw_span s;
+    memset(&s, 0, sizeof s);
+    if (!header_context(h, s.trace_id, s.span_id))
+        return;
+    const Temporal__Api__Common__V1__WorkflowExecution *wf = task->workflow_execution;
+    tlw_trace_span_id_from(wf ? wf->run_id : "", s.parent_span_id);
+    s.kind = TLW_SPAN_KIND_INTERNAL;
+    s.start_ns = s.end_ns = (uint64_t)tlw_wall_ms() * 1000000u;
+    snprintf(s.name, sizeof s.name, "%s:%s", prefix, type ? type : "");
+    tlw_span_attr(&s, "temporalWorkflowID", wf ? wf->workflow_id : "");
+    tlw_span_attr(&s, "temporalRunID", wf ? wf->run_id : "");
+    tlw_spans_add(&slot_spans, &s);
 }
 
 void tlw_otel_run_context(char *out, size_t size,
@@ -285,10 +344,15 @@ void tlw_otel_run_context(char *out, size_t size,
     tlw_trace_format_traceparent(trace_id, span_id, out);
 }
 
-Temporal__Api__Common__V1__Header *tlw_otel_header(const char *traceparent)
+Temporal__Api__Common__V1__Header *tlw_otel_header(const char *run_context, const char *what)
 {
-    if (!traceparent || !*traceparent)
+    uint8_t trace_id[16], run_span[8], span_id[8];
+    if (!run_context || !tlw_trace_parse_traceparent(run_context, trace_id, run_span))
         return NULL;
+    char seed[400], traceparent[56];
+    snprintf(seed, sizeof seed, "%s/%s", run_context, what);
+    tlw_trace_span_id_from(seed, span_id);
+    tlw_trace_format_traceparent(trace_id, span_id, traceparent);
     json_t *carrier = json_pack("{s:s}", "traceparent", traceparent);
     char *data = carrier ? json_dumps(carrier, JSON_COMPACT) : NULL;
     json_decref(carrier);

@@ -41,6 +41,11 @@ void tlw_otel_workflow_task(const void *task, tlw_ipc_outcome outcome, int64_t r
  * the whole history (miss); `size`: the runs the cache holds now. */
 void tlw_otel_record_cache(bool hit, uint64_t size);
 
+/* An activity's executor died (crashed or exited without a result) with
+ * `wait_status` (waitpid's): counts tlw_executor_crashes by activity type and
+ * signal ("SIGSEGV"; "exit" for an exit). */
+void tlw_otel_executor_died(const void *task, int wait_status);
+
 /* A workflow task completed with `commands`: counts the runs it closed
  * (workflow_completed, _failed, _canceled, _continue_as_new) and their
  * end-to-end latency from `start_time_ms` (0: unknown); `replay_ms` >= 0:
@@ -57,9 +62,14 @@ void tlw_otel_workflow_commands(const void *task,
 void tlw_otel_run_context(char *out, size_t size,
                           const Temporal__Api__Common__V1__Header *started_header,
                           const char *run_id, int64_t start_time_ms);
-/* A Temporal header carrying `traceparent` under _tracer-data, as a json/plain
- * payload, for a command (malloc'd as protobuf-c frees it); NULL if "". */
-Temporal__Api__Common__V1__Header *tlw_otel_header(const char *traceparent);
+/* The _tracer-data header (a json/plain payload of {"traceparent": ...}) for
+ * a command the run `run_context` (tlw_otel_run_context) makes: its trace,
+ * and as the parent the command's own span (StartActivity:<type>,
+ * StartChildWorkflow:<type>, which tlw_otel_workflow_commands records), whose
+ * id is derived from the run's context and `what` ("activity/<id>", ...), so
+ * that every replay agrees. malloc'd as protobuf-c frees it; NULL when
+ * `run_context` is "" (OpenTelemetry off). */
+Temporal__Api__Common__V1__Header *tlw_otel_header(const char *run_context, const char *what);
 
 /* Sends what the slot recorded to the supervisor on `fd` (its channel), in
  * as many METRICS messages as it takes. */

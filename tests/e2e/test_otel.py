@@ -197,9 +197,11 @@ def test_metrics_of_a_known_workload(dev_server, lambda_emulator, tmp_path, coll
     handles = [py.start({"activity": "greet", "args": [f"n{i}"], "queue": queue})
                for i in range(3)]
     handles.append(py.start({"activity": "fail_app", "args": ["x"], "queue": queue}))
+    handles.append(py.start({"activity": "crash", "args": ["abort"], "queue": queue}))
     status, body, _ = invoke(emu.url, {})
     assert status == 200, body
     assert body["tasks"]["activity"]["completed"] == 3, body
+    assert body["tasks"]["activity"]["crashed"] == 1, body
     assert wait_exports(collector, 2) == 2
 
     labels = dict(service_name="otel-e2e", namespace="default", task_queue=queue)
@@ -213,13 +215,17 @@ def test_metrics_of_a_known_workload(dev_server, lambda_emulator, tmp_path, coll
     assert latest(collector, "temporal_activity_execution_failed", **greet) is None
     assert latest(collector, "temporal_activity_succeed_endtoend_latency", **greet)["count"] == 3
     assert latest(collector, "temporal_activity_schedule_to_start_latency", **greet)["count"] == 3
-    assert latest(collector, "temporal_activity_task_received", **labels) == 4
+    assert latest(collector, "temporal_activity_task_received", **labels) == 5
+    assert latest(collector, "tlw_executor_crashes", activity_type="crash", signal="SIGABRT",
+                  **labels) == 1
+    assert latest(collector, "temporal_activity_execution_failed", activity_type="crash",
+                  **labels) == 1
     assert latest(collector, "temporal_request", operation="RespondActivityTaskCompleted",
                   **labels) == 3
     assert latest(collector, "temporal_request", operation="RespondActivityTaskFailed",
-                  **labels) == 1
+                  **labels) == 2
     assert latest(collector, "temporal_long_request", operation="PollActivityTaskQueue",
-                  **labels) >= 4
+                  **labels) >= 5
     assert latest(collector, "temporal_worker_start", worker_type="ActivityWorker",
                   **labels) == 4  # 2 slots x 2 invocations
     assert latest(collector, "temporal_worker_task_slots_available",
@@ -428,10 +434,15 @@ def test_a_trace_continues_through_a_c_workflow_and_its_activities(dev_server, l
     assert len(run_wf) == 1, spans
     assert run_wf[0]["parentSpanId"] == f"{start_wf.context.span_id:016x}"
     assert attrs(run_wf[0]["attributes"])["temporalWorkflowID"] == workflow_id
+    # As the SDKs' interceptors: RunWorkflow -> StartActivity -> RunActivity.
+    starts = {s["spanId"]: s for s in spans if s["name"] == "StartActivity:compose_greeting"}
+    assert len(starts) == 2
+    for st in starts.values():
+        assert st["parentSpanId"] == run_wf[0]["spanId"]
+        assert attrs(st["attributes"])["temporalWorkflowID"] == workflow_id
     acts = [s for s in spans if s["name"] == "RunActivity:compose_greeting"]
     assert len(acts) == 2
-    for a in acts:
-        assert a["parentSpanId"] == run_wf[0]["spanId"]  # started by the C workflow
+    assert {a["parentSpanId"] for a in acts} == set(starts)
 
     labels = dict(service_name="otel-e2e-wf", task_queue=queue, workflow_type="Greeting")
     assert latest(collector, "temporal_workflow_completed", **labels) == 1
