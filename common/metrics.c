@@ -373,8 +373,8 @@ static uint8_t *put_series(uint8_t *at, const tlw_metric_series *s)
     return at;
 }
 
-tlw_status tlw_metrics_encode(tlw_metrics *m, size_t *cursor, void *buf, size_t cap, size_t *len,
-                              tlw_error *err)
+static tlw_status encode(tlw_metrics *m, size_t *cursor, void *buf, size_t cap, size_t *len,
+                         bool take, tlw_error *err)
 {
     if (cap < TLW_METRICS_CHUNK_MIN)
         return tlw_error_set(err, TLW_ERR_INVALID,
@@ -384,17 +384,39 @@ tlw_status tlw_metrics_encode(tlw_metrics *m, size_t *cursor, void *buf, size_t 
     uint8_t *at = (uint8_t *)buf + 4;
     uint32_t n = 0;
     while (*cursor < m->count) {
-        const tlw_metric_series *s = &m->series[*cursor];
+        tlw_metric_series *s = &m->series[*cursor];
+        bool gauge = defs[s->id].kind == TLW_METRIC_GAUGE;
+        if (take && !gauge && s->count == 0) { /* nothing new since the last take */
+            (*cursor)++;
+            continue;
+        }
         if ((size_t)(at - (uint8_t *)buf) + encoded_size(s) > cap)
             break;
         at = put_series(at, s);
         n++;
         (*cursor)++;
+        if (take && !gauge) { /* what was taken is the receiver's now */
+            s->count = 0;
+            s->sum = s->min = s->max = 0;
+            memset(s->buckets, 0, sizeof s->buckets);
+        }
     }
     pthread_mutex_unlock(&m->mu);
     memcpy(buf, &n, 4);
     *len = (size_t)(at - (uint8_t *)buf);
     return TLW_OK;
+}
+
+tlw_status tlw_metrics_encode(tlw_metrics *m, size_t *cursor, void *buf, size_t cap, size_t *len,
+                              tlw_error *err)
+{
+    return encode(m, cursor, buf, cap, len, false, err);
+}
+
+tlw_status tlw_metrics_take(tlw_metrics *m, size_t *cursor, void *buf, size_t cap, size_t *len,
+                            tlw_error *err)
+{
+    return encode(m, cursor, buf, cap, len, true, err);
 }
 
 typedef struct reader {

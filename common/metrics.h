@@ -181,6 +181,16 @@ tlw_status tlw_metrics_encode(tlw_metrics *m, size_t *cursor, void *buf, size_t 
                               tlw_error *err);
 
 /*
+ * The same, for a sender of deltas: counters and histograms written are
+ * reset to zero (what was taken is the receiver's now), and those with
+ * nothing new since the last take are skipped (*cursor still passes them,
+ * so a chunk may hold no series: go on until *cursor stops moving). Gauges
+ * are always written. Safe while other threads record.
+ */
+tlw_status tlw_metrics_take(tlw_metrics *m, size_t *cursor, void *buf, size_t cap, size_t *len,
+                            tlw_error *err);
+
+/*
  * Decodes buf[0..len) strictly (TLW_ERR_PROTOCOL with what is wrong, and
  * nothing merged, for anything but exactly the form above) and adds it to
  * `m`: counters and histograms add up, a gauge takes the newer value. With

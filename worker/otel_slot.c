@@ -399,6 +399,30 @@ void tlw_otel_record_cache(bool hit, uint64_t size)
     tlw_metrics_set(m, TLW_M_STICKY_CACHE_SIZE, NULL, 0, (double)size);
 }
 
+void tlw_otel_slot_flush_metrics(int fd)
+{
+    tlw_metrics *m = tlw_metrics_process();
+    if (!m)
+        return;
+    size_t cursor = 0;
+    for (;;) {
+        tlw_ipc_msg msg = {.type = TLW_IPC_METRICS};
+        size_t len = 0, before = cursor;
+        tlw_error err;
+        if (tlw_metrics_take(m, &cursor, msg.metrics.data, sizeof msg.metrics.data, &len, &err) !=
+                TLW_OK ||
+            cursor == before)
+            break;
+        if (len <= 4) /* only series with nothing new */
+            continue;
+        msg.metrics.len = (uint32_t)len;
+        if (tlw_ipc_send(fd, &msg, &err) != TLW_OK) {
+            tlw_log_warn("cannot send the metrics to the supervisor: %s", err.message);
+            return;
+        }
+    }
+}
+
 void tlw_otel_slot_flush(int fd)
 {
     tlw_metrics *m = tlw_metrics_process();
@@ -414,21 +438,7 @@ void tlw_otel_slot_flush(int fd)
         }
     }
     tlw_spans_free(&slot_spans);
-    size_t cursor = 0, total = tlw_metrics_series_count(m);
-    while (cursor < total) {
-        tlw_ipc_msg msg = {.type = TLW_IPC_METRICS};
-        size_t len = 0, before = cursor;
-        tlw_error err;
-        if (tlw_metrics_encode(m, &cursor, msg.metrics.data, sizeof msg.metrics.data, &len, &err) !=
-                TLW_OK ||
-            cursor == before)
-            break;
-        msg.metrics.len = (uint32_t)len;
-        if (tlw_ipc_send(fd, &msg, &err) != TLW_OK) {
-            tlw_log_warn("cannot send the metrics to the supervisor: %s", err.message);
-            return;
-        }
-    }
+    tlw_otel_slot_flush_metrics(fd);
     if (tlw_metrics_dropped(m))
         tlw_log_warn("%llu metric series dropped (more than %d, or out of memory)",
                      (unsigned long long)tlw_metrics_dropped(m), TLW_METRICS_SERIES_MAX);

@@ -71,8 +71,15 @@ void tlw_otel_run_context(char *out, size_t size,
  * `run_context` is "" (OpenTelemetry off). */
 Temporal__Api__Common__V1__Header *tlw_otel_header(const char *run_context, const char *what);
 
-/* Sends what the slot recorded to the supervisor on `fd` (its channel), in
- * as many METRICS messages as it takes. */
+/* Sends what the slot recorded since the last flush to the supervisor on
+ * `fd` (its channel), in as many METRICS messages as it takes (deltas: the
+ * supervisor adds them up). Safe from any thread: the control thread
+ * flushes when DRAIN comes, so that a slot killed at the hard stop (a task
+ * that overran) has handed over all but that task's. */
+void tlw_otel_slot_flush_metrics(int fd);
+
+/* As the slot exits: its spans (SPAN messages), then its metrics. Main
+ * thread only. */
 void tlw_otel_slot_flush(int fd);
 
 #endif

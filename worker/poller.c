@@ -121,6 +121,7 @@ static void *control_thread(void *arg)
         else
             continue;
         atomic_store(&p->draining, 1);
+        tlw_otel_slot_flush_metrics(p->spec->fd); /* OpenTelemetry: before a hard stop can */
         if (!p->graceful_poll_shutdown || !shutdown_worker(p, ctl->kind))
             tlw_rpc_cancel_request(&p->poll_cancel);
         /* A poll that opened just as the drain began is not one ShutdownWorker

@@ -122,6 +122,34 @@ static void merging_adds_counters_and_histograms_and_keeps_the_newer_gauge(void 
     tlw_metrics_free(agg);
 }
 
+/* A slot takes deltas: what was taken is not sent again; gauges always are. */
+static void taking_sends_each_increment_once(void **state)
+{
+    tlw_metrics *slot = tlw_metrics_new(0), *agg = tlw_metrics_new(0);
+    tlw_metric_label l = {"activity_type", "a"};
+    uint8_t buf[TLW_METRICS_CHUNK_MIN];
+    size_t cursor, len;
+    for (int round = 1; round <= 3; round++) {
+        if (round != 2) { /* nothing new in round 2 */
+            tlw_metrics_add(slot, TLW_M_ACTIVITY_EXECUTION_FAILED, &l, 1, 5);
+            tlw_metrics_record(slot, TLW_M_ACTIVITY_EXECUTION_LATENCY, &l, 1, 7);
+        }
+        tlw_metrics_set(slot, TLW_M_STICKY_CACHE_SIZE, NULL, 0, round);
+        cursor = 0;
+        assert_int_equal(tlw_metrics_take(slot, &cursor, buf, sizeof buf, &len, NULL), TLW_OK);
+        assert_int_equal(cursor, 3);
+        uint32_t n;
+        memcpy(&n, buf, 4);
+        assert_int_equal(n, round == 2 ? 1 : 3); /* the gauge alone when nothing is new */
+        assert_int_equal(tlw_metrics_merge(agg, buf, len, NULL), TLW_OK);
+    }
+    assert_int_equal(tlw_metrics_counter_value(agg, TLW_M_ACTIVITY_EXECUTION_FAILED, &l, 1), 10);
+    assert_int_equal(tlw_metrics_series_at(agg, 1)->count, 2);
+    assert_true(tlw_metrics_series_at(agg, 2)->sum == 3);
+    tlw_metrics_free(slot);
+    tlw_metrics_free(agg);
+}
+
 static size_t one_histogram(uint8_t *buf, size_t cap)
 {
     tlw_metrics *m = tlw_metrics_new(0);
@@ -459,6 +487,7 @@ int main(void)
         cmocka_unit_test(counters_histograms_and_gauges_record_by_labels),
         cmocka_unit_test(a_long_label_value_is_cut_at_a_character_boundary),
         cmocka_unit_test(merging_adds_counters_and_histograms_and_keeps_the_newer_gauge),
+        cmocka_unit_test(taking_sends_each_increment_once),
         cmocka_unit_test(the_decoder_refuses_anything_but_the_exact_form),
         cmocka_unit_test(endpoints_map_to_grpc_targets),
         cmocka_unit_test(the_otlp_request_has_temporal_names_labels_and_cumulative_points),
