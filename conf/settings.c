@@ -167,6 +167,11 @@ void tlw_settings_defaults(tlw_settings *s)
     w->s3_key_prefix.source = def;
     int_default(&w->s3_path_style, 0);
     int_default(&w->s3_payload_size_threshold, 256 * 1024);
+    int_default(&w->otel_enabled, 0);
+    tlw_str_setting_set(&w->otel_endpoint, TLW_DEFAULT_OTEL_ENDPOINT,
+                        strlen(TLW_DEFAULT_OTEL_ENDPOINT), &def, NULL);
+    w->otel_service_name.source = def;
+    int_default(&w->otel_export_timeout_ms, TLW_DEFAULT_OTEL_EXPORT_TIMEOUT_MS);
 }
 
 tlw_status tlw_settings_load(tlw_settings *s, char *const *envp, tlw_error *err)
@@ -223,6 +228,7 @@ void tlw_settings_free(tlw_settings *s)
         &s->worker.deployment_name, &s->worker.build_id,
         &s->worker.s3_bucket, &s->worker.s3_region, &s->worker.s3_endpoint_url,
         &s->worker.s3_key_prefix,
+        &s->worker.otel_endpoint, &s->worker.otel_service_name,
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         tlw_str_setting_clear(strs[i]);
@@ -420,6 +426,25 @@ tlw_status tlw_settings_validate(const tlw_settings *s, tlw_error *err)
                              "s3_bucket is set (%s) but no region is known: set s3_region in the "
                              "tuning file or with tlw_config_set_s3_storage(), or AWS_REGION",
                              src(&w->s3_bucket.source));
+    const tlw_int_setting *ot = &w->otel_export_timeout_ms;
+    if (ot->value < 50 || ot->value > 30000)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: otel_export_timeout_ms = %lld is out of range; use 50 to 30000 "
+                             "(the most an OpenTelemetry export may add to an invocation)",
+                             src(&ot->source), (long long)ot->value);
+    const char *ep = w->otel_endpoint.value;
+    if (ep && strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0)
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the OpenTelemetry endpoint \"%.200s\" is not an http:// or "
+                             "https:// URL; use e.g. http://localhost:4317 (an OTLP/gRPC "
+                             "receiver such as the ADOT collector layer)",
+                             src(&w->otel_endpoint.source), ep);
+    const char *path = ep ? strchr(ep + (ep[4] == 's' ? 8 : 7), '/') : NULL;
+    if (path && path[1])
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "%s: the OpenTelemetry endpoint \"%.200s\" has a path; OTLP/gRPC "
+                             "takes scheme://host:port only (OTLP/HTTP is not supported)",
+                             src(&w->otel_endpoint.source), ep);
     return TLW_OK;
 }
 
@@ -508,6 +533,14 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
               &w->s3_path_style.source);
     print_int(out, "worker.s3_payload_size_threshold", &w->s3_payload_size_threshold);
     print_str(out, "worker.s3_key_prefix", &w->s3_key_prefix);
+    print_row(out, "worker.otel_enabled", w->otel_enabled.value ? "true" : "false",
+              &w->otel_enabled.source);
+    print_str(out, "worker.otel_endpoint", &w->otel_endpoint);
+    print_row(out, "worker.otel_service_name",
+              w->otel_service_name.value ? w->otel_service_name.value
+                                         : TLW_DEFAULT_OTEL_SERVICE_NAME,
+              &w->otel_service_name.source);
+    print_int(out, "worker.otel_export_timeout_ms", &w->otel_export_timeout_ms);
     for (size_t i = 0; i < s->warning_count; i++)
         fprintf(out, "warning: %s\n", s->warnings[i]);
 }

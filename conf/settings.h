@@ -109,6 +109,12 @@ typedef struct tlw_worker_settings {
     tlw_int_setting s3_path_style;   /* 1: endpoint/bucket/key */
     tlw_int_setting s3_payload_size_threshold; /* bytes; stored at or above */
     tlw_str_setting s3_key_prefix;             /* NULL: keys start with v0/ */
+    /* OpenTelemetry: metrics and traces exported over OTLP before each
+     * invocation answers (docs/observability.md). */
+    tlw_int_setting otel_enabled;           /* 0 (default) off, 1 on */
+    tlw_str_setting otel_endpoint;          /* http(s)://host:port of an OTLP/gRPC receiver */
+    tlw_str_setting otel_service_name;      /* NULL: TLW_DEFAULT_OTEL_SERVICE_NAME */
+    tlw_int_setting otel_export_timeout_ms; /* the most an export may add to an invocation */
 } tlw_worker_settings;
 
 #define TLW_SETTINGS_MAX_WARNINGS 16
@@ -132,6 +138,10 @@ typedef struct tlw_settings {
 #define TLW_MAX_SLOTS 64
 #define TLW_LAMBDA_MAX_TIMEOUT_MS (900 * 1000)
 #define TLW_MAX_EXECUTOR_MEMORY_MB 10240 /* Lambda's largest function */
+/* OpenTelemetry defaults, as the reference Lambda workers' otel modules. */
+#define TLW_DEFAULT_OTEL_ENDPOINT "http://localhost:4317"
+#define TLW_DEFAULT_OTEL_SERVICE_NAME "temporal-lambda-worker"
+#define TLW_DEFAULT_OTEL_EXPORT_TIMEOUT_MS 1000
 
 /* The file names and variables the loaders read. */
 #define TLW_TUNING_FILE_NAME "lambda_worker.cfg"

@@ -13,6 +13,7 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -53,6 +54,10 @@ static const struct tuning_key {
     {"s3_payload_size_threshold", KEY_INT,
      offsetof(tlw_worker_settings, s3_payload_size_threshold)},
     {"s3_key_prefix", KEY_STRING, offsetof(tlw_worker_settings, s3_key_prefix)},
+    {"otel_enabled", KEY_BOOL, offsetof(tlw_worker_settings, otel_enabled)},
+    {"otel_endpoint", KEY_STRING, offsetof(tlw_worker_settings, otel_endpoint)},
+    {"otel_service_name", KEY_STRING, offsetof(tlw_worker_settings, otel_service_name)},
+    {"otel_export_timeout_ms", KEY_INT, offsetof(tlw_worker_settings, otel_export_timeout_ms)},
 };
 
 static const char *type_name(int t)
@@ -121,7 +126,8 @@ tlw_status tlw_tuning_parse_enum(const char *key, const char *text, int64_t *out
 static bool is_enum(const struct tuning_key *k)
 {
     return k->type == KEY_STRING && strcmp(k->name, "task_queue") != 0 &&
-           strcmp(k->name, "identity") != 0 && strncmp(k->name, "s3_", 3) != 0;
+           strcmp(k->name, "identity") != 0 && strncmp(k->name, "s3_", 3) != 0 &&
+           strncmp(k->name, "otel_", 5) != 0;
 }
 
 static tlw_status apply_setting(tlw_settings *s, const struct tuning_key *k,
@@ -244,6 +250,28 @@ static tlw_status load_env(tlw_settings *s, char *const *envp, tlw_error *err)
     if (v && *v && !w->s3_region.value) {
         tlw_source source = {.kind = TLW_SOURCE_ENV, .where = "AWS_REGION"};
         tlw_status st = tlw_str_setting_set(&w->s3_region, v, strlen(v), &source, err);
+        if (st)
+            return st;
+    }
+    /* OpenTelemetry's standard variables; the function's name is the
+     * service name only when nothing else names it. */
+    static const struct {
+        const char *var;
+        size_t offset;
+        bool fallback;
+    } otel_env[] = {
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", offsetof(tlw_worker_settings, otel_endpoint), false},
+        {"OTEL_SERVICE_NAME", offsetof(tlw_worker_settings, otel_service_name), false},
+        {"AWS_LAMBDA_FUNCTION_NAME", offsetof(tlw_worker_settings, otel_service_name), true},
+    };
+    for (size_t i = 0; i < sizeof otel_env / sizeof otel_env[0]; i++) {
+        tlw_str_setting *field = (tlw_str_setting *)((char *)w + otel_env[i].offset);
+        v = tlw_env_get(envp, otel_env[i].var);
+        if (!v || !*v || (otel_env[i].fallback && field->value))
+            continue;
+        tlw_source source = {.kind = TLW_SOURCE_ENV};
+        snprintf(source.where, sizeof source.where, "%s", otel_env[i].var);
+        tlw_status st = tlw_str_setting_set(field, v, strlen(v), &source, err);
         if (st)
             return st;
     }

@@ -350,6 +350,20 @@ tlw_status tlw_config_set_log_format(tlw_config *cfg, const char *format)
     return set_enum(cfg, &cfg->settings.worker.log_format, __func__, "log_format", format);
 }
 
+tlw_status tlw_config_enable_otel(tlw_config *cfg, const tlw_otel_options *opts)
+{
+    tlw_worker_settings *w = &cfg->settings.worker;
+    tlw_status st = set_bool(cfg, &w->otel_enabled, __func__, 1);
+    if (st == TLW_OK && opts && opts->endpoint)
+        st = set_str(cfg, &w->otel_endpoint, __func__, opts->endpoint);
+    if (st == TLW_OK && opts && opts->service_name)
+        st = set_str(cfg, &w->otel_service_name, __func__, opts->service_name);
+    if (st == TLW_OK && opts && opts->export_timeout_ms)
+        st = set_int(cfg, &w->otel_export_timeout_ms, __func__, opts->export_timeout_ms, 50,
+                     30000);
+    return st;
+}
+
 tlw_status tlw_config_set_allow_plaintext_credentials(tlw_config *cfg, int allow)
 {
     return set_bool(cfg, &cfg->settings.worker.allow_plaintext_credentials, __func__, allow);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/metrics.h"
 #include "common/utf8.h"
 
 /* Fixed parts of the bodies, in bytes. */
@@ -38,6 +39,8 @@ const char *tlw_ipc_type_name(tlw_ipc_type type)
     case TLW_IPC_TASK_END: return "TASK_END";
     case TLW_IPC_STATS: return "STATS";
     case TLW_IPC_FATAL: return "FATAL";
+    case TLW_IPC_METRICS: return "METRICS";
+    case TLW_IPC_SPAN: return "SPAN";
     case TLW_IPC_EXEC_HEARTBEAT: return "EXEC_HEARTBEAT";
     case TLW_IPC_EXEC_RESULT: return "EXEC_RESULT";
     case TLW_IPC_EXEC_FAILURE: return "EXEC_FAILURE";
@@ -179,6 +182,26 @@ static tlw_status check_outgoing(const tlw_ipc_msg *msg, size_t *body_len, tlw_e
         return TLW_OK;
     }
     case TLW_IPC_STATS: *body_len = STATS_SIZE; return TLW_OK;
+    case TLW_IPC_METRICS: {
+        if (msg->metrics.len > TLW_IPC_METRICS_MAX)
+            return tlw_error_set(err, TLW_ERR_INVALID, "ipc: METRICS: %u bytes, over the %d limit",
+                                 (unsigned)msg->metrics.len, TLW_IPC_METRICS_MAX);
+        tlw_status st = tlw_metrics_merge(NULL, msg->metrics.data, msg->metrics.len, err);
+        if (st != TLW_OK)
+            return tlw_error_set(err, TLW_ERR_INVALID, "ipc: METRICS: %s", err ? err->message : "");
+        *body_len = msg->metrics.len;
+        return TLW_OK;
+    }
+    case TLW_IPC_SPAN: {
+        if (msg->span.len > TLW_SPAN_ENCODED_MAX)
+            return tlw_error_set(err, TLW_ERR_INVALID, "ipc: SPAN: %u bytes, over the %d limit",
+                                 (unsigned)msg->span.len, (int)TLW_SPAN_ENCODED_MAX);
+        tlw_status st = tlw_span_decode(msg->span.data, msg->span.len, NULL, err);
+        if (st != TLW_OK)
+            return tlw_error_set(err, TLW_ERR_INVALID, "ipc: SPAN: %s", err ? err->message : "");
+        *body_len = msg->span.len;
+        return TLW_OK;
+    }
     case TLW_IPC_FATAL: {
         size_t len = strnlen(msg->fatal.message, sizeof msg->fatal.message);
         if (len == sizeof msg->fatal.message)
@@ -247,6 +270,8 @@ tlw_status tlw_ipc_encode(const tlw_ipc_msg *msg, void *buf, size_t cap, size_t 
         put_u64(&w, msg->stats.tasks_failed);
         put_u64(&w, msg->stats.tasks_canceled);
         break;
+    case TLW_IPC_METRICS: put(&w, msg->metrics.data, msg->metrics.len); break;
+    case TLW_IPC_SPAN: put(&w, msg->span.data, msg->span.len); break;
     case TLW_IPC_FATAL: {
         uint32_t size = (uint32_t)strlen(msg->fatal.message) + 1;
         put_u32(&w, size);
@@ -450,6 +475,32 @@ static tlw_status decode_body(uint16_t type, reader *r, tlw_ipc_msg *msg, tlw_er
         msg->stats.tasks_completed = take_u64(r);
         msg->stats.tasks_failed = take_u64(r);
         msg->stats.tasks_canceled = take_u64(r);
+        break;
+
+    case TLW_IPC_METRICS:
+        if (body_len > TLW_IPC_METRICS_MAX)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                                 "ipc: %s body of %zu bytes exceeds the %d-byte limit", name,
+                                 body_len, TLW_IPC_METRICS_MAX);
+        if ((st = tlw_metrics_merge(NULL, r->at, body_len, err)) != TLW_OK) {
+            tlw_error_prefix(err, "ipc: %s: ", name);
+            return st;
+        }
+        msg->metrics.len = (uint32_t)body_len;
+        take(r, msg->metrics.data, body_len);
+        break;
+
+    case TLW_IPC_SPAN:
+        if (body_len > TLW_SPAN_ENCODED_MAX)
+            return tlw_error_set(err, TLW_ERR_PROTOCOL,
+                                 "ipc: %s body of %zu bytes exceeds the %d-byte limit", name,
+                                 body_len, (int)TLW_SPAN_ENCODED_MAX);
+        if ((st = tlw_span_decode(r->at, body_len, NULL, err)) != TLW_OK) {
+            tlw_error_prefix(err, "ipc: %s: ", name);
+            return st;
+        }
+        msg->span.len = (uint32_t)body_len;
+        take(r, msg->span.data, body_len);
         break;
 
     case TLW_IPC_FATAL: {

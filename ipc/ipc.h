@@ -18,6 +18,10 @@
  *                 uint32 token length | token bytes
  *     STATS       uint64 started | uint64 completed | uint64 failed | uint64 canceled
  *     FATAL       uint32 message length | message bytes
+ *     METRICS     what the slot recorded, in common/metrics.h's compact form
+ *                 (at most TLW_IPC_METRICS_MAX bytes; a slot sends several
+ *                 when it has more), checked as strictly as the rest
+ *     SPAN        one finished trace span, in common/spans.h's compact form
  *
  * A string on the wire carries its terminating NUL, which its length counts,
  * and no other NUL. A decoder accepts exactly this and nothing else: any other
@@ -37,6 +41,8 @@
 
 #include <tlw/lambda_worker.h>
 
+#include "common/spans.h"
+
 #define TLW_IPC_VERSION 2
 
 /* Largest task token a message carries. Temporal's tokens are a few hundred
@@ -44,6 +50,8 @@
 #define TLW_IPC_TASK_TOKEN_MAX 4096
 /* Room for a workflow or activity type name, terminating NUL included. */
 #define TLW_IPC_TYPE_NAME_MAX 256
+/* The largest METRICS body: fits within TLW_IPC_MSG_MAX. */
+#define TLW_IPC_METRICS_MAX 4096
 /* Room for a FATAL message, terminating NUL included. */
 #define TLW_IPC_FATAL_MESSAGE_MAX 512
 
@@ -62,6 +70,8 @@ typedef enum tlw_ipc_type {
     TLW_IPC_TASK_END = 18,   /* that task ended; whether the server was told */
     TLW_IPC_STATS = 19,      /* counters, sent before the child exits */
     TLW_IPC_FATAL = 20,      /* the child cannot go on; it exits after this */
+    TLW_IPC_METRICS = 21,    /* metrics the child recorded, sent before it exits */
+    TLW_IPC_SPAN = 22,       /* a trace span the child finished */
     /* executor -> slot (a pipe; see tlw_ipc_exec_decode) */
     TLW_IPC_EXEC_HEARTBEAT = 32,
     TLW_IPC_EXEC_RESULT = 33,
@@ -129,6 +139,16 @@ typedef struct tlw_ipc_stats {
     uint64_t tasks_canceled;
 } tlw_ipc_stats;
 
+typedef struct tlw_ipc_metrics {
+    uint32_t len; /* 4 to TLW_IPC_METRICS_MAX */
+    uint8_t data[TLW_IPC_METRICS_MAX];
+} tlw_ipc_metrics;
+
+typedef struct tlw_ipc_span {
+    uint32_t len; /* the encoded span's size */
+    uint8_t data[TLW_SPAN_ENCODED_MAX];
+} tlw_ipc_span;
+
 typedef struct tlw_ipc_fatal {
     char message[TLW_IPC_FATAL_MESSAGE_MAX]; /* NUL-terminated */
 } tlw_ipc_fatal;
@@ -144,6 +164,8 @@ typedef struct tlw_ipc_msg {
         tlw_ipc_task_end task_end;
         tlw_ipc_stats stats;
         tlw_ipc_fatal fatal;
+        tlw_ipc_metrics metrics;
+        tlw_ipc_span span;
     };
 } tlw_ipc_msg;
 

@@ -9,6 +9,9 @@ nodist_libtlwproto_la_SOURCES = $(PROTO_GEN_C) $(PROTO_GEN_H)
 libtlwproto_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 libtlwproto_la_LIBADD = $(PROTOBUF_C_LIBS)
 
+# The OpenTelemetry protocol (OTLP), for the exporter.
+include $(top_srcdir)/proto/otel.mk
+
 EXTRA_DIST += proto/fetch-protos.sh proto/closure.py
 
 BUILT_SOURCES += proto/gen.stamp

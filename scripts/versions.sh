@@ -17,3 +17,16 @@ TLW_RIE_VERSION="v0.0.0-20261030222936-bef5c4ba774d"
 TLW_PROTO_NPM_PACKAGE="@temporalio/core-bridge"
 TLW_PROTO_NPM_VERSION="1.24.0"
 TLW_PROTO_NPM_SHA256="5f58de2e98bdc4711be3cbb06cc08bc39cb274cbbac41d02f0352bfe1630a8f7"
+
+# The OpenTelemetry protocol protos come from this Maven artifact (the jar
+# carries the .proto files), fetched with mvn (see proto/fetch-otel-protos.sh).
+TLW_OTEL_PROTO_MAVEN_GROUP="io.opentelemetry.proto"
+TLW_OTEL_PROTO_MAVEN_ARTIFACT="opentelemetry-proto"
+TLW_OTEL_PROTO_MAVEN_VERSION="1.11.0-alpha"
+TLW_OTEL_PROTO_MAVEN_SHA256="a5f47de1368ca82aec597e74d0be6969763707483da6672471d703d454d65b5b"
+TLW_MAVEN_DEPENDENCY_PLUGIN_VERSION="3.8.1"
+
+# The OpenTelemetry Collector the e2e tests export to, built with the
+# collector's builder from tests/e2e/otelcol-builder.yaml (go install).
+TLW_OTELCOL_BUILDER_MODULE="go.opentelemetry.io/collector/cmd/builder"
+TLW_OTELCOL_VERSION="v0.165.0"

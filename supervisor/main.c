@@ -12,11 +12,13 @@
 
 #include <tlw/lambda_worker.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "conf/worker_config.h"
 #include "supervisor/runtime_api.h"
 #include "supervisor/supervisor.h"
+#include "worker/otel_export.h"
 #include "worker/recovery.h"
 #include "worker/replay.h"
 #include "worker/slot.h"
@@ -95,6 +97,7 @@ static void wire_worker(tlw_supervisor_ops *ops)
     ops->slot_main = tlw_slot_main;
     ops->report_task = tlw_recovery_report;
     ops->slot_polls = tlw_slot_polls;
+    ops->otel_export = tlw_otel_export;
 }
 
 int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn configure)
@@ -139,7 +142,13 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
     if (!api_address || !*api_address) {
         tlw_supervisor_default_ops(&ops, NULL);
         wire_worker(&ops);
-        return tlw_supervisor_run_standalone(&ops, version, configure);
+        tlw_spans spans = {0};
+        ops.metrics = tlw_metrics_new(tlw_wall_ms());
+        ops.spans = &spans;
+        int rc = tlw_supervisor_run_standalone(&ops, version, configure);
+        tlw_metrics_free(ops.metrics);
+        tlw_spans_free(&spans);
+        return rc;
     }
     tlw_runtime_api *api;
     tlw_error err;
@@ -149,7 +158,13 @@ int tlw_main(int argc, char **argv, const tlw_version *version, tlw_configure_fn
     }
     tlw_supervisor_default_ops(&ops, api);
     wire_worker(&ops);
+    /* For the life of the environment: the exported values are cumulative. */
+    tlw_spans spans = {0};
+    ops.metrics = tlw_metrics_new(tlw_wall_ms());
+    ops.spans = &spans;
     int rc = tlw_supervisor_serve(&ops, version, configure);
+    tlw_metrics_free(ops.metrics);
+    tlw_spans_free(&spans);
     tlw_runtime_api_close(api);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "supervisor/telemetry.h"
 
 /* ---- the default ops ---------------------------------------------------- */
 
@@ -390,6 +391,8 @@ static void handle_message(struct child *c, const tlw_ipc_msg *msg)
             recover(run, &task, "could not report the task's result to the server");
         }
         break;
+    case TLW_IPC_METRICS: tlw_telemetry_child_metrics(run->ops, &msg->metrics); break;
+    case TLW_IPC_SPAN: tlw_telemetry_child_span(run->ops, &msg->span); break;
     case TLW_IPC_FATAL:
         tlw_log_error("%s: %s", child_name(c, name), msg->fatal.message);
         if (c->polls && !run->connected)
@@ -892,6 +895,8 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
                                                 : "no answer; check that the server runs and "
                                                   "that the address and TLS settings are right");
     }
+    tlw_telemetry_invocation_end(ops, &cfg, inv, summary, run.started_ms,
+                                 run.final_at_ms); /* OpenTelemetry */
     finish_invocation(ops, &cfg, inv, summary, st == TLW_OK);
     tlw_config_free(&cfg);
     return st;

@@ -25,6 +25,8 @@
 
 #include <tlw/lambda_worker.h>
 
+#include "common/metrics.h"
+#include "common/spans.h"
 #include "conf/worker_config.h"
 #include "ipc/ipc.h"
 #include "ipc/spawn.h"
@@ -85,6 +87,15 @@ struct tlw_supervisor_ops {
     /* whether a slot of this kind connects to the server (it must reach it
      * within TLW_CONNECT_WINDOW_MS); NULL: none does */
     bool (*slot_polls)(tlw_ipc_slot_kind kind, const tlw_config *cfg);
+
+    /* OpenTelemetry (supervisor/telemetry.h): the registry the children's
+     * metrics are merged into for the life of the process (NULL: none), the
+     * spans waiting for export, and what the exporter process runs (NULL:
+     * no export; its exit status says which part failed). */
+    tlw_metrics *metrics;
+    tlw_spans *spans;
+    int (*otel_export)(const tlw_config *cfg, const tlw_metrics *metrics, const tlw_spans *spans,
+                       int64_t export_by_ms);
 };
 
 /* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork.

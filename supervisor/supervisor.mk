@@ -4,6 +4,7 @@
 libtlw_internal_la_SOURCES += \
 	supervisor/supervisor.c supervisor/supervisor.h \
 	supervisor/runtime_api.c supervisor/runtime_api.h \
+	supervisor/telemetry.c supervisor/telemetry.h \
 	supervisor/main.c
 
 # A bootstrap whose workers idle or misbehave on request, for

@@ -21,6 +21,7 @@
 #include "worker/activity_context.h"
 #include "worker/executor.h"
 #include "worker/heartbeat.h"
+#include "worker/otel_slot.h"
 #include "worker/payload.h"
 #include "worker/poller.h"
 #include "worker/service.h"
@@ -281,6 +282,7 @@ static tlw_ipc_outcome report(tlw_poller *p, tlw_storage *storage, const tlw_act
         return TLW_IPC_OUTCOME_CANCELED;
     case TLW_RAN_CRASHED:
     case TLW_RAN_EXITED:
+        tlw_otel_executor_died(task, r->wait_status); /* OpenTelemetry */
         describe_death(r, memory_limit, message, sizeof message);
         *rs =
             respond_failed(p, storage, task, message,
@@ -477,6 +479,7 @@ int tlw_activity_slot_run(const tlw_slot_spec *spec)
         .start = start_zygote,
         .stop = stop_zygote,
         .arg = &slot,
+        .observe = tlw_otel_activity_task,
     };
     int status = tlw_poller_run(spec, &kind);
     tlw_storage_close(slot.storage);

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "worker/otel_slot.h"
 #include "worker/payload.h"
 #include "worker/service.h"
 #include "worker/workflow_run.h"
@@ -745,6 +746,8 @@ static bool start_run(tlw_workflow *wf, const char *namespace_name, const event 
         return false;
     }
     wf->args = payloads_value(wf, a->input);
+    tlw_otel_run_context(wf->trace_context, sizeof wf->trace_context, a->header, wf->info.run_id,
+                         wf->info.start_time_ms); /* OpenTelemetry */
     /* A seed every replay of this run agrees on. */
     uint64_t h = 1469598103934665603ULL;
     for (const char *p = wf->info.run_id ? wf->info.run_id : ""; *p; p++)
@@ -1168,6 +1171,7 @@ void tlw_engine_run_feed(tlw_engine_run *r, Temporal__Api__History__V1__HistoryE
             out->commands[out->n_commands++] = c->pb;
     out->versioning_behavior =
         wf->reg ? tlw_config_versioning_behavior(wf->cfg, wf->reg) : TLW_VERSIONING_UNSPECIFIED;
+    out->start_time_ms = wf->info.start_time_ms;
 }
 
 void tlw_engine_replay_and_query(const tlw_config *cfg, const char *namespace_name,

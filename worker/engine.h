@@ -42,6 +42,7 @@ typedef struct tlw_engine_result {
     size_t n_commands;
     bool owns_commands;
     tlw_versioning_behavior versioning_behavior;
+    int64_t start_time_ms; /* the run's start (epoch ms; 0: unknown), for metrics */
 } tlw_engine_result;
 
 /* Replays `events` (the run's history from its first event to the current

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/connect.h"
+#include "worker/otel_slot.h"
 
 #define POLL_TIMEOUT_MS 70000 /* the server ends a long poll after ~60 s */
 
@@ -120,6 +121,7 @@ static void *control_thread(void *arg)
         else
             continue;
         atomic_store(&p->draining, 1);
+        tlw_otel_slot_flush_metrics(p->spec->fd); /* OpenTelemetry: before a hard stop can */
         if (!p->graceful_poll_shutdown || !shutdown_worker(p, ctl->kind))
             tlw_rpc_cancel_request(&p->poll_cancel);
         /* A poll that opened just as the drain began is not one ShutdownWorker
@@ -234,13 +236,18 @@ static void poll_loop(tlw_poller *p, const tlw_task_kind *kind)
             uint32_t attempt;
             kind->describe(task, &token, &type_name, &attempt);
         }
+        if (st == TLW_OK)
+            tlw_otel_record_poll(kind->kind, token.len > 0); /* OpenTelemetry */
         if (st == TLW_OK && token.len > 0) {
             /* A task that arrives, even while draining, is run. */
             failures = 0;
             p->stats.tasks_started++;
             announce(p, kind, TLW_IPC_TASK_BEGIN, task, 0, false);
             bool reported = false;
+            int64_t run_started_ms = tlw_monotonic_ms();
             tlw_ipc_outcome outcome = kind->run(p, kind->arg, task, &reported);
+            if (kind->observe) /* OpenTelemetry */
+                kind->observe(task, outcome, tlw_monotonic_ms() - run_started_ms);
             announce(p, kind, TLW_IPC_TASK_END, task, outcome, reported);
             if (outcome == TLW_IPC_OUTCOME_COMPLETED)
                 p->stats.tasks_completed++;
@@ -274,6 +281,7 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
     int64_t hard_stop = tlw_slot_hard_stop_ms(spec);
     atomic_init(&p.hard_stop_ms, hard_stop == INT64_MAX ? LLONG_MAX : (long long)hard_stop);
     signal(SIGPIPE, SIG_IGN);
+    tlw_otel_slot_start(spec);
 
     tlw_error err;
     tlw_status st = make_instance_key(p.worker_instance_key, sizeof p.worker_instance_key, &err);
@@ -315,6 +323,7 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
     pthread_join(control, NULL);
     if (kind->stop)
         kind->stop(&p, kind->arg);
+    tlw_otel_slot_flush(spec->fd);
     tlw_ipc_msg msg = {.type = TLW_IPC_STATS, .stats = p.stats};
     tlw_ipc_send(spec->fd, &msg, NULL);
     tlw_rpc_client_close(p.caller.client);

@@ -74,6 +74,9 @@ typedef struct tlw_task_kind {
      * A failed start ends the slot. */
     tlw_status (*start)(tlw_poller *p, void *arg, tlw_error *err);
     void (*stop)(tlw_poller *p, void *arg);
+    /* OpenTelemetry: records a task that ran for `run_ms` (worker/otel_slot.h);
+     * NULL: none. */
+    void (*observe)(const void *task, tlw_ipc_outcome outcome, int64_t run_ms);
 } tlw_task_kind;
 
 /* Runs the slot with `kind` until DRAIN. Returns the exit status. */

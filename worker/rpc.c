@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/metadata.h"
+#include "worker/otel_slot.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define BACKOFF_FIRST_MS 100
@@ -473,6 +474,7 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
     protobuf_c_message_pack(request, GRPC_SLICE_START_PTR(payload));
 
     tlw_status st = TLW_OK;
+    int last_code = -1; /* for OpenTelemetry: -1 until a call was made */
     for (int attempt = 1;; attempt++) {
         if (tlw_rpc_cancel_requested(opts->cancel)) {
             st = tlw_error_set(err, TLW_ERR_CANCELLED, "%s to %s: cancelled",
@@ -481,6 +483,7 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
         }
         struct attempt a = {0};
         call_once(client, method, payload, deadline_ms, opts->cancel, &a);
+        last_code = (int)a.code;
         if (a.code == GRPC_STATUS_OK) {
             st = decode_response(a.response, response_type, response, method, client->address,
                                  err);
@@ -505,5 +508,6 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
         backoff_sleep(tlw_rpc_backoff_ms(attempt), opts->cancel);
     }
     grpc_slice_unref(payload);
+    tlw_otel_record_call(method, last_code, tlw_monotonic_ms() - start_ms);
     return st;
 }

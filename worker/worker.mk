@@ -22,7 +22,9 @@ libtlw_internal_la_SOURCES += \
 	worker/pbjson.c worker/pbjson.h \
 	worker/extstore.c worker/extstore.h \
 	worker/s3.c worker/s3.h \
-	worker/storage.c worker/storage.h
+	worker/storage.c worker/storage.h \
+	worker/otel_slot.c worker/otel_slot.h \
+	worker/otel_export.c worker/otel_export.h
 
 # The activities the end-to-end tests call (tests/e2e/test_activities.py).
 noinst_PROGRAMS += tests/e2e/fixtures/activity_bootstrap
@@ -137,3 +139,11 @@ noinst_PROGRAMS += tests/e2e/fixtures/workflow_bootstrap
 tests_e2e_fixtures_workflow_bootstrap_SOURCES = tests/e2e/fixtures/workflow_bootstrap.c
 tests_e2e_fixtures_workflow_bootstrap_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_workflow_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+
+# OpenTelemetry: the metric registry and the OTLP request built from it.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_otel
+tests_unit_test_otel_SOURCES = tests/unit/test_otel.c
+tests_unit_test_otel_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_otel_LDADD = $(UNIT_LDADD)
+endif

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/engine.h"
+#include "worker/otel_slot.h"
 #include "worker/payload.h"
 #include "worker/poller.h"
 #include "worker/service.h"
@@ -457,6 +458,9 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         ws->hits++;
     else if (!query_only)
         ws->misses++;
+    bool otel_replay = !run && first_event != 1; /* OpenTelemetry: a miss replays */
+    if (run || !query_only)
+        tlw_otel_record_cache(run != NULL, ws->cached_count);
     if (fetch_history(p, task, !run && first_event != 1, &h, &err) != TLW_OK) {
         tlw_log_error("workflow %s: %s", workflow_id, err.message);
         rs = respond_failed(p, task,
@@ -504,6 +508,7 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
         queries[i].args = q ? q->query_args : NULL;
     }
     tlw_engine_result r = {.task_failed = true};
+    int64_t otel_feed_ms = tlw_monotonic_ms(); /* OpenTelemetry */
     if (run)
         tlw_engine_run_feed(run,
                             (Temporal__Api__History__V1__HistoryEvent *const *)h.events + skip,
@@ -552,6 +557,8 @@ static tlw_ipc_outcome run_workflow(tlw_poller *p, void *arg, const void *task_p
             outcome = TLW_IPC_OUTCOME_COMPLETED;
             keep = cacheable;
             ws->poll_sticky_next = sticky;
+            tlw_otel_workflow_commands(task, r.commands, r.n_commands, r.start_time_ms,
+                                       otel_replay ? tlw_monotonic_ms() - otel_feed_ms : -1);
         }
     }
 done:
@@ -594,6 +601,7 @@ int tlw_workflow_slot_run(const tlw_slot_spec *spec)
         .describe = describe_workflow,
         .run = run_workflow,
         .free = free_workflow,
+        .observe = tlw_otel_workflow_task,
     };
     int rc = tlw_poller_run(spec, &kind);
     if (ws.hits + ws.misses)

@@ -126,6 +126,10 @@ struct tlw_workflow {
 
     void **allocs;
     size_t n_allocs;
+
+    /* OpenTelemetry: the W3C traceparent the run's commands carry in their
+     * _tracer-data header (worker/otel_slot.h); "" for none. */
+    char trace_context[64];
 };
 
 /* Fails the workflow task (first reason wins). */

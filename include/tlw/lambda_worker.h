@@ -196,6 +196,26 @@ tlw_status tlw_config_set_allow_plaintext_credentials(tlw_config *cfg, int allow
 tlw_status tlw_config_set_default_versioning_behavior(tlw_config *cfg,
                                                       tlw_versioning_behavior behavior);
 
+/*
+ * OpenTelemetry: metrics (with the names and labels of Temporal's SDKs) and
+ * traces, exported over OTLP/gRPC once per invocation, before it answers.
+ * Off by default; also turned on by the tuning file (otel_enabled = true).
+ * Any field left NULL or 0 keeps its default:
+ *   endpoint           OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317
+ *                      (the ADOT collector layer's OTLP/gRPC receiver)
+ *   service_name       OTEL_SERVICE_NAME, else AWS_LAMBDA_FUNCTION_NAME, else
+ *                      "temporal-lambda-worker"
+ *   export_timeout_ms  1000: the most an export adds to an invocation (a dead
+ *                      collector costs this, logged, never the result)
+ * opts == NULL: all defaults.
+ */
+typedef struct tlw_otel_options {
+    const char *endpoint;
+    const char *service_name;
+    long long export_timeout_ms;
+} tlw_otel_options;
+tlw_status tlw_config_enable_otel(tlw_config *cfg, const tlw_otel_options *opts);
+
 /* Makes configure() fail with this message (printf-style). Returns 1, so
  * that `return tlw_config_fail(cfg, "...")` reads well. */
 int tlw_config_fail(tlw_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

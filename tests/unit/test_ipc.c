@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "common/metrics.h"
 #include "ipc/ipc.h"
 
 /* Offsets inside an encoded TASK_BEGIN (see the wire format in ipc.h). */
@@ -87,6 +88,38 @@ static tlw_ipc_msg stats_msg(void)
     return m;
 }
 
+static tlw_ipc_msg metrics_msg(void)
+{
+    tlw_metrics *reg = tlw_metrics_new(0);
+    tlw_metric_label l = {"activity_type", "greet"};
+    tlw_metrics_add(reg, TLW_M_ACTIVITY_TASK_RECEIVED, NULL, 0, 3);
+    tlw_metrics_record(reg, TLW_M_ACTIVITY_EXECUTION_LATENCY, &l, 1, 42.5);
+    tlw_metrics_set(reg, TLW_M_STICKY_CACHE_SIZE, NULL, 0, 7);
+    tlw_ipc_msg m = {.type = TLW_IPC_METRICS};
+    size_t cursor = 0, len = 0;
+    assert_int_equal(
+        tlw_metrics_encode(reg, &cursor, m.metrics.data, sizeof m.metrics.data, &len, NULL),
+        TLW_OK);
+    assert_int_equal(cursor, 3);
+    m.metrics.len = (uint32_t)len;
+    tlw_metrics_free(reg);
+    return m;
+}
+
+static tlw_ipc_msg span_msg(void)
+{
+    tlw_span s;
+    memset(&s, 0, sizeof s);
+    tlw_trace_new_trace_id(s.trace_id, 1700000000000);
+    tlw_trace_new_span_id(s.span_id);
+    s.kind = TLW_SPAN_KIND_INTERNAL;
+    snprintf(s.name, sizeof s.name, "RunActivity:greet");
+    tlw_span_attr(&s, "temporalActivityID", "7");
+    tlw_ipc_msg m = {.type = TLW_IPC_SPAN};
+    m.span.len = (uint32_t)tlw_span_encode(&s, m.span.data);
+    return m;
+}
+
 static tlw_ipc_msg fatal_msg(const char *text)
 {
     tlw_ipc_msg m = {.type = TLW_IPC_FATAL};
@@ -126,6 +159,14 @@ static void assert_same(const tlw_ipc_msg *a, const tlw_ipc_msg *b)
         break;
     case TLW_IPC_STATS: assert_memory_equal(&a->stats, &b->stats, sizeof a->stats); break;
     case TLW_IPC_FATAL: assert_string_equal(a->fatal.message, b->fatal.message); break;
+    case TLW_IPC_SPAN:
+        assert_int_equal(a->span.len, b->span.len);
+        assert_memory_equal(a->span.data, b->span.data, a->span.len);
+        break;
+    case TLW_IPC_METRICS:
+        assert_int_equal(a->metrics.len, b->metrics.len);
+        assert_memory_equal(a->metrics.data, b->metrics.data, a->metrics.len);
+        break;
     case TLW_IPC_STOP:
     case TLW_IPC_NONE:
     case TLW_IPC_EXEC_HEARTBEAT: /* not supervisor <-> child messages */
@@ -171,6 +212,8 @@ static void all_messages(tlw_ipc_msg *out, size_t *n)
     out[i++] = task_begin_msg(100, long_name);
     out[i++] = task_end_msg();
     out[i++] = stats_msg();
+    out[i++] = metrics_msg();
+    out[i++] = span_msg();
     out[i++] = fatal_msg("");
     out[i++] = fatal_msg("cannot connect to localhost:7233: connection refused");
     *n = i;
@@ -714,6 +757,34 @@ static void malformed_executor_messages_are_refused(void **state)
     assert_int_equal(tlw_ipc_exec_write(1, &empty, &err), TLW_ERR_INVALID);
 }
 
+/* METRICS carries common/metrics.h's form; the decoder checks it whole. */
+static void malformed_metrics_are_refused(void **state)
+{
+    tlw_ipc_msg m = metrics_msg();
+    uint8_t buf[TLW_IPC_MSG_MAX];
+    size_t len = encode_ok(&m, buf);
+    /* A series count that promises more than the body holds. */
+    uint8_t bad[TLW_IPC_MSG_MAX];
+    memcpy(bad, buf, len);
+    bad[OFF_BODY] = 4;
+    assert_refused(bad, len, "metrics: series 3: truncated");
+    /* An unknown metric id in the first series. */
+    memcpy(bad, buf, len);
+    bad[OFF_BODY + 4] = 0xff;
+    bad[OFF_BODY + 5] = 0x7f;
+    assert_refused(bad, len, "unknown metric id");
+    /* Bytes left over after the last series. */
+    memcpy(bad, buf, len);
+    bad[len] = 0;
+    set_u32(bad, OFF_LEN, (uint32_t)(len - TLW_IPC_HEADER_SIZE + 1));
+    assert_refused(bad, len + 1, "left over");
+    /* The sender refuses what the receiver would. */
+    m.metrics.data[0] = 9;
+    tlw_error err;
+    size_t n;
+    assert_int_equal(tlw_ipc_encode(&m, buf, sizeof buf, &n, &err), TLW_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +798,7 @@ int main(void)
         cmocka_unit_test(malformed_task_begin_is_refused),
         cmocka_unit_test(malformed_task_end_is_refused),
         cmocka_unit_test(malformed_fatal_is_refused),
+        cmocka_unit_test(malformed_metrics_are_refused),
         cmocka_unit_test(encode_refuses_what_a_receiver_would_refuse),
         cmocka_unit_test(nonblocking_recv_says_would_block_then_reads),
         cmocka_unit_test(eof_is_told_apart_after_the_last_message),

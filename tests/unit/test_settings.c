@@ -1277,6 +1277,67 @@ static void grpc_meta_from_code(void **state)
     tlw_config_free(&cfg);
 }
 
+/* OpenTelemetry: off by default; the file, OTEL_* (and the function's name
+ * as the last resort for the service name), then code; bad values refused. */
+static void otel_settings_from_every_source(void **state)
+{
+    tlw_settings s;
+    tlw_error err;
+    assert_int_equal(load(&s, ENV("PATH=/bin"), &err), TLW_OK);
+    assert_int_equal(s.worker.otel_enabled.value, 0);
+    assert_string_equal(s.worker.otel_endpoint.value, "http://localhost:4317");
+    assert_null(s.worker.otel_service_name.value);
+    assert_int_equal(s.worker.otel_export_timeout_ms.value, 1000);
+    tlw_settings_free(&s);
+
+    assert_int_equal(load(&s, ENV("AWS_LAMBDA_FUNCTION_NAME=fn"), &err), TLW_OK);
+    assert_string_equal(s.worker.otel_service_name.value, "fn");
+    tlw_settings_free(&s);
+
+    write_file("lambda_worker.cfg", "otel_enabled = true;\notel_service_name = \"file-svc\";\n"
+                                    "otel_endpoint = \"https://collector:4317\";\n"
+                                    "otel_export_timeout_ms = 300;\n");
+    assert_int_equal(load(&s, ENV("AWS_LAMBDA_FUNCTION_NAME=fn"), &err), TLW_OK);
+    assert_int_equal(s.worker.otel_enabled.value, 1);
+    assert_string_equal(s.worker.otel_service_name.value, "file-svc"); /* not the fallback */
+    assert_string_equal(s.worker.otel_endpoint.value, "https://collector:4317");
+    assert_int_equal(s.worker.otel_export_timeout_ms.value, 300);
+    assert_int_equal(tlw_settings_validate(&s, &err) == TLW_ERR_INVALID, 1); /* no task queue */
+    tlw_settings_free(&s);
+
+    assert_int_equal(load(&s,
+                          ENV("OTEL_SERVICE_NAME=env-svc",
+                              "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9999",
+                              "TEMPORAL_TASK_QUEUE=q"),
+                          &err),
+                     TLW_OK);
+    assert_string_equal(s.worker.otel_service_name.value, "env-svc");
+    assert_string_equal(s.worker.otel_service_name.source.where, "OTEL_SERVICE_NAME");
+    assert_string_equal(s.worker.otel_endpoint.value, "http://127.0.0.1:9999");
+    tlw_settings_free(&s);
+    assert_int_equal(validate_env(ENV("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9999",
+                                      "TEMPORAL_TASK_QUEUE=q"),
+                                  &err),
+                     TLW_OK);
+
+    static const struct {
+        const char *env;
+        const char *says;
+    } bad[] = {
+        {"OTEL_EXPORTER_OTLP_ENDPOINT=localhost:4317", "is not an http:// or https:// URL"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT=http://h:4318/v1/metrics", "has a path"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(validate_env(ENV((char *)bad[i].env, "TEMPORAL_TASK_QUEUE=q"), &err),
+                         TLW_ERR_INVALID);
+        has(err.message, bad[i].says);
+        has(err.message, "OTEL_EXPORTER_OTLP_ENDPOINT");
+    }
+    write_file("lambda_worker.cfg", "otel_export_timeout_ms = 5;\n");
+    assert_int_equal(validate_env(ENV("TEMPORAL_TASK_QUEUE=q"), &err), TLW_ERR_INVALID);
+    has(err.message, "lambda_worker.cfg:1: otel_export_timeout_ms = 5 is out of range");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1319,6 +1380,8 @@ int main(void)
                                         leave_tmpdir),
         cmocka_unit_test_setup_teardown(grpc_meta_from_code, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(s3_storage_settings, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test_setup_teardown(otel_settings_from_every_source, enter_tmpdir,
+                                        leave_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
