@@ -19,20 +19,18 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP / "tests" / "e2e"))
 sys.path.insert(0, str(TOP / "scripts"))
-from loopback import free_port  # noqa: E402
+from benchlib import dev_server  # noqa: E402
 from workers import c_env, set_current_version  # noqa: E402
 
 BUILD = Path(os.environ.get("TLW_BUILD_DIR", TOP / "build"))
@@ -86,18 +84,7 @@ async def main():
     ap.add_argument("--activities", type=int, default=300)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tlw-bench-"))
-    port = free_port()
-    server = subprocess.Popen([str(TOP / "scripts/dev-server"), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    address = f"127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                client = await Client.connect(address)
-                break
-            except Exception:
-                await asyncio.sleep(0.2)
+    async with dev_server() as (address, client):
         rates = {}
         for isolation in ("fork", "in-process"):
             rates[isolation] = await measure(client, address, tmp, isolation, args.activities)
@@ -107,9 +94,6 @@ async def main():
         cost = (1 / rates["fork"] - 1 / rates["in-process"]) * SLOTS * 1000
         print(f"fork cost per task: {cost:.2f} ms "
               f"(in-process/fork throughput ratio {rates['in-process'] / rates['fork']:.2f})")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
 
 
 if __name__ == "__main__":

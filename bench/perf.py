@@ -46,12 +46,12 @@ from pathlib import Path
 
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 TOP = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOP / "scripts"))
 sys.path.insert(0, str(TOP / "tests" / "e2e"))
+from benchlib import dev_server  # noqa: E402
 from loopback import free_port, wait_port  # noqa: E402
 
 BUILD = Path(os.environ.get("TLW_BUILD_DIR", TOP / "build-rel"))
@@ -323,6 +323,29 @@ def implementations(slots, tmp):
     return impls
 
 
+async def measure_one(impl, args, tmp, address, client, wf_queue):
+    """Every figure for one implementation, each from fresh functions."""
+    queue = f"perf-{impl['key']}-{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ, TEMPORAL_ADDRESS=address, TEMPORAL_TASK_QUEUE=queue,
+               DEPLOYMENT_NAME=f"perf-{impl['key']}-{uuid.uuid4().hex[:6]}",
+               AWS_LAMBDA_LOG_LEVEL="ERROR")
+    await register(impl, env, tmp, address)
+    colds, warms, polls = [], [], {"cold": [], "warm": []}
+    for _ in range(args.runs):
+        c, w, cp, wp = await cold_warm(impl, env, tmp, client, queue, wf_queue, args.pause)
+        colds.append(c * 1000)
+        warms.append(w * 1000)
+        for k, v in (("cold", cp), ("warm", wp)):
+            if v:
+                polls[k].append(v)
+    rate, cpu, peak, roles, roles_cpu = await busy(impl, env, tmp, client, queue, wf_queue,
+                                                    args.tasks)
+    idle_peak = await idle(impl, env, tmp)
+    return dict(cold=statistics.median(colds), warm=statistics.median(warms), rate=rate,
+                cpu=cpu, busy=peak, idle=idle_peak, roles=roles, roles_cpu=roles_cpu,
+                tasks=args.tasks, polls=polls)
+
+
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
@@ -332,53 +355,17 @@ async def main():
     ap.add_argument("--only", default="")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tlw-perf-"))
-    port = free_port()
-    server = subprocess.Popen([str(TOP / "scripts/dev-server"), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    address = f"127.0.0.1:{port}"
     impls = implementations(args.slots, tmp)
     if args.only:
         impls = [i for i in impls if i["key"] in args.only.split(",")]
     results = {}
-    try:
-        wait_port(port)
-        client = None
-        for _ in range(200):
-            try:
-                client = await Client.connect(address)
-                break
-            except Exception:
-                await asyncio.sleep(0.2)
+    async with dev_server() as (address, client):
         wf_queue = f"perf-wf-{uuid.uuid4().hex[:6]}"
         async with Worker(client, task_queue=wf_queue, workflows=[FanOut]):
             for impl in impls:
-                queue = f"perf-{impl['key']}-{uuid.uuid4().hex[:6]}"
-                env = dict(os.environ, TEMPORAL_ADDRESS=address, TEMPORAL_TASK_QUEUE=queue,
-                           DEPLOYMENT_NAME=f"perf-{impl['key']}-{uuid.uuid4().hex[:6]}",
-                           AWS_LAMBDA_LOG_LEVEL="ERROR")
-                await register(impl, env, tmp, address)
-                colds, warms, polls = [], [], {"cold": [], "warm": []}
-                for _ in range(args.runs):
-                    c, w, cp, wp = await cold_warm(impl, env, tmp, client, queue, wf_queue,
-                                                   args.pause)
-                    colds.append(c * 1000)
-                    warms.append(w * 1000)
-                    for k, v in (("cold", cp), ("warm", wp)):
-                        if v:
-                            polls[k].append(v)
-                rate, cpu, peak, roles, roles_cpu = await busy(impl, env, tmp, client, queue, wf_queue,
-                                                    args.tasks)
-                idle_peak = await idle(impl, env, tmp)
-                results[impl["name"]] = dict(cold=statistics.median(colds),
-                                             warm=statistics.median(warms), rate=rate, cpu=cpu,
-                                             busy=peak, idle=idle_peak, roles=roles,
-                                             roles_cpu=roles_cpu, tasks=args.tasks,
-                                             polls=polls)
+                results[impl["name"]] = await measure_one(impl, args, tmp, address, client,
+                                                          wf_queue)
                 print(f"  {impl['name']}: done", file=sys.stderr, flush=True)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
 
     print(f"{args.slots} activity slots / concurrent activities; {args.runs} fresh functions "
           f"for cold/warm (pause {args.pause:.0f} s); {args.tasks} no-op activities for rate, "

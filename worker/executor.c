@@ -154,7 +154,8 @@ static void limit_memory(int64_t memory_limit_mb)
 }
 
 /* Runs the function and reports how it returned on `fd`; never returns. */
-__attribute__((noreturn)) static void run_and_exit(tlw_activity_fn fn, tlw_activity *act, const json_t *args, int fd)
+__attribute__((noreturn)) static void run_and_exit(tlw_activity_fn fn, tlw_activity *act,
+                                                   const json_t *args, int fd)
 {
     act->result_fd = fd;
     act->heartbeat = NULL;
@@ -224,8 +225,8 @@ tlw_status tlw_executor_job_decode(const char *json, size_t len, tlw_activity *a
                        "activity_id", &i->activity_id, "activity_type", &i->activity_type,
                        "workflow_id", &i->workflow_id, "workflow_run_id", &i->workflow_run_id,
                        "workflow_type", &i->workflow_type, "workflow_namespace",
-                       &i->workflow_namespace, "task_queue", &i->task_queue, "attempt",
-                       &i->attempt, "heartbeat_timeout_ms", &hb, "start_to_close_timeout_ms", &stc,
+                       &i->workflow_namespace, "task_queue", &i->task_queue, "attempt", &i->attempt,
+                       "heartbeat_timeout_ms", &hb, "start_to_close_timeout_ms", &stc,
                        "deadline_ms", &deadline, "args", &a, "previous_details", &details) != 0) {
         json_decref(job);
         return tlw_error_set(err, TLW_ERR_PROTOCOL, "EXEC_JOB: %s", jerr.text);
@@ -246,16 +247,24 @@ tlw_status tlw_executor_job_decode(const char *json, size_t len, tlw_activity *a
 
 void tlw_executor_serve(int fd, const tlw_config *cfg, int64_t memory_limit_mb)
 {
-    size_t cap = TLW_IPC_HEADER_SIZE + TLW_IPC_EXEC_BODY_MAX, len = 0;
+    /* Most tasks are small: start small, grow to the most a message holds. */
+    size_t max = TLW_IPC_HEADER_SIZE + TLW_IPC_EXEC_BODY_MAX, cap = 65536, len = 0;
     char *buf = malloc(cap);
     tlw_ipc_exec_msg m = {0};
     tlw_error err;
     for (;;) {
         size_t used = 0;
-        if (!buf || tlw_ipc_exec_decode(buf, len, &used, &m, &err) != TLW_OK || len == cap)
+        if (!buf || tlw_ipc_exec_decode(buf, len, &used, &m, &err) != TLW_OK)
             _exit(1);
         if (used > 0)
             break;
+        if (len == cap) {
+            char *bigger = cap < max ? realloc(buf, cap * 2 < max ? cap * 2 : max) : NULL;
+            if (!bigger)
+                _exit(1);
+            buf = bigger;
+            cap = cap * 2 < max ? cap * 2 : max;
+        }
         ssize_t n = read(fd, buf + len, cap - len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -332,8 +341,8 @@ static bool take_messages(struct follow *f)
         tlw_error err;
         if (tlw_ipc_exec_decode(f->buf + off, f->len - off, &used, &m, &err) != TLW_OK) {
             snprintf(f->out->problem, sizeof f->out->problem, "%s", err.message);
-            f->out->ran = strstr(err.message, "-byte limit") ? TLW_RAN_OVERSIZED
-                                                             : TLW_RAN_MALFORMED;
+            f->out->ran =
+                strstr(err.message, "-byte limit") ? TLW_RAN_OVERSIZED : TLW_RAN_MALFORMED;
             ok = false;
             break;
         }
@@ -373,10 +382,10 @@ static bool take_messages(struct follow *f)
             } else {
                 r->ran = TLW_RAN_FAILURE;
                 r->non_retryable = m.non_retryable;
-                snprintf(r->failure_type, sizeof r->failure_type, "%.*s",
-                         (int)m.failure_type_len, m.failure_type);
-                snprintf(r->failure_message, sizeof r->failure_message, "%.*s",
-                         (int)m.message_len, m.message);
+                snprintf(r->failure_type, sizeof r->failure_type, "%.*s", (int)m.failure_type_len,
+                         m.failure_type);
+                snprintf(r->failure_message, sizeof r->failure_message, "%.*s", (int)m.message_len,
+                         m.message);
                 r->failure_details = value;
             }
         }
@@ -435,8 +444,7 @@ static bool fork_here(const tlw_executor_job *job, pid_t *pid_out, int *fd_out)
 
 /* Hands the task to an executor the zygote forked before it (EXEC_JOB).
  * False if there is none or it cannot take the task (it is then gone). */
-static bool hand_to_spare(const tlw_executor_job *job, pid_t *pid_out, int *pidfd_out,
-                          int *fd_out)
+static bool hand_to_spare(const tlw_executor_job *job, pid_t *pid_out, int *pidfd_out, int *fd_out)
 {
     pid_t pid;
     int fd, pidfd;
@@ -450,8 +458,13 @@ static bool hand_to_spare(const tlw_executor_job *job, pid_t *pid_out, int *pidf
     free(json);
     if (!sent) {
         /* Too large for a message, or the executor died waiting: fork one
-         * here instead, which inherits the task. */
+         * here instead, which inherits the task. The pidfd names this
+         * executor even if its pid was reused. */
+#ifdef SYS_pidfd_send_signal
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+#else
         tlw_kill_group(pid);
+#endif
         close(pidfd);
         close(fd);
         return false;
@@ -538,8 +551,7 @@ void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *o
             wait_ms = wait_ms > 20 ? 20 : wait_ms;
         if (wait_ms < 0)
             wait_ms = 0;
-        struct pollfd p[2] = {{.fd = pipe_state == PIPE_OPEN && !bad ? fd : -1,
-                               .events = POLLIN},
+        struct pollfd p[2] = {{.fd = pipe_state == PIPE_OPEN && !bad ? fd : -1, .events = POLLIN},
                               {.fd = pidfd, .events = POLLIN}};
         int r = poll(p, 2, (int)wait_ms);
         if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {

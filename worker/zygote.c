@@ -281,9 +281,10 @@ bool tlw_zygote_take(tlw_zygote *z, pid_t *pid, int *pidfd, int *fd)
     z->spare_fd = -1;
     ask(z); /* the next one forks while this task runs */
     int watch = (int)syscall(SYS_pidfd_open, spare, 0);
-    struct pollfd ended = {.fd = watch, .events = POLLIN};
-    if (watch < 0 || poll(&ended, 1, 0) != 0) {
-        /* It died waiting (or its pid is no longer its own). */
+    /* A waiting executor writes nothing: its socket readable or hung up
+     * means it died waiting (and its pid may be another process's now). */
+    struct pollfd check[2] = {{.fd = watch, .events = POLLIN}, {.fd = spare_fd, .events = POLLIN}};
+    if (watch < 0 || poll(check, 2, 0) != 0) {
         if (watch >= 0)
             close(watch);
         close(spare_fd);
@@ -312,11 +313,12 @@ bool tlw_zygote_status(tlw_zygote *z, pid_t pid, int *status)
 
 void tlw_zygote_stop(tlw_zygote *z)
 {
-    if (z->spare_pid > 0) {
-        tlw_kill_group(z->spare_pid);
+    /* The executor at hand sees its socket close, and dies with the zygote
+     * in any case (its pid is not killed by number: the zygote may have
+     * reaped it, and the number may be another process's now). */
+    if (z->spare_pid > 0)
         close(z->spare_fd);
-    }
     z->spare_pid = 0;
     z->spare_fd = -1;
-    end_zygote(z); /* its executors die with it */
+    end_zygote(z);
 }

@@ -326,3 +326,47 @@ def test_sigterm_to_every_process_drains_instead_of_killing(py, dev_server, tmp_
     finally:
         if worker.proc.poll() is None:
             worker.proc.kill()
+
+
+# --- 8. executors forked ahead of their task (worker/zygote.h) --------------------------
+
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def test_tasks_go_on_when_the_zygote_or_a_waiting_executor_is_killed(py, dev_server, tmp_path):
+    worker = start_c_worker(dev_server.address, tmp_path, activity_slots=1, workflow_slots=0)
+    try:
+        def greet(name):
+            return py.run(py.start({"activity": "greet", "args": [name],
+                                    "queue": worker.queue}).result(), timeout=30)
+
+        assert greet("one") == "Hello, one!"
+        # The slot, its zygote and the executor waiting for the next task.
+        want = ["tlw-activity-0", "tlw-executor", "tlw-zygote"]
+        deadline = time.monotonic() + 10
+        while True:
+            procs = {p: comm(p) for p in descendants(worker.proc.pid)}
+            if sorted(procs.values()) == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert sorted(procs.values()) == want, procs
+        waiting = [p for p, c in procs.items() if c == "tlw-executor"]
+        # A waiting executor killed: the next task takes another.
+        os.kill(waiting[0], signal.SIGKILL)
+        assert greet("two") == "Hello, two!"
+        # The zygote killed (its waiting executor dies with it): the slot
+        # forks executors itself from then on, and says so.
+        zygote = [p for p, c in procs.items() if c == "tlw-zygote"][0]
+        os.kill(zygote, signal.SIGKILL)
+        for name in ("three", "four"):
+            assert greet(name) == f"Hello, {name}!"
+        worker.wait_for("the executor zygote is gone; forking executors from the slot")
+        left = {p: comm(p) for p in descendants(worker.proc.pid)}
+        assert "tlw-zygote" not in left.values(), left
+    finally:
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(20)
