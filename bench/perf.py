@@ -3,7 +3,10 @@
 the same Temporal dev server, each under the Lambda Runtime Interface
 Emulator with the same activities (compose_greeting, noop, add, echo):
 
-  tlw fork        bench/worker/bootstrap, isolation = "fork" (the default)
+  tlw fork        bench/worker/bootstrap, isolation = "fork" (the default):
+                  executors forked ahead of their task by a zygote
+  tlw fork direct the same with executor_zygote = false: the slot forks each
+                  executor when its task arrives
   tlw in-process  the same, isolation = "in-process"
   Go              ../shared/anchors/go-lambdaworker/bootstrap (sdk-go's
                   contrib/aws/lambdaworker; 2 concurrent activities, fixed)
@@ -308,11 +311,14 @@ def implementations(slots, tmp):
     libdir = BUILD / ".libs"
     c_bin = BUILD / "bench/worker/.libs/bootstrap"
     impls = []
-    for isolation in ("fork", "in-process"):
-        cfg = tmp / f"tlw-{isolation}.cfg"
-        cfg.write_text(f'activity_slots = {slots};\nisolation = "{isolation}";\n'
+    for name, key, tuning in (("tlw fork", "tlw-fork", 'isolation = "fork";'),
+                              ("tlw fork direct", "tlw-fork-direct",
+                               'isolation = "fork";\nexecutor_zygote = false;'),
+                              ("tlw in-process", "tlw-in-process", 'isolation = "in-process";')):
+        cfg = tmp / f"{key}.cfg"
+        cfg.write_text(f"activity_slots = {slots};\n{tuning}\n"
                        "graceful_shutdown_timeout_ms = 1000;\nshutdown_deadline_buffer_ms = 2000;\n")
-        impls.append({"name": f"tlw {isolation}", "key": f"tlw-{isolation}",
+        impls.append({"name": name, "key": key,
                       "command": f"env LD_LIBRARY_PATH={libdir} TLW_WORKER_CONFIG={cfg} {c_bin}"})
     if slots == 2 and GO.exists():
         impls.append({"name": "Go", "key": "go", "command": str(GO)})

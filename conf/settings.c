@@ -155,6 +155,7 @@ void tlw_settings_defaults(tlw_settings *s)
                 TLW_DEFAULT_GRACEFUL_SHUTDOWN_MS + TLW_DEFAULT_HOOK_BUFFER_MS);
     int_default(&w->isolation, TLW_ISOLATION_FORK);
     int_default(&w->executor_memory_limit_mb, 0);
+    int_default(&w->executor_zygote, 1);
     int_default(&w->workflow_stack_kb, 256);
     int_default(&w->workflow_cache_size, 100);
     int_default(&w->log_level, TLW_LOG_INFO);
@@ -511,6 +512,8 @@ void tlw_settings_print(const tlw_settings *s, FILE *out)
     print_row(out, "worker.isolation", tlw_isolation_name((tlw_isolation)w->isolation.value),
               &w->isolation.source);
     print_int(out, "worker.executor_memory_limit_mb", &w->executor_memory_limit_mb);
+    print_row(out, "worker.executor_zygote", w->executor_zygote.value ? "true" : "false",
+              &w->executor_zygote.source);
     print_int(out, "worker.workflow_stack_kb", &w->workflow_stack_kb);
     print_int(out, "worker.workflow_cache_size", &w->workflow_cache_size);
     print_row(out, "worker.log_level", tlw_log_level_name((tlw_log_level)w->log_level.value),

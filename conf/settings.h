@@ -89,6 +89,7 @@ typedef struct tlw_worker_settings {
     tlw_int_setting shutdown_deadline_buffer_ms;
     tlw_int_setting isolation; /* tlw_isolation */
     tlw_int_setting executor_memory_limit_mb; /* 0: no limit */
+    tlw_int_setting executor_zygote;          /* 1: executors forked ahead (worker/zygote.h) */
     tlw_int_setting workflow_stack_kb;        /* each workflow coroutine's stack */
     tlw_int_setting workflow_cache_size;      /* runs kept across tasks, all slots; 0: no sticky */
     tlw_int_setting log_level;                /* tlw_log_level */

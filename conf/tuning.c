@@ -38,6 +38,7 @@ static const struct tuning_key {
      offsetof(tlw_worker_settings, shutdown_deadline_buffer_ms)},
     {"isolation", KEY_STRING, offsetof(tlw_worker_settings, isolation)},
     {"executor_memory_limit_mb", KEY_INT, offsetof(tlw_worker_settings, executor_memory_limit_mb)},
+    {"executor_zygote", KEY_BOOL, offsetof(tlw_worker_settings, executor_zygote)},
     {"workflow_stack_kb", KEY_INT, offsetof(tlw_worker_settings, workflow_stack_kb)},
     {"workflow_cache_size", KEY_INT, offsetof(tlw_worker_settings, workflow_cache_size)},
     {"log_level", KEY_STRING, offsetof(tlw_worker_settings, log_level)},

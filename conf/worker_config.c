@@ -330,6 +330,11 @@ tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb
                    TLW_MAX_EXECUTOR_MEMORY_MB);
 }
 
+tlw_status tlw_config_set_executor_zygote(tlw_config *cfg, int enabled)
+{
+    return set_bool(cfg, &cfg->settings.worker.executor_zygote, __func__, enabled);
+}
+
 tlw_status tlw_config_set_workflow_cache_size(tlw_config *cfg, long long runs)
 {
     return set_int(cfg, &cfg->settings.worker.workflow_cache_size, __func__, runs, 0, 100000);

@@ -445,7 +445,7 @@ static tlw_status start_zygote(tlw_poller *p, void *arg, tlw_error *err)
 {
     (void)err;
     const tlw_worker_settings *w = &p->settings->worker;
-    if (w->isolation.value != TLW_ISOLATION_FORK)
+    if (w->isolation.value != TLW_ISOLATION_FORK || !w->executor_zygote.value)
         return TLW_OK;
     tlw_error why;
     struct activity_slot *slot = arg;

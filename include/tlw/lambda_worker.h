@@ -173,6 +173,13 @@ tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long
 tlw_status tlw_config_set_isolation(tlw_config *cfg, const char *isolation);
 /* Caps each activity executor's data segment; 0 (the default): no limit. */
 tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb);
+/* Non-zero (the default): with fork isolation, each activity slot forks a
+ * small single-threaded zygote before it starts gRPC, and the zygote forks
+ * each executor ahead of its task, so that the fork is off the task's path
+ * and never happens in a process with gRPC's threads. Zero: the slot forks
+ * each executor itself when its task arrives (a little less CPU per task).
+ * Tuning file: executor_zygote. */
+tlw_status tlw_config_set_executor_zygote(tlw_config *cfg, int enabled);
 /* Each workflow coroutine's stack, in KiB (64 to 65536; default 256), mmap'd
  * with a guard page below it: a deeper recursion faults instead of
  * corrupting memory. */

@@ -32,7 +32,8 @@ def cw(dev_server, tmp_path_factory):
     worker.proc.wait(20)
 
 
-def lambda_activity_worker(dev_server, lambda_emulator, tmp_path, timeout_s, activity_slots):
+def lambda_activity_worker(dev_server, lambda_emulator, tmp_path, timeout_s, activity_slots,
+                           **tuning):
     """The activity bootstrap as a Lambda function (graceful 1 s, buffer 2.5 s).
     A first invocation registers its version, which is then made current,
     as a user does after the first deploy. Returns (emulator, task queue)."""
@@ -41,7 +42,7 @@ def lambda_activity_worker(dev_server, lambda_emulator, tmp_path, timeout_s, act
     deployment = f"e2e-l-{uuid.uuid4().hex[:8]}"
     env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=0,
                 activity_slots=activity_slots, graceful_shutdown_timeout_ms=1000,
-                shutdown_deadline_buffer_ms=2500)
+                shutdown_deadline_buffer_ms=2500, **tuning)
     env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
     emu = lambda_emulator(program("tests/e2e/fixtures/activity_bootstrap"), env=env,
                           timeout_s=timeout_s)

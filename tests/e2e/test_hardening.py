@@ -174,17 +174,20 @@ def test_no_process_of_the_function_outlives_the_invocation(
     py.run(stubborn.cancel())
 
 
-def test_an_executor_holds_no_descriptor_but_its_own(py, dev_server, lambda_emulator, tmp_path):
+@pytest.mark.parametrize("zygote,kind", [("true", ":socket:"), ("false", ":pipe:")])
+def test_an_executor_holds_no_descriptor_but_its_own(py, dev_server, lambda_emulator, tmp_path,
+                                                     zygote, kind):
     emu, queue = lambda_activity_worker(dev_server, lambda_emulator, tmp_path, timeout_s=6,
-                                        activity_slots=1)
+                                        activity_slots=1, executor_zygote=zygote)
     handle = py.start({"activity": "fds", "queue": queue})
     status, body, _ = invoke(emu.url, {})
     assert status == 200, body
     fds = py.run(handle.result(), timeout=10)
-    # Above stdio: its socket to the slot only, the one it was forked with
-    # before its task (worker/zygote.h) (no Runtime API socket, no slot
-    # channel, no zygote channel, no gRPC socket, no event loop descriptor).
-    assert len(fds) == 1 and ":socket:" in fds[0], fds
+    # Above stdio: its way to the slot only: the socket it was forked with
+    # ahead of its task (worker/zygote.h), or the pipe of one the slot forked
+    # itself (executor_zygote = false); no Runtime API socket, no slot
+    # channel, no zygote channel, no gRPC socket, no event loop descriptor.
+    assert len(fds) == 1 and kind in fds[0], fds
 
 
 # --- 4. a result the server does not accept -----------------------------------------
