@@ -449,20 +449,6 @@ static bool key_ok(const char *s, size_t len)
     return true;
 }
 
-static bool value_ok(const char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        if (s[i] == '\0')
-            return false;
-        size_t n = tlw_utf8_decode((const unsigned char *)s + i, len - i, NULL, NULL);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 /* Decodes one series into *s; TLW_ERR_PROTOCOL if it is not well formed. */
 static tlw_status take_series(reader *r, size_t index, tlw_metric_series *s, tlw_error *err)
 {
@@ -486,7 +472,7 @@ static tlw_status take_series(reader *r, size_t index, tlw_metric_series *s, tlw
             return bad(err, index, "label key is not [a-z_]+");
         if (!take(r, &vl, 2) || vl >= TLW_METRIC_VALUE_MAX || !take(r, s->values[i], vl))
             return bad(err, index, "label value truncated or too long");
-        if (!value_ok(s->values[i], vl))
+        if (!tlw_utf8_text(s->values[i], vl))
             return bad(err, index, "label value is not UTF-8 without NUL");
         if (i > 0 && strcmp(s->keys[i - 1], s->keys[i]) >= 0)
             return bad(err, index, "label keys are not sorted and distinct");

@@ -95,20 +95,6 @@ static bool all_zero(const uint8_t *b, size_t n)
     return true;
 }
 
-static bool text_ok(const char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        if (s[i] == '\0')
-            return false;
-        size_t n = tlw_utf8_decode((const unsigned char *)s + i, len - i, NULL, NULL);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 static bool key_ok(const char *s, size_t len)
 {
     if (len == 0)
@@ -154,7 +140,7 @@ tlw_status tlw_span_decode(const void *buf, size_t len, tlw_span *out, tlw_error
         return bad(err, "ends before it starts");
     if (name_len == 0 || name_len >= TLW_SPAN_NAME_MAX || !take(&r, s.name, name_len))
         return bad(err, "name empty, too long or truncated");
-    if (!text_ok(s.name, name_len))
+    if (!tlw_utf8_text(s.name, name_len))
         return bad(err, "name is not UTF-8 without NUL");
     uint8_t n;
     if (!take(&r, &n, 1))
@@ -171,7 +157,7 @@ tlw_status tlw_span_decode(const void *buf, size_t len, tlw_span *out, tlw_error
             return bad(err, "attribute key is not [A-Za-z0-9_.]+");
         if (!take(&r, &vl, 2) || vl >= TLW_SPAN_VALUE_MAX || !take(&r, s.attr_values[i], vl))
             return bad(err, "attribute value too long or truncated");
-        if (!text_ok(s.attr_values[i], vl))
+        if (!tlw_utf8_text(s.attr_values[i], vl))
             return bad(err, "attribute value is not UTF-8 without NUL");
     }
     if (r.left != 0)

@@ -41,3 +41,17 @@ size_t tlw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp,
         *problem = TLW_UTF8_VALID;
     return n;
 }
+
+bool tlw_utf8_text(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        if (p[i] == 0)
+            return false;
+        size_t n = tlw_utf8_decode(p + i, len - i, NULL, NULL);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}

@@ -9,6 +9,7 @@
 #ifndef TLW_COMMON_UTF8_H
 #define TLW_COMMON_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,9 @@ typedef enum tlw_utf8_problem {
  */
 size_t tlw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp,
                        tlw_utf8_problem *problem);
+
+/* Whether s[0..len) is valid UTF-8 without a NUL byte: the text the
+ * decoders of messages between processes accept (ipc, metrics, spans). */
+bool tlw_utf8_text(const char *s, size_t len);
 
 #endif

@@ -634,21 +634,6 @@ tlw_status tlw_ipc_recv(int fd, tlw_ipc_msg *msg, tlw_error *err)
 
 #define EXEC_FAILURE_FIXED 12
 
-/* Valid UTF-8 (common/utf8) without NUL bytes. */
-static bool utf8_text(const char *p, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)p;
-    for (size_t i = 0; i < n;) {
-        if (s[i] == 0)
-            return false;
-        size_t len = tlw_utf8_decode(s + i, n - i, NULL, NULL);
-        if (len == 0)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static bool exec_type_valid(uint32_t t)
 {
     return t >= TLW_IPC_EXEC_HEARTBEAT && t <= TLW_IPC_EXEC_JOB;
@@ -691,8 +676,8 @@ tlw_status tlw_ipc_exec_write(int fd, const tlw_ipc_exec_msg *msg, tlw_error *er
         fixed + json_len + type_len + message_len > TLW_IPC_EXEC_BODY_MAX)
         return tlw_error_set(err, TLW_ERR_INVALID, "ipc: %s of more than %d bytes", name,
                              TLW_IPC_EXEC_BODY_MAX);
-    if ((exec_has_json(msg->type) && (json_len == 0 || !utf8_text(msg->json, json_len))) ||
-        !utf8_text(msg->failure_type, type_len) || !utf8_text(msg->message, message_len))
+    if ((exec_has_json(msg->type) && (json_len == 0 || !tlw_utf8_text(msg->json, json_len))) ||
+        !tlw_utf8_text(msg->failure_type, type_len) || !tlw_utf8_text(msg->message, message_len))
         return tlw_error_set(err, TLW_ERR_INVALID,
                              "ipc: %s text is empty, not UTF-8 or holds a NUL byte", name);
     size_t body = fixed + json_len + type_len + message_len;
@@ -762,14 +747,15 @@ tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed, tl
         msg->message_len = message_len;
         r.at += type_len + message_len;
         r.left -= type_len + message_len;
-        if (!utf8_text(msg->failure_type, type_len) || !utf8_text(msg->message, message_len))
+        if (!tlw_utf8_text(msg->failure_type, type_len) ||
+            !tlw_utf8_text(msg->message, message_len))
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
                                  "ipc: %s type or message is not UTF-8 or holds a NUL byte", name);
     }
     if (exec_has_json((tlw_ipc_type)type)) {
         msg->json = (const char *)r.at;
         msg->json_len = r.left;
-        if (r.left == 0 || !utf8_text(msg->json, msg->json_len))
+        if (r.left == 0 || !tlw_utf8_text(msg->json, msg->json_len))
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
                                  "ipc: %s JSON text is empty, not UTF-8 or holds a NUL byte", name);
     }

@@ -810,16 +810,16 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
                  inv->function_arn && *inv->function_arn ? inv->function_arn : "unknown");
 
     size_t n_wf = (size_t)w->workflow_slots.value, n_act = (size_t)w->activity_slots.value;
-    /* Slots of a kind with nothing to poll (no workflow registered, say)
-     * would only idle: they are not started when the other kind polls. */
-    if (ops->slot_polls) {
-        bool wf = ops->slot_polls(TLW_IPC_SLOT_WORKFLOW, &cfg),
-             act = ops->slot_polls(TLW_IPC_SLOT_ACTIVITY, &cfg);
-        if (wf && !act)
-            n_act = 0;
-        if (act && !wf)
-            n_wf = 0;
-    }
+    /* Which kinds reach the server. Slots of a kind with nothing to poll (no
+     * workflow registered, say) would only idle: they are not started when
+     * the other kind polls. */
+    bool polls[3] = {false};
+    polls[TLW_IPC_SLOT_WORKFLOW] = ops->slot_polls && ops->slot_polls(TLW_IPC_SLOT_WORKFLOW, &cfg);
+    polls[TLW_IPC_SLOT_ACTIVITY] = ops->slot_polls && ops->slot_polls(TLW_IPC_SLOT_ACTIVITY, &cfg);
+    if (polls[TLW_IPC_SLOT_WORKFLOW] && !polls[TLW_IPC_SLOT_ACTIVITY])
+        n_act = 0;
+    if (polls[TLW_IPC_SLOT_ACTIVITY] && !polls[TLW_IPC_SLOT_WORKFLOW])
+        n_wf = 0;
     summary->slots[TLW_IPC_SLOT_WORKFLOW] = (unsigned)n_wf;
     summary->slots[TLW_IPC_SLOT_ACTIVITY] = (unsigned)n_act;
     run.child_count = n_wf + n_act;
@@ -837,7 +837,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
         c->fd = -1;
         c->kind = i < n_wf ? TLW_IPC_SLOT_WORKFLOW : TLW_IPC_SLOT_ACTIVITY;
         c->index = (unsigned)(i < n_wf ? i : i - n_wf);
-        c->polls = ops->slot_polls && ops->slot_polls(c->kind, &cfg);
+        c->polls = polls[c->kind];
         if (c->polls)
             run.polling_slots++;
     }

@@ -126,8 +126,12 @@ static bool report(int fd, const tlw_executor_result *r)
  * handlers the slot's libraries installed; a cancellation arrives as
  * SIGUSR1; exit() in user code skips the libraries' atexit handlers.
  */
-void tlw_executor_isolate(const tlw_fd_set *keep_fds, int fd)
+void tlw_executor_isolate(const tlw_fd_set *keep_fds, int fd, pid_t parent)
 {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1); /* the parent died before the line above */
     prctl(PR_SET_NAME, "tlw-executor");
     tlw_close_fds_except(keep_fds, fd);
     static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE};
@@ -176,11 +180,7 @@ __attribute__((noreturn)) static void run_and_exit(tlw_activity_fn fn, tlw_activ
  */
 static void executor_main(const tlw_executor_job *job, pid_t slot_pid, int result_fd)
 {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != slot_pid)
-        _exit(1); /* the slot died before the line above */
-    tlw_executor_isolate(job->keep_fds, result_fd);
+    tlw_executor_isolate(job->keep_fds, result_fd, slot_pid);
     limit_memory(job->memory_limit_mb);
     run_and_exit(job->fn, job->act, job->args, result_fd);
 }

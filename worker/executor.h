@@ -75,9 +75,10 @@ void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *o
 void tlw_executor_run_in_process(const tlw_executor_job *job, tlw_executor_result *out);
 void tlw_executor_result_free(tlw_executor_result *r);
 
-/* What an executor does to itself first (descriptors, signals, exit());
- * `fd` is its way to the slot. */
-void tlw_executor_isolate(const tlw_fd_set *keep_fds, int fd);
+/* What an executor does to itself first: a process group of its own, death
+ * with `parent` (it exits at once if `parent` is already gone), descriptors,
+ * signals, exit(); `fd` is its way to the slot. */
+void tlw_executor_isolate(const tlw_fd_set *keep_fds, int fd, pid_t parent);
 
 /* In a pre-forked executor: waits on `fd` for its EXEC_JOB, runs the
  * activity `cfg` registered under its type under `memory_limit_mb` (0:

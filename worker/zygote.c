@@ -34,11 +34,7 @@ __attribute__((noreturn)) static void spare_main(int fd, const tlw_config *cfg,
                                                  const tlw_fd_set *keep_fds,
                                                  int64_t memory_limit_mb, pid_t zygote_pid)
 {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != zygote_pid)
-        _exit(1); /* the zygote died before the line above */
-    tlw_executor_isolate(keep_fds, fd);
+    tlw_executor_isolate(keep_fds, fd, zygote_pid);
     tlw_executor_serve(fd, cfg, memory_limit_mb);
 }
 
