@@ -237,3 +237,13 @@ void tlw_describe_wait_status(int status, char *out, size_t size)
         snprintf(out, size, "ended with wait status %d", status);
     }
 }
+
+void tlw_reset_signals(void)
+{
+    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+        signal(reset[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}

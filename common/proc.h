@@ -43,6 +43,10 @@ void tlw_close_fds_except(const tlw_fd_set *keep, int also);
  */
 unsigned tlw_kill_stray_children(const pid_t *known, size_t n);
 
+/* In a child the supervisor forked: default handling for the signals its
+ * event loop set up, and nothing blocked. */
+void tlw_reset_signals(void);
+
 /* Kills the process group `pid` leads and the process itself (in case it
  * has not made its own group yet). */
 void tlw_kill_group(pid_t pid);

@@ -54,18 +54,6 @@ static int64_t wall_now_ms(void *ctx)
     return tlw_wall_ms();
 }
 
-/* A forked process starts with default signal handling and nothing blocked,
- * whatever the supervisor's event loop had set up. */
-static void reset_signals(void)
-{
-    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
-    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
-        signal(reset[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 /* The child starts clean: no inherited signal handling from the loop, no
  * descriptor but its channel, stdio and what the user's configure() and
  * setups opened (not the Runtime API connection, the loop's descriptors or
@@ -89,7 +77,7 @@ static pid_t fork_slot(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
     for (size_t i = 0; i < n; i++)
         close(close_fds[i]);
     tlw_close_fds_except(spec->keep_fds, spec->fd);
-    reset_signals();
+    tlw_reset_signals();
     int rc = ops->slot_main(spec);
     fflush(NULL);
     _exit(rc);
@@ -114,7 +102,7 @@ static pid_t fork_reporter(const tlw_supervisor_ops *ops, const tlw_config *cfg,
     }
     setpgid(0, 0);
     tlw_close_fds_except(NULL, -1);
-    reset_signals();
+    tlw_reset_signals();
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     int rc = ops->report_task(cfg, identity, task, reason, report_by_ms);

@@ -111,12 +111,7 @@ static pid_t fork_exporter(const tlw_supervisor_ops *ops, const tlw_config *cfg,
     }
     setpgid(0, 0);
     tlw_close_fds_except(NULL, done_fd);
-    static const int reset[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP};
-    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
-        signal(reset[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    tlw_reset_signals();
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     int rc = ops->otel_export(cfg, ops->metrics, ops->spans, export_by_ms);
