@@ -4,4 +4,4 @@
 noinst_PROGRAMS += bench/worker/bootstrap
 bench_worker_bootstrap_SOURCES = bench/worker/bootstrap.c
 bench_worker_bootstrap_CFLAGS = $(TLW_CFLAGS)
-bench_worker_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+bench_worker_bootstrap_LDADD = $(TLW_USER_LIBS)

@@ -1,7 +1,7 @@
 # common/common.mk: Makefile fragment included by the top-level Makefile.am.
 # What every module shares: the error convention, clocks, reading files,
 # process hygiene, logging, the gRPC metadata rules.
-libtlw_internal_la_SOURCES += \
+libtlw_core_la_SOURCES += \
 	common/buffer.c common/buffer.h \
 	common/clock.c common/clock.h \
 	common/error.c common/error.h \

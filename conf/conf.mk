@@ -1,7 +1,7 @@
 # conf/conf.mk: Makefile fragment included by the top-level Makefile.am.
 # Settings (envconfig, libconfig tuning, defaults, precedence) and the strict
 # TOML parser (conf/toml.h) they read temporal.toml with.
-libtlw_internal_la_SOURCES += \
+libtlw_core_la_SOURCES += \
 	conf/settings.c conf/settings.h \
 	conf/worker_config.c conf/worker_config.h \
 	conf/envconfig.c \

@@ -5,11 +5,11 @@
 noinst_PROGRAMS += examples/greeting/bootstrap
 examples_greeting_bootstrap_SOURCES = examples/greeting/bootstrap.c
 examples_greeting_bootstrap_CFLAGS = $(TLW_CFLAGS)
-examples_greeting_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+examples_greeting_bootstrap_LDADD = $(TLW_USER_LIBS)
 
 # Large payloads through S3, the invocation hooks opening and closing an S3
 # connection (README "Large payloads in S3").
 noinst_PROGRAMS += examples/large_payloads/bootstrap
 examples_large_payloads_bootstrap_SOURCES = examples/large_payloads/bootstrap.c
 examples_large_payloads_bootstrap_CFLAGS = $(TLW_CFLAGS)
-examples_large_payloads_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+examples_large_payloads_bootstrap_LDADD = $(TLW_USER_LIBS) $(LIBCURL_LIBS)

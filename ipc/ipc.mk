@@ -1,6 +1,6 @@
 # ipc/ipc.mk: Makefile fragment included by the top-level Makefile.am.
 # Supervisor <-> worker child messages over a SOCK_SEQPACKET socketpair.
-libtlw_internal_la_SOURCES += ipc/ipc.c ipc/ipc.h ipc/spawn.h
+libtlw_core_la_SOURCES += ipc/ipc.c ipc/ipc.h ipc/spawn.h
 
 EXTRA_DIST += tests/fuzz/corpus/ipc tests/fuzz/corpus/ipc_exec
 

@@ -97,6 +97,7 @@ static void wire_worker(tlw_supervisor_ops *ops)
     ops->slot_main = tlw_slot_main;
     ops->report_task = tlw_recovery_report;
     ops->slot_polls = tlw_slot_polls;
+    ops->preload = tlw_slot_preload;
     ops->otel_export = tlw_otel_export;
 }
 

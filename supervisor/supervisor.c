@@ -938,7 +938,15 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
         return 1;
     }
     setup_logging(&cfg);
+    st = ops->preload ? ops->preload(&cfg, &err) : TLW_OK;
     tlw_config_free(&cfg);
+    if (st) {
+        tlw_log_error("%s", err.message);
+        tlw_error post_err;
+        if (ops->init_error(ops->ctx, "Tlw.InitError", err.message, &post_err) != TLW_OK)
+            tlw_log_error("cannot report the init error: %s", post_err.message);
+        return 1;
+    }
 
     unsigned malformed = 0;
     for (;;) {
@@ -1023,7 +1031,12 @@ int tlw_supervisor_run_standalone(const tlw_supervisor_ops *ops, const tlw_versi
         return 1;
     }
     setup_logging(&cfg);
+    tlw_status st = ops->preload ? ops->preload(&cfg, &err) : TLW_OK;
     tlw_config_free(&cfg);
+    if (st) {
+        tlw_log_error("%s", err.message);
+        return 1;
+    }
 
     tlw_log_info("running outside Lambda until SIGINT or SIGTERM");
     tlw_invocation_summary summary;

@@ -87,6 +87,10 @@ struct tlw_supervisor_ops {
     /* whether a slot of this kind connects to the server (it must reach it
      * within TLW_CONNECT_WINDOW_MS); NULL: none does */
     bool (*slot_polls)(tlw_ipc_slot_kind kind, const tlw_config *cfg);
+    /* Loads, once at start-up, what the slots will need and the supervisor
+     * itself does not (worker/plugins.h), so that each slot does not load it
+     * again; an error fails the start-up. NULL: nothing to load. */
+    tlw_status (*preload)(const tlw_config *cfg, tlw_error *err);
 
     /* OpenTelemetry (supervisor/telemetry.h): the registry the children's
      * metrics are merged into for the life of the process (NULL: none), the

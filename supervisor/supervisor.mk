@@ -1,7 +1,7 @@
 # supervisor/supervisor.mk: Makefile fragment included by the top-level Makefile.am.
 # The supervisor: tlw_main, the worker children's life cycle, and the Lambda
 # Runtime API client (libcurl, jansson).
-libtlw_internal_la_SOURCES += \
+libtlw_core_la_SOURCES += \
 	supervisor/supervisor.c supervisor/supervisor.h \
 	supervisor/runtime_api.c supervisor/runtime_api.h \
 	supervisor/telemetry.c supervisor/telemetry.h \
@@ -12,7 +12,7 @@ libtlw_internal_la_SOURCES += \
 noinst_PROGRAMS += tests/e2e/fixtures/supervisor_bootstrap
 tests_e2e_fixtures_supervisor_bootstrap_SOURCES = tests/e2e/fixtures/supervisor_bootstrap.c
 tests_e2e_fixtures_supervisor_bootstrap_CFLAGS = $(TLW_CFLAGS)
-tests_e2e_fixtures_supervisor_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+tests_e2e_fixtures_supervisor_bootstrap_LDADD = $(TLW_USER_LIBS)
 
 # A bootstrap built on the Runtime API client, run under the Lambda emulator by
 # tests/e2e/test_runtime_api.py.

@@ -2,7 +2,6 @@
 
 #include "worker/extstore.h"
 
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +15,6 @@
 #define ENCODING_REFERENCE "json/protobuf"
 #define ENCODING_LEGACY "json/external-storage-reference"
 #define MESSAGE_TYPE "temporal.api.sdk.v1.ExternalStorageReference"
-
-void tlw_extstore_sha256_hex(const void *bytes, size_t len, char hex[TLW_EXTSTORE_HEX_SIZE])
-{
-    static const char digits[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(bytes, len, md);
-    for (size_t i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 15];
-    }
-    hex[2 * SHA256_DIGEST_LENGTH] = '\0';
-}
 
 /* S3's safe characters for object key names, the set the SDKs keep as is. */
 static bool key_safe(unsigned char c)

@@ -68,9 +68,6 @@ typedef struct tlw_extstore_ref {
     char *hash_value;     /* NULL when the claim has none */
 } tlw_extstore_ref;
 
-/* `len` bytes' SHA-256 as lower-case hex into `hex`. */
-void tlw_extstore_sha256_hex(const void *bytes, size_t len, char hex[TLW_EXTSTORE_HEX_SIZE]);
-
 /* Appends `value` percent-encoded as a key segment ("null" when NULL or
  * empty) to `b`. */
 void tlw_extstore_put_segment(tlw_buffer *b, const char *value);

@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "common/spans.h"
 #include "conf/worker_config.h"
+#include "worker/rpc.h"
 #include "worker/service.h"
 
 /* gRPC's canonical status names (grpc_status_code order), the values of the
@@ -103,6 +104,7 @@ void tlw_otel_slot_start(const tlw_slot_spec *spec)
     if (!spec->config->settings.worker.otel_enabled.value)
         return;
     tlw_metrics_process_enable(tlw_wall_ms());
+    tlw_rpc_set_observer(tlw_otel_record_call);
     tlw_metric_label l = {"worker_type", spec->kind == TLW_IPC_SLOT_ACTIVITY ? "ActivityWorker"
                                                                              : "WorkflowWorker"};
     tlw_metrics_add(tlw_metrics_process(), TLW_M_WORKER_START, &l, 1, 1);

@@ -21,7 +21,6 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/metadata.h"
-#include "worker/otel_slot.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define BACKOFF_FIRST_MS 100
@@ -56,19 +55,11 @@ static void grpc_start(void)
     grpc_init();
 }
 
-void tlw_rpc_cancel_init(tlw_rpc_cancel *cancel)
-{
-    atomic_init(&cancel->requested, 0);
-}
+static tlw_rpc_observer observer;
 
-void tlw_rpc_cancel_request(tlw_rpc_cancel *cancel)
+void tlw_rpc_set_observer(tlw_rpc_observer fn)
 {
-    atomic_store(&cancel->requested, 1);
-}
-
-bool tlw_rpc_cancel_requested(const tlw_rpc_cancel *cancel)
-{
-    return cancel && atomic_load(&((tlw_rpc_cancel *)cancel)->requested) != 0;
+    observer = fn;
 }
 
 int64_t tlw_rpc_backoff_ms(int attempt)
@@ -508,6 +499,21 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method,
         backoff_sleep(tlw_rpc_backoff_ms(attempt), opts->cancel);
     }
     grpc_slice_unref(payload);
-    tlw_otel_record_call(method, last_code, tlw_monotonic_ms() - start_ms);
+    if (observer)
+        observer(method, last_code, tlw_monotonic_ms() - start_ms);
     return st;
 }
+
+#ifdef TLW_PLUGIN
+/* libtlw-grpc.so: what libtlw.so calls (worker/plugins.h). */
+#include "worker/plugins.h"
+
+__attribute__((visibility("default"))) const tlw_grpc_plugin tlw_grpc_plugin_v1 = {
+    .abi = TLW_PLUGIN_ABI,
+    .client_open = tlw_rpc_client_open,
+    .client_close = tlw_rpc_client_close,
+    .client_address = tlw_rpc_client_address,
+    .call = tlw_rpc_call,
+    .set_observer = tlw_rpc_set_observer,
+};
+#endif

@@ -3,7 +3,9 @@
  * on it with protobuf-c messages.
  *
  * Built on grpc core's C API. A worker child opens its own client after fork;
- * the supervisor never touches gRPC (see docs/ and DESIGN.md section 3).
+ * the supervisor never calls gRPC (see docs/ and DESIGN.md section 3). For
+ * libtlw.so this file is the module libtlw-grpc.so, loaded by the processes
+ * that call it (worker/plugins.h).
  *
  * Errors follow the project convention: a tlw_status, and a tlw_error filled
  * with one line that names the method and the address and says what to do.
@@ -68,9 +70,29 @@ typedef struct tlw_rpc_cancel {
 
 #define TLW_RPC_CANCEL_POLL_MS 20
 
-void tlw_rpc_cancel_init(tlw_rpc_cancel *cancel);
-void tlw_rpc_cancel_request(tlw_rpc_cancel *cancel);
-bool tlw_rpc_cancel_requested(const tlw_rpc_cancel *cancel);
+static inline void tlw_rpc_cancel_init(tlw_rpc_cancel *cancel)
+{
+    atomic_init(&cancel->requested, 0);
+}
+
+static inline void tlw_rpc_cancel_request(tlw_rpc_cancel *cancel)
+{
+    atomic_store(&cancel->requested, 1);
+}
+
+static inline bool tlw_rpc_cancel_requested(const tlw_rpc_cancel *cancel)
+{
+    return cancel && atomic_load(&((tlw_rpc_cancel *)cancel)->requested) != 0;
+}
+
+/*
+ * Called once after each tlw_rpc_call() with the method, the last attempt's
+ * gRPC status code (-1 when no attempt was made: cancelled before it) and
+ * the call's duration, retries included. For the process's metrics
+ * (worker/otel_slot); NULL (the default): nobody is told.
+ */
+typedef void (*tlw_rpc_observer)(const char *method, int grpc_code, int64_t ms);
+void tlw_rpc_set_observer(tlw_rpc_observer observer);
 
 typedef struct tlw_rpc_call_options {
     /* The whole call, retries included, ends by then. <= 0: 10 s. */

@@ -3,6 +3,7 @@
 #include "worker/s3.h"
 
 #include <curl/curl.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,18 @@ struct tlw_s3_client {
     char *sigv4;          /* "aws:amz:REGION:s3" */
     char curl_error[CURL_ERROR_SIZE];
 };
+
+void tlw_s3_sha256_hex(const void *bytes, size_t len, char hex[TLW_S3_HEX_SIZE])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(bytes, len, md);
+    for (size_t i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[2 * SHA256_DIGEST_LENGTH] = '\0';
+}
 
 static char *dup_or_null(const char *s)
 {
@@ -383,3 +396,18 @@ tlw_status tlw_s3_get(tlw_s3_client *c, const char *bucket, const char *key, siz
                            bucket, key, k.status);
     return st;
 }
+
+#ifdef TLW_PLUGIN
+/* libtlw-s3.so: what libtlw.so calls (worker/plugins.h). */
+#include "worker/plugins.h"
+
+__attribute__((visibility("default"))) const tlw_s3_plugin tlw_s3_plugin_v1 = {
+    .abi = TLW_PLUGIN_ABI,
+    .open = tlw_s3_open,
+    .close = tlw_s3_close,
+    .head = tlw_s3_head,
+    .put = tlw_s3_put,
+    .get = tlw_s3_get,
+    .sha256_hex = tlw_s3_sha256_hex,
+};
+#endif

@@ -7,7 +7,8 @@
  * Each call ends by `deadline_ms` (epoch ms): its timeout is the time left,
  * and throttling (503 SlowDown, 429, 500) and transport failures are retried
  * with the project's one backoff while time is left. Credentials are never
- * logged nor put in a message.
+ * logged nor put in a message. For libtlw.so this file is the module
+ * libtlw-s3.so, loaded by the processes that call it (worker/plugins.h).
  */
 #ifndef TLW_WORKER_S3_H
 #define TLW_WORKER_S3_H
@@ -21,6 +22,12 @@
 #include "common/buffer.h"
 
 typedef struct tlw_s3_client tlw_s3_client;
+
+/* A SHA-256 as lower-case hex, with its NUL. */
+#define TLW_S3_HEX_SIZE 65
+
+/* `len` bytes' SHA-256 as lower-case hex into `hex` (libcrypto). */
+void tlw_s3_sha256_hex(const void *bytes, size_t len, char hex[TLW_S3_HEX_SIZE]);
 
 typedef struct tlw_s3_config {
     const char *region;       /* required */

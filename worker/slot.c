@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/activity.h"
+#include "worker/plugins.h"
 #include "worker/workflow.h"
 
 void tlw_slot_send_ready(const tlw_slot_spec *spec)
@@ -38,6 +39,14 @@ bool tlw_slot_polls(tlw_ipc_slot_kind kind, const tlw_config *cfg)
     if (kind == TLW_IPC_SLOT_ACTIVITY)
         return tlw_config_activity_count(cfg) > 0;
     return tlw_config_workflow_count(cfg) > 0;
+}
+
+tlw_status tlw_slot_preload(const tlw_config *cfg, tlw_error *err)
+{
+    tlw_status st = tlw_plugin_load(TLW_PLUGIN_GRPC, err);
+    if (st == TLW_OK && cfg->settings.worker.s3_bucket.value)
+        st = tlw_plugin_load(TLW_PLUGIN_S3, err);
+    return st;
 }
 
 int64_t tlw_slot_hard_stop_ms(const tlw_slot_spec *spec)

@@ -22,6 +22,11 @@
  * not connect at all). */
 bool tlw_slot_polls(tlw_ipc_slot_kind kind, const tlw_config *cfg);
 
+/* Loads the modules slots use with `cfg` (worker/plugins.h): gRPC, and
+ * libcurl when payloads go to S3. For the supervisor, once, so that the
+ * slots it forks have them. */
+tlw_status tlw_slot_preload(const tlw_config *cfg, tlw_error *err);
+
 /* When the invocation will stop the slot's running tasks (epoch ms): the
  * hard stop, drain point + graceful shutdown timeout, known from the start.
  * INT64_MAX outside Lambda. */

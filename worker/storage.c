@@ -110,16 +110,20 @@ static tlw_status store_one(tlw_storage *s, const tlw_extstore_target *target, t
                              "a payload of %zu bytes is over the %d bytes an S3 object for it "
                              "may hold (the SDKs' max_payload_size); make it smaller",
                              size, TLW_EXTSTORE_MAX_OBJECT);
+    /* The client first: it loads libtlw-s3, which hashes too. */
+    tlw_status st = client(s, err);
+    if (st != TLW_OK)
+        return tlw_error_prefix(err, "storing a payload in S3: ");
     uint8_t *bytes = malloc(size ? size : 1);
     if (!bytes)
         return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory storing a payload of %zu bytes",
                              size);
     protobuf_c_message_pack(&(*slot)->base, bytes);
     char hex[TLW_EXTSTORE_HEX_SIZE];
-    tlw_extstore_sha256_hex(bytes, size, hex);
+    tlw_s3_sha256_hex(bytes, size, hex);
     char *key = tlw_extstore_key(s->key_prefix, target, hex);
-    tlw_status st =
-        key ? client(s, err) : tlw_error_set(err, TLW_ERR_NOMEM, "out of memory storing a payload");
+    if (!key)
+        st = tlw_error_set(err, TLW_ERR_NOMEM, "out of memory storing a payload");
     bool exists = false;
     if (st == TLW_OK)
         st = tlw_s3_head(s->client, s->bucket, key, deadline_ms, &exists, err);
@@ -220,7 +224,7 @@ tlw_status tlw_storage_retrieve_one(tlw_storage *s, tlw_payload **payload, int64
         st = tlw_s3_get(s->client, ref.bucket, ref.key, FETCH_MAX, deadline_ms, &object, err);
     char hex[TLW_EXTSTORE_HEX_SIZE];
     if (st == TLW_OK) {
-        tlw_extstore_sha256_hex(object.data ? object.data : "", object.len, hex);
+        tlw_s3_sha256_hex(object.data ? object.data : "", object.len, hex);
         if (strcmp(hex, ref.hash_value) != 0)
             st = tlw_error_set(err, TLW_ERR_INVALID,
                                "S3 object integrity check failed [bucket=%s, key=%s]: expected "

@@ -1,8 +1,8 @@
 # worker/worker.mk: Makefile fragment included by the top-level Makefile.am.
 # A worker child: the gRPC client layer and the WorkflowService calls, the
 # slots and their poll loops, the data converter, and tlw-info.
-libtlw_internal_la_SOURCES += \
-	worker/rpc.c worker/rpc.h \
+libtlw_core_la_SOURCES += \
+	worker/rpc.h worker/plugins.h \
 	worker/service.c worker/service.h \
 	worker/slot.c worker/slot.h \
 	worker/connect.c worker/connect.h \
@@ -21,7 +21,7 @@ libtlw_internal_la_SOURCES += \
 	worker/payload.c worker/payload.h \
 	worker/pbjson.c worker/pbjson.h \
 	worker/extstore.c worker/extstore.h \
-	worker/s3.c worker/s3.h \
+	worker/s3.h \
 	worker/storage.c worker/storage.h \
 	worker/otel_slot.c worker/otel_slot.h \
 	worker/otel_export.c worker/otel_export.h
@@ -30,13 +30,13 @@ libtlw_internal_la_SOURCES += \
 noinst_PROGRAMS += tests/e2e/fixtures/activity_bootstrap
 tests_e2e_fixtures_activity_bootstrap_SOURCES = tests/e2e/fixtures/activity_bootstrap.c
 tests_e2e_fixtures_activity_bootstrap_CFLAGS = $(TLW_CFLAGS)
-tests_e2e_fixtures_activity_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+tests_e2e_fixtures_activity_bootstrap_LDADD = $(TLW_USER_LIBS)
 
 # The activities tests/e2e/test_s3.py calls, their payloads through S3.
 noinst_PROGRAMS += tests/e2e/fixtures/s3_bootstrap
 tests_e2e_fixtures_s3_bootstrap_SOURCES = tests/e2e/fixtures/s3_bootstrap.c
 tests_e2e_fixtures_s3_bootstrap_CFLAGS = $(TLW_CFLAGS)
-tests_e2e_fixtures_s3_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+tests_e2e_fixtures_s3_bootstrap_LDADD = $(TLW_USER_LIBS)
 # Times worker/storage's store and fetch for bench/s3.py.
 noinst_PROGRAMS += tests/e2e/fixtures/s3_probe
 tests_e2e_fixtures_s3_probe_SOURCES = tests/e2e/fixtures/s3_probe.c
@@ -138,7 +138,7 @@ endif
 noinst_PROGRAMS += tests/e2e/fixtures/workflow_bootstrap
 tests_e2e_fixtures_workflow_bootstrap_SOURCES = tests/e2e/fixtures/workflow_bootstrap.c
 tests_e2e_fixtures_workflow_bootstrap_CFLAGS = $(TLW_CFLAGS)
-tests_e2e_fixtures_workflow_bootstrap_LDADD = libtlw.la $(DEPS_LIBS)
+tests_e2e_fixtures_workflow_bootstrap_LDADD = $(TLW_USER_LIBS)
 
 # OpenTelemetry: the metric registry and the OTLP request built from it.
 if HAVE_CMOCKA

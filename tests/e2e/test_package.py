@@ -135,7 +135,7 @@ def test_the_package_holds_the_program_its_libraries_and_the_loader(packaged):
     libs = {Path(n).name for n in modes if n.startswith("lib/")}
     for needed in ("ld-linux-x86-64.so.2", "libc.so.6", "libtlw.so.0", "libgrpc.so.29",
                    "libev.so.4", "libprotobuf-c.so.1", "libconfig.so.9", "libjansson.so.4",
-                   "libcurl.so.4"):
+                   "libcurl.so.4", "libtlw-grpc.so", "libtlw-s3.so"):
         assert needed in libs, sorted(libs)
     assert all(modes[n] == 0o755 for n in modes if n.startswith("lib/"))
     text = (root / "var/task/bootstrap").read_text()
@@ -232,6 +232,25 @@ def test_a_workflow_completes_through_the_unpacked_function_in_the_jail(
     task = str((root / "var" / "task").resolve())
     assert any(m.endswith("/lib/libc.so.6") for m in maps), maps
     assert all(m.startswith(task + "/") for m in maps), sorted(maps)
+    # The supervisor loaded gRPC from the package's lib/, beside libtlw.so.
+    assert task + "/lib/libtlw-grpc.so" in maps, sorted(maps)
+    assert task + "/lib/libgrpc.so.29" in maps, sorted(maps)
+
+
+def test_a_package_without_the_grpc_module_fails_its_init_naming_it(
+        packaged, lambda_emulator, tmp_path):
+    root, _, enter = packaged
+    (root / "var/task/lib/libtlw-grpc.so").unlink()
+    function = tmp_path / "function.sh"
+    function.write_text("#!/bin/sh\nexec " + " ".join(f"'{a}'" for a in
+                                                    [*enter, "/var/task/bootstrap"]) + "\n")
+    function.chmod(0o755)
+    emu = lambda_emulator(function, env=jail_env(), timeout_s=8)
+    status, body, _ = invoke(emu.url, {})
+    text = str(body) + emu.log.read_text()
+    assert "Tlw.InitError" in text, text[-3000:]
+    assert "cannot load libtlw-grpc.so" in text, text[-3000:]
+    assert "beside libtlw.so" in text, text[-3000:]
 
 
 def tlw_package(*args, env=None, cwd=None):

@@ -28,7 +28,7 @@ static void sha256_is_lower_case_hex(void **state)
 {
     (void)state;
     char hex[TLW_EXTSTORE_HEX_SIZE];
-    tlw_extstore_sha256_hex("abc", 3, hex);
+    tlw_s3_sha256_hex("abc", 3, hex);
     assert_string_equal(hex, HEX);
 }
 
