@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/clock.h"
@@ -122,7 +123,7 @@ static void *control_thread(void *arg)
             continue;
         atomic_store(&p->draining, 1);
         tlw_otel_slot_flush_metrics(p->spec->fd); /* OpenTelemetry: before a hard stop can */
-        if (!p->graceful_poll_shutdown || !shutdown_worker(p, ctl->kind))
+        if (!atomic_load(&p->graceful_poll_shutdown) || !shutdown_worker(p, ctl->kind))
             tlw_rpc_cancel_request(&p->poll_cancel);
         /* A poll that opened just as the drain began is not one ShutdownWorker
          * completes: give it a moment, then cancel it, so that no poll is
@@ -176,30 +177,38 @@ static void announce(tlw_poller *p, const tlw_task_kind *kind, tlw_ipc_type type
         tlw_log_warn("%s: %s", tlw_ipc_type_name(type), err.message);
 }
 
-/* Connects and reaches the namespace within the connect window (the
- * supervisor fails the invocation after it): a little less, so that the
- * reason arrives first. */
-static tlw_status reach_server(tlw_poller *p, tlw_error *err)
+/* DescribeNamespace, beside the first poll: the slot is READY once the
+ * server answered it for the namespace, within the connect window (the
+ * supervisor fails the invocation after it: a little less, so that the
+ * reason arrives first). If it fails, the slot says why and gives up: its
+ * poll is cancelled and the poll loop ends. */
+static void *describe_thread(void *arg)
 {
-    tlw_status st = tlw_worker_connect(p->settings, &p->caller.client, err);
-    if (st != TLW_OK)
-        return st;
-    p->connected_ms = tlw_wall_ms();
-    tlw_namespace_description *ns = NULL;
+    tlw_poller *p = arg;
     int64_t now = tlw_wall_ms();
     tlw_rpc_call_options call = {.timeout_ms = tlw_slot_connect_by_ms(p->spec, now) - now - 300};
     if (call.timeout_ms < 100)
         call.timeout_ms = 100;
-    st = tlw_service_describe_namespace(p->caller.client, p->caller.namespace_name, &call, &ns,
-                                        err);
-    if (st != TLW_OK)
-        return st;
+    tlw_namespace_description *ns = NULL;
+    tlw_error err;
+    tlw_status st = tlw_service_describe_namespace(p->caller.client, p->caller.namespace_name,
+                                                   &call, &ns, &err);
+    if (st != TLW_OK) {
+        tlw_log_error("%s", err.message);
+        tlw_slot_send_fatal(p->spec->fd, err.message);
+        atomic_store(&p->unreachable, 1);
+        atomic_store(&p->draining, 1);
+        tlw_rpc_cancel_request(&p->poll_cancel);
+        return NULL;
+    }
     tlw_namespace_capabilities caps;
     tlw_namespace_capabilities_read(ns, &caps);
     protobuf_c_message_free_unpacked(&ns->base, NULL);
-    p->graceful_poll_shutdown = caps.worker_poll_complete_on_shutdown;
-    p->described_ms = tlw_wall_ms();
-    return TLW_OK;
+    atomic_store(&p->graceful_poll_shutdown, caps.worker_poll_complete_on_shutdown);
+    tlw_log_debug("DescribeNamespace answered %lld ms after the channel was made",
+                  (long long)(tlw_wall_ms() - p->connected_ms));
+    tlw_slot_send_ready(p->spec);
+    return NULL;
 }
 
 /* Where the time to the first poll went, once per slot. */
@@ -210,11 +219,10 @@ static void log_first_poll(tlw_poller *p)
     if (arrived <= 0 || arrived > p->started_ms)
         arrived = p->started_ms;
     tlw_log_debug("first poll %lld ms after the invocation arrived: fork and start hooks %lld ms, "
-                  "channel %lld ms, DescribeNamespace %lld ms, then %lld ms",
+                  "channel %lld ms, then %lld ms",
                   (long long)(now - arrived), (long long)(p->started_ms - arrived),
                   (long long)(p->connected_ms - p->started_ms),
-                  (long long)(p->described_ms - p->connected_ms),
-                  (long long)(now - p->described_ms));
+                  (long long)(now - p->connected_ms));
 }
 
 static void poll_loop(tlw_poller *p, const tlw_task_kind *kind)
@@ -278,6 +286,8 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
     tlw_rpc_cancel_init(&p.poll_cancel);
     atomic_init(&p.draining, 0);
     atomic_init(&p.polling, 0);
+    atomic_init(&p.graceful_poll_shutdown, false);
+    atomic_init(&p.unreachable, 0);
     int64_t hard_stop = tlw_slot_hard_stop_ms(spec);
     atomic_init(&p.hard_stop_ms, hard_stop == INT64_MAX ? LLONG_MAX : (long long)hard_stop);
     signal(SIGPIPE, SIG_IGN);
@@ -300,26 +310,48 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
         st = kind->start(&p, kind->arg, &err);
         started = st == TLW_OK;
     }
-    if (st == TLW_OK)
-        st = reach_server(&p, &err);
+    if (st == TLW_OK) {
+        st = tlw_worker_connect(p.settings, &p.caller.client, &err);
+        p.connected_ms = tlw_wall_ms();
+    }
+    pthread_t describe, control;
+    bool describing = false;
+    if (st == TLW_OK) {
+        describing = pthread_create(&describe, NULL, describe_thread, &p) == 0;
+        if (!describing)
+            st = tlw_error_set(&err, TLW_ERR_INTERNAL, "cannot start a thread");
+    }
     struct control ctl = {.p = &p, .kind = kind};
-    pthread_t control;
     if (st == TLW_OK && pthread_create(&control, NULL, control_thread, &ctl) != 0)
         st = tlw_error_set(&err, TLW_ERR_INTERNAL, "cannot start the control thread");
     if (st != TLW_OK) {
         tlw_log_error("%s", err.message);
         tlw_slot_send_fatal(spec->fd, err.message);
+        if (describing) {
+            tlw_rpc_cancel_request(&p.poll_cancel);
+            pthread_join(describe, NULL);
+        }
         if (started && kind->stop)
             kind->stop(&p, kind->arg);
         tlw_rpc_client_close(p.caller.client);
         tlw_fd_set_free(&p.inherited_fds);
         return 1;
     }
-    tlw_slot_send_ready(spec);
 
     poll_loop(&p, kind);
 
     tlw_rpc_cancel_request(&p.poll_cancel);
+    pthread_join(describe, NULL);
+    if (atomic_load(&p.unreachable)) {
+        /* FATAL is sent: the control thread reads nothing more. */
+        shutdown(spec->fd, SHUT_RD);
+        pthread_join(control, NULL);
+        if (kind->stop)
+            kind->stop(&p, kind->arg);
+        tlw_rpc_client_close(p.caller.client);
+        tlw_fd_set_free(&p.inherited_fds);
+        return 1;
+    }
     pthread_join(control, NULL);
     if (kind->stop)
         kind->stop(&p, kind->arg);

@@ -35,7 +35,10 @@ typedef struct tlw_poller {
     tlw_service_caller caller; /* client, namespace, identity, deployment */
     Temporal__Api__Deployment__V1__WorkerDeploymentOptions deployment;
     char worker_instance_key[40];
-    bool graceful_poll_shutdown; /* the namespace has worker_poll_complete_on_shutdown */
+    /* the namespace has worker_poll_complete_on_shutdown (known once
+     * DescribeNamespace answered; false until then) */
+    atomic_bool graceful_poll_shutdown;
+    atomic_int unreachable; /* DescribeNamespace failed: the slot gives up */
     tlw_rpc_cancel poll_cancel;
     atomic_int draining;
     atomic_int polling; /* a poll call is open */
@@ -48,7 +51,7 @@ typedef struct tlw_poller {
     tlw_fd_set inherited_fds;
     tlw_ipc_stats stats;
     /* The start-up's steps (epoch ms), logged once with the first poll. */
-    int64_t started_ms, connected_ms, described_ms;
+    int64_t started_ms, connected_ms;
     bool polled;
 } tlw_poller;
 
