@@ -1,6 +1,7 @@
 /*
- * The AWS Lambda Runtime API client (libcurl, blocking calls). The supervisor
- * uses it for its loop:
+ * The AWS Lambda Runtime API client (blocking calls over one kept-alive
+ * HTTP/1.1 connection, supervisor/http.h; no libcurl). The supervisor uses
+ * it for its loop:
  *
  *     GET  /2018-06-01/runtime/invocation/next            -> 200, one invocation
  *     POST /2018-06-01/runtime/invocation/{id}/response   -> 202

@@ -1,9 +1,10 @@
 # supervisor/supervisor.mk: Makefile fragment included by the top-level Makefile.am.
 # The supervisor: tlw_main, the worker children's life cycle, and the Lambda
-# Runtime API client (libcurl, jansson).
+# Runtime API client (its own small HTTP/1.1 client, jansson; no libcurl).
 libtlw_internal_la_SOURCES += \
 	supervisor/supervisor.c supervisor/supervisor.h \
 	supervisor/runtime_api.c supervisor/runtime_api.h \
+	supervisor/http.c supervisor/http.h \
 	supervisor/telemetry.c supervisor/telemetry.h \
 	supervisor/main.c
 
