@@ -114,6 +114,8 @@ static tlw_status fail(tlw_http_response *r, tlw_error *err, tlw_status status, 
 
 static tlw_status too_large(tlw_http_response *r, tlw_error *err)
 {
+    /* What was kept of it depends on how the bytes were cut: none is. */
+    tlw_buffer_clear(&r->body);
     return fail(r, err, TLW_ERR_PROTOCOL, "the answer's body is larger than %zu bytes",
                 r->body_max);
 }
@@ -347,9 +349,11 @@ static tlw_status feed_head(tlw_http_response *r, const char *data, size_t n, si
     const char *nl = memchr(data, '\n', n);
     size_t take = nl ? (size_t)(nl - data) + 1 : n;
     *used = take;
-    if (r->head.len > r->headers_max || take > r->headers_max - r->head.len)
+    if (r->head.len > r->headers_max || take > r->headers_max - r->head.len) {
+        tlw_buffer_clear(&r->head); /* as for the body in too_large() */
         return fail(r, err, TLW_ERR_PROTOCOL, "the answer has more than %zu bytes of headers",
                     r->headers_max);
+    }
     if (!tlw_buffer_append(&r->head, data, take))
         return fail(r, err, TLW_ERR_NOMEM, "out of memory reading the answer's headers");
     if (!nl)
@@ -384,9 +388,11 @@ static tlw_status end_of_chunk_line(tlw_http_response *r, tlw_error *err)
         i++;
     bool ends = i == r->line_len || (i + 1 == r->line_len && i < kept && s[i] == '\r');
     bool ok = digits > 0 && digits <= CHUNK_SIZE_DIGITS_MAX && (ends || (i < kept && s[i] == ';'));
-    if (!ok)
+    if (!ok) {
+        size_t shown_len = kept && s[kept - 1] == '\r' ? kept - 1 : kept;
         return fail(r, err, TLW_ERR_PROTOCOL, "the answer has a bad chunk size line \"%s\"",
-                    printable(shown, s, kept));
+                    printable(shown, s, shown_len));
+    }
     r->line_len = 0;
     if (size == 0) {
         r->state = ST_TRAILERS;

@@ -90,7 +90,7 @@ void tlw_http_response_reset(tlw_http_response *r);
 /*
  * Feeds `n` bytes that arrived. Stops at the end of the response: *used is
  * set to the bytes consumed, fewer than `n` only when r->done (what follows
- * belongs to no request of ours). Returns TLW_OK while the response is
+ * belongs to no request of ours) or on failure. Returns TLW_OK while the response is
  * well-formed so far, else the error (and every later call fails too).
  */
 tlw_status tlw_http_response_feed(tlw_http_response *r, const char *data, size_t n, size_t *used,

@@ -25,7 +25,10 @@ tests_e2e_fixtures_runtime_api_probe_LDADD = $(TLW_INTERNAL_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/runtime_api
 
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test_supervisor tests/unit/test_runtime_api
+check_PROGRAMS += tests/unit/test_supervisor tests/unit/test_runtime_api tests/unit/test_http
+tests_unit_test_http_SOURCES = tests/unit/test_http.c
+tests_unit_test_http_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_http_LDADD = $(UNIT_LDADD)
 tests_unit_test_supervisor_SOURCES = tests/unit/test_supervisor.c
 tests_unit_test_supervisor_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_supervisor_LDADD = $(UNIT_LDADD)
