@@ -22,7 +22,7 @@ tests_e2e_fixtures_runtime_api_probe_SOURCES = tests/e2e/fixtures/runtime_api_pr
 tests_e2e_fixtures_runtime_api_probe_CFLAGS = $(TLW_CFLAGS)
 tests_e2e_fixtures_runtime_api_probe_LDADD = $(TLW_INTERNAL_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus/runtime_api
+EXTRA_DIST += tests/fuzz/corpus/runtime_api tests/fuzz/corpus/http_response
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_supervisor tests/unit/test_runtime_api tests/unit/test_http
@@ -43,4 +43,9 @@ tests_fuzz_fuzz_runtime_api_SOURCES = tests/fuzz/fuzz_runtime_api.c
 tests_fuzz_fuzz_runtime_api_CFLAGS = $(TLW_CFLAGS)
 tests_fuzz_fuzz_runtime_api_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_runtime_api_LDADD = $(TLW_INTERNAL_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_http_response
+tests_fuzz_fuzz_http_response_SOURCES = tests/fuzz/fuzz_http_response.c
+tests_fuzz_fuzz_http_response_CFLAGS = $(TLW_CFLAGS)
+tests_fuzz_fuzz_http_response_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_http_response_LDADD = $(TLW_INTERNAL_LIBS)
 endif
