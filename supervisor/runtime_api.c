@@ -517,10 +517,11 @@ tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_e
     if (st == TLW_OK)
         st = tlw_runtime_api_parse_headers(resp.head.data ? resp.head.data : "", resp.head.len, inv,
                                            err);
-    if (st == TLW_ERR_PROTOCOL && !inv->request_id && resp.head_done && resp.status == 200) {
-        /* The headers came before the fault (an event that is too large, a
-         * bad chunk, a header line HTTP refuses): the invocation they name
-         * can still be failed. */
+    if ((st == TLW_ERR_PROTOCOL || st == TLW_ERR_NOMEM) && !inv->request_id && resp.head_done &&
+        resp.status == 200) {
+        /* The headers came before the fault (an event that is too large or
+         * finds no memory, a bad chunk, a header line HTTP refuses): the
+         * invocation they name can still be failed. */
         tlw_error ignored;
         tlw_runtime_api_parse_headers(resp.head.data, resp.head.len, inv, &ignored);
     }
