@@ -4,7 +4,7 @@
  * split in two at each byte boundary, and the three must agree: the parser
  * keeps its state between calls, so where the bytes are cut must not show.
  * The client itself is tested against a server thread in
- * tests/unit/test_runtime_api.c.
+ * tests/unit/test_runtime_api.c; here only its address check and deadline.
  */
 #include "config.h"
 
@@ -17,8 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "supervisor/http.h"
 
@@ -531,6 +537,63 @@ static void chunk_line_and_trailer_limits(void **state)
     free(o);
 }
 
+/* --- the client: addresses and deadline ----------------------------------------- */
+
+static void client_addresses_are_host_and_port(void **state)
+{
+    const char *good[] = {"127.0.0.1:9001", "localhost:1", "[::1]:9001"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        tlw_http_client *c;
+        tlw_error err;
+        assert_int_equal(tlw_http_client_open(good[i], 1000, &c, &err), TLW_OK);
+        tlw_http_client_close(c);
+    }
+    const char *bad[] = {"", "host", "host:", ":1", "[::1]", "[::1]9001", "[]:1", "host:1x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tlw_http_client *c = (tlw_http_client *)1;
+        tlw_error err;
+        if (tlw_http_client_open(bad[i], 1000, &c, &err) != TLW_ERR_INVALID)
+            fail_msg("address \"%s\" was accepted", bad[i]);
+        assert_null(c);
+    }
+    tlw_http_client_close(NULL);
+}
+
+static void the_client_gives_up_at_its_deadline(void **state)
+{
+    /* A peer that accepts (the kernel does, from the backlog) and never
+     * answers. */
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(listener, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(listener, 4), 0);
+    assert_int_equal(getsockname(listener, (struct sockaddr *)&a, &len), 0);
+    char address[32];
+    snprintf(address, sizeof address, "127.0.0.1:%d", ntohs(a.sin_port));
+
+    tlw_http_client *c;
+    tlw_error err;
+    assert_int_equal(tlw_http_client_open(address, 1000, &c, &err), TLW_OK);
+    tlw_http_response r;
+    tlw_http_response_init(&r, HEADERS_MAX, BODY_MAX);
+    tlw_http_request req = {.method = "POST", .path = "/x", .body = "{}", .body_len = 2};
+    bool maybe_sent = false;
+    int64_t start = tlw_monotonic_ms();
+    assert_int_equal(tlw_http_client_exchange(c, &req, start + 200, &r, &maybe_sent, &err),
+                     TLW_ERR_TIMEOUT);
+    int64_t took = tlw_monotonic_ms() - start;
+    assert_true(took >= 190 && took < 1500);
+    assert_true(maybe_sent);
+    char says[96];
+    snprintf(says, sizeof says, "the deadline passed waiting for %s to answer", address);
+    if (!strstr(err.message, says))
+        fail_msg("\"%s\" does not say \"%s\"", err.message, says);
+    tlw_http_response_free(&r);
+    tlw_http_client_close(c);
+    close(listener);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +609,8 @@ int main(void)
         cmocka_unit_test(header_block_limit),
         cmocka_unit_test(body_limit),
         cmocka_unit_test(chunk_line_and_trailer_limits),
+        cmocka_unit_test(client_addresses_are_host_and_port),
+        cmocka_unit_test(the_client_gives_up_at_its_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

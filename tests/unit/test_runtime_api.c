@@ -416,6 +416,7 @@ typedef struct server {
     const char *answers[4];
     size_t answer_lens[4]; /* 0: strlen(answer) */
     size_t n_answers;
+    bool ipv6; /* listen on [::1] instead of 127.0.0.1 */
     bool keep_open;
     bool close_after[4];
     size_t piece;
@@ -530,13 +531,23 @@ static void *serve(void *arg)
 
 static void server_start(server *s)
 {
-    s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->listen_fd, 16), 0);
-    assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
+    if (s->ipv6) {
+        s->listen_fd = socket(AF_INET6, SOCK_STREAM, 0);
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = in6addr_loopback};
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(listen(s->listen_fd, 16), 0);
+        assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&a, &len), 0);
+        s->port = ntohs(a.sin6_port);
+    } else {
+        s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(listen(s->listen_fd, 16), 0);
+        assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&a, &len), 0);
+        s->port = ntohs(a.sin_port);
+    }
     atomic_init(&s->stop, false);
     assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
 }
@@ -1073,6 +1084,44 @@ static void answers_in_tiny_pieces(void **state)
     free(p.requests);
 }
 
+static void host_names_and_ipv6_addresses_are_reached(void **state)
+{
+    /* A name, resolved with getaddrinfo (and the Host header as given). */
+    server s = {.answers = {ACCEPTED}, .n_answers = 1};
+    server_start(&s);
+    char address[64];
+    snprintf(address, sizeof address, "localhost:%d", s.port);
+    tlw_runtime_api *api;
+    tlw_error err;
+    assert_int_equal(tlw_runtime_api_open(address, &api, &err), TLW_OK);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    tlw_runtime_api_close(api);
+    server_stop(&s);
+    char host[80];
+    snprintf(host, sizeof host, "\r\nHost: %s\r\n", address);
+    assert_non_null(strstr(s.requests, host));
+    free(s.requests);
+
+    /* [::1]:port, where the machine has IPv6. */
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = in6addr_loopback};
+    bool has_ipv6 = probe >= 0 && bind(probe, (struct sockaddr *)&a, sizeof a) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (!has_ipv6)
+        skip();
+    server v6 = {.answers = {ACCEPTED}, .n_answers = 1, .ipv6 = true};
+    server_start(&v6);
+    snprintf(address, sizeof address, "[::1]:%d", v6.port);
+    assert_int_equal(tlw_runtime_api_open(address, &api, &err), TLW_OK);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    tlw_runtime_api_close(api);
+    server_stop(&v6);
+    snprintf(host, sizeof host, "\r\nHost: %s\r\n", address);
+    assert_non_null(strstr(v6.requests, host));
+    free(v6.requests);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1105,6 +1154,7 @@ int main(void)
         cmocka_unit_test(a_request_dropped_unanswered_on_a_kept_connection_is_sent_again),
         cmocka_unit_test(a_post_is_never_sent_twice_once_an_answer_began),
         cmocka_unit_test(answers_in_tiny_pieces),
+        cmocka_unit_test(host_names_and_ipv6_addresses_are_reached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
