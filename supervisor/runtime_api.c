@@ -1,7 +1,6 @@
 /*
- * The AWS Lambda Runtime API client: libcurl's easy interface, one handle per
- * client so that the connection to the Runtime API is kept alive between
- * calls. Facts about the peer (header names, status codes, the 6 MiB limit)
+ * The AWS Lambda Runtime API client, on supervisor/http.c: one HTTP/1.1
+ * connection per client, kept alive between calls. Facts about the peer (header names, status codes, the 6 MiB limit)
  * come from the Runtime Interface Emulator, which is Lambda's own code.
  */
 #include "config.h"
@@ -16,13 +15,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "common/buffer.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/utf8.h"
+#include "supervisor/http.h"
 
 #define API_VERSION_PATH "/2018-06-01"
 /* Largest answer body kept from a POST (Lambda's are small JSON objects). */
@@ -353,33 +352,8 @@ char *tlw_runtime_api_error_body(const char *error_type, const char *message, tl
 
 struct tlw_runtime_api {
     char *host_port;
-    char *base_url; /* "http://host:port/2018-06-01" */
-    CURL *curl;
-    char curl_error[CURL_ERROR_SIZE];
+    tlw_http_client *http; /* one connection, kept alive between calls */
 };
-
-typedef struct exchange {
-    tlw_buffer headers;
-    tlw_buffer body;
-} exchange;
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    exchange *ex = userdata;
-    size_t n = size * nmemb;
-    return tlw_buffer_append(&ex->body, ptr, n) ? n : 0;
-}
-
-/* Keeps the header lines of the final answer only: an interim answer
- * (100 Continue) starts over at its status line. */
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    exchange *ex = userdata;
-    size_t n = size * nmemb;
-    if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
-        tlw_buffer_clear(&ex->headers);
-    return tlw_buffer_append(&ex->headers, ptr, n) ? n : 0;
-}
 
 static const char *address_problem(const char *hp)
 {
@@ -431,28 +405,16 @@ tlw_status tlw_runtime_api_open(const char *host_port, tlw_runtime_api **out, tl
             printable(shown, host_port ? host_port : "", host_port ? strlen(host_port) : 0),
             problem);
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return tlw_error_set(err, TLW_ERR_INTERNAL, "Runtime API: curl_global_init failed");
-
     tlw_runtime_api *api = calloc(1, sizeof *api);
-    size_t url_size = strlen("http://") + strlen(host_port) + strlen(API_VERSION_PATH) + 1;
-    if (api) {
-        api->host_port = strdup(host_port);
-        api->base_url = malloc(url_size);
-        api->curl = curl_easy_init();
-    }
-    if (!api || !api->host_port || !api->base_url || !api->curl) {
-        if (api) {
-            free(api->host_port);
-            free(api->base_url);
-            if (api->curl)
-                curl_easy_cleanup(api->curl);
-            free(api);
-        }
-        curl_global_cleanup();
+    if (!api || !(api->host_port = strdup(host_port))) {
+        free(api);
         return tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory");
     }
-    snprintf(api->base_url, url_size, "http://%s%s", host_port, API_VERSION_PATH);
+    tlw_status st = tlw_http_client_open(host_port, CONNECT_TIMEOUT_MS, &api->http, err);
+    if (st != TLW_OK) {
+        tlw_runtime_api_close(api);
+        return tlw_error_prefix(err, "Runtime API: ");
+    }
     *out = api;
     return TLW_OK;
 }
@@ -476,11 +438,9 @@ void tlw_runtime_api_close(tlw_runtime_api *api)
 {
     if (!api)
         return;
-    curl_easy_cleanup(api->curl);
+    tlw_http_client_close(api->http);
     free(api->host_port);
-    free(api->base_url);
     free(api);
-    curl_global_cleanup();
 }
 
 const char *tlw_runtime_api_address(const tlw_runtime_api *api)
@@ -489,121 +449,83 @@ const char *tlw_runtime_api_address(const tlw_runtime_api *api)
 }
 
 /*
- * Runs the request prepared on api->curl, retrying failures that mean the
- * request never reached a live server, for up to TLW_RUNTIME_API_RETRY_MS.
- * A GET /next may also be retried when the connection broke without an
- * answer (nothing was delivered); a POST only when it could not connect, so
- * that an answer is never posted twice. `what` names the call in messages.
+ * Sends `req` and reads the answer into `resp`, retrying failures that mean
+ * the request never reached a live server, for up to
+ * TLW_RUNTIME_API_RETRY_MS. A GET /next may also be retried when the
+ * connection broke without a complete answer (nothing was delivered); a POST
+ * only when it could not connect, so that an answer is never posted twice.
+ * (http.c itself sends a request once more on a new connection when a
+ * kept-alive one turns out to be closed before any byte of an answer.)
+ * `deadline_ms` (monotonic, or TLW_HTTP_NO_DEADLINE) bounds it all. `what`
+ * names the call in messages.
  */
-static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_broken, exchange *ex,
-                          long *status, tlw_error *err)
+static tlw_status perform(tlw_runtime_api *api, const char *what, bool retry_broken,
+                          const tlw_http_request *req, int64_t deadline_ms, tlw_http_response *resp,
+                          tlw_error *err)
 {
     int64_t start = tlw_monotonic_ms();
     for (int attempt = 1;; attempt++) {
-        tlw_buffer_clear(&ex->headers);
-        tlw_buffer_clear(&ex->body);
-        api->curl_error[0] = '\0';
-        CURLcode rc = curl_easy_perform(api->curl);
-        if (rc == CURLE_OK) {
-            curl_easy_getinfo(api->curl, CURLINFO_RESPONSE_CODE, status);
-            return TLW_OK;
-        }
-        if (ex->headers.nomem || ex->body.nomem)
-            return tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory reading %s", what);
-        if (ex->headers.overflow)
-            return tlw_error_set(err, TLW_ERR_PROTOCOL,
-                                 "Runtime API at %s: the answer to %s has more than %d bytes "
-                                 "of headers",
-                                 api->host_port, what, TLW_RUNTIME_API_HEADERS_MAX);
-        if (ex->body.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
-            ex->body.overflow = true; /* announced, if not sent */
-            return tlw_error_set(err, TLW_ERR_PROTOCOL,
-                                 "Runtime API at %s: the answer to %s is larger than %zu bytes",
-                                 api->host_port, what, ex->body.max);
-        }
-        const char *detail = api->curl_error[0] ? api->curl_error : curl_easy_strerror(rc);
-        if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL)
-            return tlw_error_set(err, TLW_ERR_PROTOCOL,
-                                 "Runtime API at %s: the answer to %s is not HTTP/1.x: %s",
-                                 api->host_port, what, detail);
-        if (rc == CURLE_OPERATION_TIMEDOUT)
+        bool maybe_sent = false;
+        tlw_error why;
+        tlw_status st =
+            tlw_http_client_exchange(api->http, req, deadline_ms, resp, &maybe_sent, &why);
+        switch (st) {
+        case TLW_OK: return TLW_OK;
+        case TLW_ERR_NOMEM:
+            return tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory reading %s: %s",
+                                 what, why.message);
+        case TLW_ERR_PROTOCOL:
+            return tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API at %s: %s: %s", api->host_port,
+                                 what, why.message);
+        case TLW_ERR_TIMEOUT:
             return tlw_error_set(err, TLW_ERR_TIMEOUT, "Runtime API at %s: %s: %s", api->host_port,
-                                 what, detail);
-
-        bool transient = rc == CURLE_COULDNT_CONNECT ||
-                         (retry_broken && (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
-                                           rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE));
+                                 what, why.message);
+        default: break;
+        }
+        bool transient = st == TLW_ERR_UNAVAILABLE && (!maybe_sent || retry_broken);
         int64_t delay = tlw_backoff_ms(attempt, RETRY_FIRST_MS, RETRY_MAX_MS);
-        if (transient && tlw_monotonic_ms() - start + delay <= TLW_RUNTIME_API_RETRY_MS) {
+        int64_t now = tlw_monotonic_ms();
+        if (transient && now - start + delay <= TLW_RUNTIME_API_RETRY_MS &&
+            (deadline_ms == TLW_HTTP_NO_DEADLINE || now + delay < deadline_ms)) {
             tlw_sleep_ms(delay);
             continue;
         }
-        return tlw_error_set(err, TLW_ERR_UNAVAILABLE,
+        return tlw_error_set(err, st,
                              "Runtime API at %s is unavailable: %s: %s (%d attempt%s); check "
                              "%s and that the Lambda runtime is still running",
-                             api->host_port, what, detail, attempt, attempt == 1 ? "" : "s",
+                             api->host_port, what, why.message, attempt, attempt == 1 ? "" : "s",
                              TLW_RUNTIME_API_ENV);
     }
-}
-
-/* Options every request shares; the handle is reset so that nothing from
- * the previous request carries over (the connection does). */
-static void prepare(tlw_runtime_api *api, const char *url, exchange *ex)
-{
-    curl_easy_reset(api->curl);
-    curl_easy_setopt(api->curl, CURLOPT_URL, url);
-    curl_easy_setopt(api->curl, CURLOPT_ERRORBUFFER, api->curl_error);
-    /* No SIGALRM-based timeouts in a process that handles signals. */
-    curl_easy_setopt(api->curl, CURLOPT_NOSIGNAL, 1L);
-    /* The Runtime API is local: an http_proxy in the environment must not apply. */
-    curl_easy_setopt(api->curl, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(api->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(api->curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(api->curl, CURLOPT_WRITEDATA, ex);
-    curl_easy_setopt(api->curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(api->curl, CURLOPT_HEADERDATA, ex);
-}
-
-static void exchange_free(exchange *ex)
-{
-    tlw_buffer_free(&ex->headers);
-    tlw_buffer_free(&ex->body);
 }
 
 tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_error *err)
 {
     memset(inv, 0, sizeof *inv);
-    char url[512];
-    snprintf(url, sizeof url, "%s/runtime/invocation/next", api->base_url);
-    exchange ex = {.headers.max = TLW_RUNTIME_API_HEADERS_MAX,
-                   .body.max = TLW_RUNTIME_API_EVENT_MAX};
-    prepare(api, url, &ex);
-    curl_easy_setopt(api->curl, CURLOPT_HTTPGET, 1L);
-    /* Refuses an announced oversized body before reading it. */
-    curl_easy_setopt(api->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TLW_RUNTIME_API_EVENT_MAX);
-
     const char *what = "GET /runtime/invocation/next";
-    long status = 0;
-    tlw_status st = perform(api, what, true, &ex, &status, err);
-    if (st == TLW_OK && status != 200) {
+    tlw_http_request req = {.method = "GET", .path = API_VERSION_PATH "/runtime/invocation/next"};
+    tlw_http_response resp;
+    /* An oversized event is refused as soon as Content-Length announces it. */
+    tlw_http_response_init(&resp, TLW_RUNTIME_API_HEADERS_MAX, TLW_RUNTIME_API_EVENT_MAX);
+    /* No deadline: /next blocks until Lambda has an invocation. */
+    tlw_status st = perform(api, what, true, &req, TLW_HTTP_NO_DEADLINE, &resp, err);
+    if (st == TLW_OK && resp.status != 200) {
         char shown[64];
-        st = tlw_error_set(err, TLW_ERR_SERVER, "Runtime API at %s answered %s with HTTP %ld: %s",
-                           api->host_port, what, status,
-                           printable(shown, ex.body.data ? ex.body.data : "", ex.body.len));
+        st = tlw_error_set(err, TLW_ERR_SERVER, "Runtime API at %s answered %s with HTTP %d: %s",
+                           api->host_port, what, resp.status,
+                           printable(shown, resp.body.data ? resp.body.data : "", resp.body.len));
     }
     if (st == TLW_OK)
-        st = tlw_runtime_api_parse_headers(ex.headers.data ? ex.headers.data : "", ex.headers.len,
-                                           inv, err);
-    if (st == TLW_ERR_PROTOCOL && ex.body.overflow) {
-        /* The headers came before the event that is too large: the
+        st = tlw_runtime_api_parse_headers(resp.head.data ? resp.head.data : "", resp.head.len, inv,
+                                           err);
+    if ((st == TLW_ERR_PROTOCOL || st == TLW_ERR_NOMEM) && !inv->request_id && resp.head_done &&
+        resp.status == 200) {
+        /* The headers came before the fault (an event that is too large or
+         * finds no memory, a bad chunk, a header line HTTP refuses): the
          * invocation they name can still be failed. */
         tlw_error ignored;
-        curl_easy_getinfo(api->curl, CURLINFO_RESPONSE_CODE, &status);
-        if (status == 200)
-            tlw_runtime_api_parse_headers(ex.headers.data ? ex.headers.data : "", ex.headers.len,
-                                          inv, &ignored);
+        tlw_runtime_api_parse_headers(resp.head.data, resp.head.len, inv, &ignored);
     }
-    if (st == TLW_OK && !ex.body.data && !(ex.body.data = dup_n("", 0)))
+    if (st == TLW_OK && !resp.body.data && !(resp.body.data = dup_n("", 0)))
         st = tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory");
     if (st != TLW_OK) {
         /* Only the request id stays (see the header). */
@@ -611,12 +533,14 @@ tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_e
         inv->request_id = NULL;
         tlw_invocation_free(inv);
         inv->request_id = request_id;
-        exchange_free(&ex);
+        tlw_http_response_free(&resp);
         return st;
     }
-    inv->event = ex.body.data;
-    inv->event_len = ex.body.len;
-    free(ex.headers.data);
+    /* The event is handed over; the buffer keeps it NUL-terminated. */
+    inv->event = resp.body.data;
+    inv->event_len = resp.body.len;
+    resp.body.data = NULL;
+    tlw_http_response_free(&resp);
     return TLW_OK;
 }
 
@@ -638,53 +562,36 @@ static const char *refusal_reason(char out[256], const tlw_buffer *body)
     return out;
 }
 
-static bool append_header(struct curl_slist **list, const char *line)
-{
-    struct curl_slist *longer = curl_slist_append(*list, line);
-    if (!longer)
-        return false;
-    *list = longer;
-    return true;
-}
-
-/* POSTs `len` bytes to base_url + `path`; Lambda answers 202 Accepted. */
+/* POSTs `len` bytes to API_VERSION_PATH + `path`; Lambda answers 202 Accepted. */
 static tlw_status post(tlw_runtime_api *api, const char *path, const char *error_type,
                        const void *body, size_t len, tlw_error *err)
 {
-    char url[512], what[256];
-    snprintf(url, sizeof url, "%s%s", api->base_url, path);
+    char url_path[512], what[256];
+    snprintf(url_path, sizeof url_path, "%s%s", API_VERSION_PATH, path);
     snprintf(what, sizeof what, "POST %s", path);
-    exchange ex = {.headers.max = TLW_RUNTIME_API_HEADERS_MAX, .body.max = POST_ANSWER_MAX};
-    prepare(api, url, &ex);
 
+    /* error_type was checked: visible ASCII, no CR or LF to inject lines. */
     char type_header[64 + ERROR_TYPE_MAX];
+    const char *headers[2] = {"Content-Type: application/json", type_header};
     if (error_type)
         snprintf(type_header, sizeof type_header, "Lambda-Runtime-Function-Error-Type: %s",
                  error_type);
-    struct curl_slist *headers = NULL;
-    /* "Expect:" stops curl from waiting for 100 Continue on larger bodies. */
-    if (!append_header(&headers, "Content-Type: application/json") ||
-        !append_header(&headers, "Expect:") ||
-        (error_type && !append_header(&headers, type_header))) {
-        curl_slist_free_all(headers);
-        return tlw_error_set(err, TLW_ERR_NOMEM, "Runtime API: out of memory");
-    }
-
-    curl_easy_setopt(api->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(api->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(api->curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
-    curl_easy_setopt(api->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
-    curl_easy_setopt(api->curl, CURLOPT_TIMEOUT_MS, (long)TLW_RUNTIME_API_POST_TIMEOUT_MS);
-
-    long status = 0;
-    tlw_status st = perform(api, what, false, &ex, &status, err);
-    if (st == TLW_OK && (status < 200 || status > 299)) {
+    tlw_http_request req = {.method = "POST",
+                            .path = url_path,
+                            .headers = headers,
+                            .n_headers = error_type ? 2 : 1,
+                            .body = body ? body : "",
+                            .body_len = body ? len : 0};
+    tlw_http_response resp;
+    tlw_http_response_init(&resp, TLW_RUNTIME_API_HEADERS_MAX, POST_ANSWER_MAX);
+    int64_t deadline_ms = tlw_monotonic_ms() + TLW_RUNTIME_API_POST_TIMEOUT_MS;
+    tlw_status st = perform(api, what, false, &req, deadline_ms, &resp, err);
+    if (st == TLW_OK && (resp.status < 200 || resp.status > 299)) {
         char reason[256];
-        st = tlw_error_set(err, TLW_ERR_SERVER, "Runtime API at %s refused %s with HTTP %ld: %s",
-                           api->host_port, what, status, refusal_reason(reason, &ex.body));
+        st = tlw_error_set(err, TLW_ERR_SERVER, "Runtime API at %s refused %s with HTTP %d: %s",
+                           api->host_port, what, resp.status, refusal_reason(reason, &resp.body));
     }
-    curl_slist_free_all(headers);
-    exchange_free(&ex);
+    tlw_http_response_free(&resp);
     return st;
 }
 

@@ -1,6 +1,7 @@
 /*
- * The AWS Lambda Runtime API client (libcurl, blocking calls). The supervisor
- * uses it for its loop:
+ * The AWS Lambda Runtime API client (blocking calls over one kept-alive
+ * HTTP/1.1 connection, supervisor/http.h; no libcurl). The supervisor uses
+ * it for its loop:
  *
  *     GET  /2018-06-01/runtime/invocation/next            -> 200, one invocation
  *     POST /2018-06-01/runtime/invocation/{id}/response   -> 202
@@ -131,7 +132,9 @@ const char *tlw_runtime_api_address(const tlw_runtime_api *api);
  *                        event is larger than TLW_RUNTIME_API_EVENT_MAX
  * On failure `inv` owns nothing, except that inv->request_id is set when a
  * 200 answer named its invocation (see parse_headers) that cannot be run: a
- * malformed header block, an event that is too large, no memory for it.
+ * malformed header block, an event that is too large, no memory for it, an
+ * answer that HTTP refuses once its header block arrived whole (a bad chunk,
+ * two Content-Lengths, a control character in a header line).
  * The caller should then post an invocation error for that request id, for
  * Lambda waits for an answer to it.
  */

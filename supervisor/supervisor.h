@@ -102,7 +102,7 @@ struct tlw_supervisor_ops {
                        int64_t export_by_ms);
 };
 
-/* The ops of a real bootstrap: libcurl Runtime API, the real clock, fork.
+/* The ops of a real bootstrap: the Runtime API client, the real clock, fork.
  * The caller sets environ, slot_main, report_task and slot_polls. */
 void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api);
 

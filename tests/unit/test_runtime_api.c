@@ -2,7 +2,8 @@
  * The Lambda Runtime API client without Lambda: the header parser on a table
  * of inputs, the JSON error bodies, and the client against a tiny HTTP/1.1
  * server in a thread for what the real Runtime API never does (malformed
- * answers, oversized events, a server that hangs up). The client against
+ * answers, oversized events, a server that hangs up, closes a kept-alive
+ * connection, or answers in tiny pieces). The client against
  * the real emulator is tested in tests/e2e/test_runtime_api.py.
  */
 #include "config.h"
@@ -400,11 +401,14 @@ static void from_env_names_the_variable(void **state)
 /* --- a canned HTTP/1.1 server in a thread ----------------------------------------- */
 
 /*
- * Answers connection number i with answers[i] (the last one repeats), then
- * closes it. An answer of NULL closes without answering. `chunked_bytes` > 0
- * follows the answer with a chunked body of that many bytes. Every request
- * it reads is appended to `requests`. It stops when told to, or after 5 s
- * without a connection, so a test that goes wrong fails instead of hanging.
+ * Answers request number i with answers[i] (the last one repeats), then
+ * closes the connection, or with `keep_open` waits on it for the next
+ * request unless close_after[i]. An answer of NULL closes without
+ * answering. `chunked_bytes` > 0 follows the answer with a chunked body of
+ * that many bytes. `piece` > 0 sends answers in pieces of that many bytes,
+ * a short pause between them. Every request it reads is appended to
+ * `requests`. It stops when told to, or after 5 s without a connection, so
+ * a test that goes wrong fails instead of hanging.
  */
 typedef struct server {
     int listen_fd;
@@ -412,10 +416,15 @@ typedef struct server {
     const char *answers[4];
     size_t answer_lens[4]; /* 0: strlen(answer) */
     size_t n_answers;
+    bool ipv6; /* listen on [::1] instead of 127.0.0.1 */
+    bool keep_open;
+    bool close_after[4];
+    size_t piece;
     size_t chunked_bytes;
     char *requests;
     size_t requests_len;
     int connections;
+    int n_requests;
     atomic_bool stop;
     pthread_t thread;
 } server;
@@ -431,8 +440,23 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
-/* Reads one request (headers and a Content-Length body) into s->requests. */
-static void read_request(server *s, int fd)
+/* Sends in pieces of `piece` bytes (0: at once), 200 us apart. */
+static void send_in_pieces(int fd, const char *p, size_t n, size_t piece)
+{
+    if (!piece) {
+        send_all(fd, p, n);
+        return;
+    }
+    for (size_t off = 0; off < n; off += piece) {
+        send_all(fd, p + off, n - off < piece ? n - off : piece);
+        struct timespec pause = {.tv_nsec = 200000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Reads one request (headers and a Content-Length body) into s->requests;
+ * false when the connection ended or stayed silent first. */
+static bool read_request(server *s, int fd)
 {
     size_t start = s->requests_len, need = 0;
     bool have_headers = false;
@@ -440,10 +464,10 @@ static void read_request(server *s, int fd)
         char buf[4096];
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 2000) <= 0)
-            return;
+            return false;
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0)
-            return;
+            return false;
         s->requests = realloc(s->requests, s->requests_len + (size_t)n + 1);
         memcpy(s->requests + s->requests_len, buf, (size_t)n);
         s->requests_len += (size_t)n;
@@ -458,7 +482,7 @@ static void read_request(server *s, int fd)
             need = (size_t)(end + 4 - (s->requests + start)) + body;
         }
         if (s->requests_len - start >= need)
-            return;
+            return true;
     }
 }
 
@@ -473,13 +497,18 @@ static void *serve(void *arg)
         int fd = accept(s->listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
-        read_request(s, fd);
-        size_t i =
-            (size_t)s->connections < s->n_answers ? (size_t)s->connections : s->n_answers - 1;
         s->connections++;
-        const char *answer = s->answers[i];
-        if (answer) {
-            send_all(fd, answer, s->answer_lens[i] ? s->answer_lens[i] : strlen(answer));
+        /* The first request is answered even if it did not arrive whole. */
+        for (bool first = true; (read_request(s, fd) || first) && !atomic_load(&s->stop);
+             first = false) {
+            size_t i =
+                (size_t)s->n_requests < s->n_answers ? (size_t)s->n_requests : s->n_answers - 1;
+            s->n_requests++;
+            const char *answer = s->answers[i];
+            if (!answer)
+                break;
+            send_in_pieces(fd, answer, s->answer_lens[i] ? s->answer_lens[i] : strlen(answer),
+                           s->piece);
             char chunk[65536 + 32];
             for (size_t sent = 0; sent < s->chunked_bytes;) {
                 size_t n = s->chunked_bytes - sent < 65536 ? s->chunked_bytes - sent : 65536;
@@ -491,6 +520,8 @@ static void *serve(void *arg)
             }
             if (s->chunked_bytes)
                 send_all(fd, "0\r\n\r\n", 5);
+            if (!s->keep_open || s->close_after[i])
+                break;
         }
         close(fd);
         idle_since = now_ms();
@@ -500,13 +531,23 @@ static void *serve(void *arg)
 
 static void server_start(server *s)
 {
-    s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(s->listen_fd, 16), 0);
-    assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&a, &len), 0);
-    s->port = ntohs(a.sin_port);
+    if (s->ipv6) {
+        s->listen_fd = socket(AF_INET6, SOCK_STREAM, 0);
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = in6addr_loopback};
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(listen(s->listen_fd, 16), 0);
+        assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&a, &len), 0);
+        s->port = ntohs(a.sin6_port);
+    } else {
+        s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(listen(s->listen_fd, 16), 0);
+        assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&a, &len), 0);
+        s->port = ntohs(a.sin_port);
+    }
     atomic_init(&s->stop, false);
     assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
 }
@@ -624,6 +665,23 @@ static void next_refuses_malformed_answers(void **state)
          "Content-Length: 7000000\r\n\r\n{}",
          TLW_ERR_PROTOCOL, "is larger than 6295552 bytes", ID},
         {"garbage\r\n\r\n", TLW_ERR_PROTOCOL, "is not HTTP/1.x", NULL},
+        /* What HTTP itself refuses after a whole header block still names
+         * the invocation. */
+        {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID GOOD_DEADLINE
+         "X-Ctl: a\x01\r\nContent-Length: 2\r\n\r\n{}",
+         TLW_ERR_PROTOCOL, "control character 0x01", ID},
+        {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID GOOD_DEADLINE
+         "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+         TLW_ERR_PROTOCOL, "bad chunk size line \"zz\"", ID},
+        {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID GOOD_DEADLINE
+         "Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}",
+         TLW_ERR_PROTOCOL, "both Content-Length and Transfer-Encoding", ID},
+        {"HTTP/1.1 200 OK\r\nConnection: close\r\n" GOOD_ID GOOD_DEADLINE
+         "Content-Length: 1\r\nContent-Length: 2\r\n\r\n{}",
+         TLW_ERR_PROTOCOL, "Content-Length twice", ID},
+        /* A status line HTTP refuses: no header block, no request id. */
+        {"HTTP/1.1 2000 OK\r\n" GOOD_ID GOOD_DEADLINE "Content-Length: 2\r\n\r\n{}",
+         TLW_ERR_PROTOCOL, "bad status line", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         server s = {.answers = {cases[i].answer}, .n_answers = 1};
@@ -841,6 +899,229 @@ static void errors_post_the_type_header_and_a_json_body(void **state)
     free(s.requests);
 }
 
+/* --- keep-alive, reconnection, answers in pieces ----------------------------------- */
+
+#define NEXT_KEEP_ALIVE                                                                            \
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" GOOD_ID GOOD_DEADLINE                  \
+    "Content-Length: 2\r\n\r\n{}"
+#define NEXT_KEEP_ALIVE_CHUNKED                                                                    \
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" GOOD_ID GOOD_DEADLINE                  \
+    "Transfer-Encoding: chunked\r\n\r\n"                                                           \
+    "4;ext=1\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\nX-Trailer: t\r\n\r\n"
+#define ACCEPTED_KEEP_ALIVE                                                                        \
+    "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n"                                  \
+    "Content-Length: 16\r\n\r\n{\"status\":\"OK\"}\n"
+
+static int count_of(const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *p = haystack; p && (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+static void next_accepts_chunked_events_with_extensions_and_trailers(void **state)
+{
+    server s = {.answers = {NEXT_KEEP_ALIVE_CHUNKED}, .n_answers = 1};
+    tlw_invocation inv;
+    tlw_error err;
+    assert_int_equal(next_against(&s, &inv, &err), TLW_OK);
+    assert_int_equal(inv.event_len, 7);
+    assert_string_equal(inv.event, "{\"a\":1}");
+    assert_string_equal(inv.request_id, ID);
+    tlw_invocation_free(&inv);
+    server_stop(&s);
+    free(s.requests);
+}
+
+static void the_connection_is_kept_alive_between_calls(void **state)
+{
+    server s = {.answers = {NEXT_KEEP_ALIVE, ACCEPTED_KEEP_ALIVE, NEXT_KEEP_ALIVE_CHUNKED,
+                            ACCEPTED_KEEP_ALIVE},
+                .n_answers = 4,
+                .keep_open = true};
+    server_start(&s);
+    tlw_runtime_api *api = client_for(&s);
+    tlw_invocation inv;
+    tlw_error err;
+    assert_int_equal(tlw_runtime_api_next(api, &inv, &err), TLW_OK);
+    assert_string_equal(inv.event, "{}");
+    tlw_invocation_free(&inv);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    /* A chunked answer on a kept connection is read to its last byte, so
+     * that the next answer starts where it should. */
+    assert_int_equal(tlw_runtime_api_next(api, &inv, &err), TLW_OK);
+    assert_string_equal(inv.event, "{\"a\":1}");
+    tlw_invocation_free(&inv);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    tlw_runtime_api_close(api);
+    server_stop(&s);
+    assert_int_equal(s.connections, 1);
+    assert_int_equal(s.n_requests, 4);
+    free(s.requests);
+}
+
+static void a_connection_the_server_closed_between_calls_is_replaced(void **state)
+{
+    server s = {.answers = {NEXT_KEEP_ALIVE, ACCEPTED_KEEP_ALIVE},
+                .n_answers = 2,
+                .keep_open = true,
+                .close_after = {true}};
+    server_start(&s);
+    tlw_runtime_api *api = client_for(&s);
+    tlw_invocation inv;
+    tlw_error err;
+    assert_int_equal(tlw_runtime_api_next(api, &inv, &err), TLW_OK);
+    tlw_invocation_free(&inv);
+    struct timespec pause = {.tv_nsec = 50 * 1000000};
+    nanosleep(&pause, NULL); /* the server's close arrives */
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    tlw_runtime_api_close(api);
+    server_stop(&s);
+    assert_int_equal(s.connections, 2);
+    assert_int_equal(s.n_requests, 2); /* the POST went out once */
+    free(s.requests);
+}
+
+static void a_request_dropped_unanswered_on_a_kept_connection_is_sent_again(void **state)
+{
+    /* The server reads the second request and closes without a byte of an
+     * answer, as one closing an idle connection does when a request
+     * crosses its close: the request goes once more on a new connection. */
+    server s = {
+        .answers = {NEXT_KEEP_ALIVE, NULL, ACCEPTED_KEEP_ALIVE}, .n_answers = 3, .keep_open = true};
+    server_start(&s);
+    tlw_runtime_api *api = client_for(&s);
+    tlw_invocation inv;
+    tlw_error err;
+    assert_int_equal(tlw_runtime_api_next(api, &inv, &err), TLW_OK);
+    tlw_invocation_free(&inv);
+    int64_t start = now_ms();
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{\"r\":1}", 7, &err), TLW_OK);
+    assert_true(now_ms() - start < 500); /* at once, not after a backoff */
+    tlw_runtime_api_close(api);
+    server_stop(&s);
+    assert_int_equal(s.connections, 2);
+    assert_int_equal(s.n_requests, 3);
+    assert_int_equal(count_of(s.requests, "POST /2018-06-01/runtime/invocation/" ID "/response"),
+                     2);
+    free(s.requests);
+
+    /* The same for GET /next. */
+    server g = {.answers = {NEXT_KEEP_ALIVE, NULL, NEXT_KEEP_ALIVE_CHUNKED},
+                .n_answers = 3,
+                .keep_open = true};
+    server_start(&g);
+    api = client_for(&g);
+    assert_int_equal(tlw_runtime_api_next(api, &inv, &err), TLW_OK);
+    tlw_invocation_free(&inv);
+    assert_int_equal(tlw_runtime_api_next(api, &inv, &err), TLW_OK);
+    assert_string_equal(inv.event, "{\"a\":1}");
+    tlw_invocation_free(&inv);
+    tlw_runtime_api_close(api);
+    server_stop(&g);
+    assert_int_equal(g.connections, 2);
+    free(g.requests);
+}
+
+static void a_post_is_never_sent_twice_once_an_answer_began(void **state)
+{
+    /* Part of an answer, then the connection ends: the server acted on the
+     * POST, so it is not sent again. */
+    server s = {.answers = {NEXT_KEEP_ALIVE, "HTTP/1.1 202 Acc"},
+                .n_answers = 2,
+                .keep_open = true,
+                .close_after = {false, true}};
+    server_start(&s);
+    tlw_runtime_api *api = client_for(&s);
+    tlw_invocation inv;
+    tlw_error err;
+    assert_int_equal(tlw_runtime_api_next(api, &inv, &err), TLW_OK);
+    tlw_invocation_free(&inv);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_ERR_UNAVAILABLE);
+    assert_says(&err, "is unavailable");
+    assert_says(&err, "in the middle of the answer");
+    assert_says(&err, "(1 attempt)");
+    tlw_runtime_api_close(api);
+    server_stop(&s);
+    assert_int_equal(s.connections, 1);
+    assert_int_equal(s.n_requests, 2);
+    free(s.requests);
+
+    /* A new connection closed without an answer: the server may have
+     * acted on it too. */
+    server f = {.answers = {NULL}, .n_answers = 1};
+    server_start(&f);
+    api = client_for(&f);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_ERR_UNAVAILABLE);
+    assert_says(&err, "closed the connection without answering");
+    tlw_runtime_api_close(api);
+    server_stop(&f);
+    assert_int_equal(f.connections, 1);
+    assert_int_equal(f.n_requests, 1);
+    free(f.requests);
+}
+
+static void answers_in_tiny_pieces(void **state)
+{
+    server s = {.answers = {NEXT_KEEP_ALIVE_CHUNKED}, .n_answers = 1, .piece = 1};
+    tlw_invocation inv;
+    tlw_error err;
+    assert_int_equal(next_against(&s, &inv, &err), TLW_OK);
+    assert_string_equal(inv.event, "{\"a\":1}");
+    assert_string_equal(inv.request_id, ID);
+    assert_true(inv.deadline_ms == 1542409706888);
+    tlw_invocation_free(&inv);
+    server_stop(&s);
+    free(s.requests);
+
+    server p = {.answers = {ACCEPTED_KEEP_ALIVE}, .n_answers = 1, .piece = 3};
+    server_start(&p);
+    tlw_runtime_api *api = client_for(&p);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    tlw_runtime_api_close(api);
+    server_stop(&p);
+    free(p.requests);
+}
+
+static void host_names_and_ipv6_addresses_are_reached(void **state)
+{
+    /* A name, resolved with getaddrinfo (and the Host header as given). */
+    server s = {.answers = {ACCEPTED}, .n_answers = 1};
+    server_start(&s);
+    char address[64];
+    snprintf(address, sizeof address, "localhost:%d", s.port);
+    tlw_runtime_api *api;
+    tlw_error err;
+    assert_int_equal(tlw_runtime_api_open(address, &api, &err), TLW_OK);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    tlw_runtime_api_close(api);
+    server_stop(&s);
+    char host[80];
+    snprintf(host, sizeof host, "\r\nHost: %s\r\n", address);
+    assert_non_null(strstr(s.requests, host));
+    free(s.requests);
+
+    /* [::1]:port, where the machine has IPv6. */
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = in6addr_loopback};
+    bool has_ipv6 = probe >= 0 && bind(probe, (struct sockaddr *)&a, sizeof a) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (!has_ipv6)
+        skip();
+    server v6 = {.answers = {ACCEPTED}, .n_answers = 1, .ipv6 = true};
+    server_start(&v6);
+    snprintf(address, sizeof address, "[::1]:%d", v6.port);
+    assert_int_equal(tlw_runtime_api_open(address, &api, &err), TLW_OK);
+    assert_int_equal(tlw_runtime_api_respond(api, ID, "{}", 2, &err), TLW_OK);
+    tlw_runtime_api_close(api);
+    server_stop(&v6);
+    snprintf(host, sizeof host, "\r\nHost: %s\r\n", address);
+    assert_non_null(strstr(v6.requests, host));
+    free(v6.requests);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +1148,13 @@ int main(void)
         cmocka_unit_test(respond_reports_lambdas_refusal),
         cmocka_unit_test(unsafe_request_ids_and_error_types_are_refused_before_sending),
         cmocka_unit_test(errors_post_the_type_header_and_a_json_body),
+        cmocka_unit_test(next_accepts_chunked_events_with_extensions_and_trailers),
+        cmocka_unit_test(the_connection_is_kept_alive_between_calls),
+        cmocka_unit_test(a_connection_the_server_closed_between_calls_is_replaced),
+        cmocka_unit_test(a_request_dropped_unanswered_on_a_kept_connection_is_sent_again),
+        cmocka_unit_test(a_post_is_never_sent_twice_once_an_answer_began),
+        cmocka_unit_test(answers_in_tiny_pieces),
+        cmocka_unit_test(host_names_and_ipv6_addresses_are_reached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
