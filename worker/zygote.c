@@ -176,6 +176,7 @@ static bool run_start_hooks(const tlw_config *cfg)
 int tlw_zygote_main(int control, const tlw_config *cfg, const tlw_fd_set *keep_fds, pid_t parent)
 {
     tlw_log_set_process("zygote");
+    tlw_log_set_request_id(NULL); /* it outlives the invocation it may be forked in */
     prctl(PR_SET_NAME, "tlw-zygote");
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
