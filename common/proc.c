@@ -95,6 +95,22 @@ tlw_status tlw_fd_set_added(const tlw_fd_set *before, const tlw_fd_set *after, t
     return TLW_OK;
 }
 
+tlw_status tlw_fd_set_with(const tlw_fd_set *set, int fd, tlw_fd_set *out, tlw_error *err)
+{
+    size_t count = set ? set->count : 0;
+    *out = (tlw_fd_set){.fds = malloc((count + 1) * sizeof *out->fds)};
+    if (!out->fds)
+        return tlw_error_set(err, TLW_ERR_NOMEM, "out of memory listing descriptors");
+    if (count)
+        memcpy(out->fds, set->fds, count * sizeof *out->fds);
+    out->count = count;
+    if (!tlw_fd_set_has(set, fd)) {
+        out->fds[out->count++] = fd;
+        qsort(out->fds, out->count, sizeof *out->fds, compare_int);
+    }
+    return TLW_OK;
+}
+
 /* close_range(2) over the gaps between the descriptors to keep: a few
  * system calls whatever the number of descriptors. False where the kernel
  * has no close_range (before 5.9). */

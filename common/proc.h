@@ -27,6 +27,9 @@ int tlw_fd_set_has(const tlw_fd_set *set, int fd);
 tlw_status tlw_fd_set_added(const tlw_fd_set *before, const tlw_fd_set *after, tlw_fd_set *out,
                             tlw_error *err);
 
+/* `set` (NULL: empty) and `fd` (a new set). */
+tlw_status tlw_fd_set_with(const tlw_fd_set *set, int fd, tlw_fd_set *out, tlw_error *err);
+
 /*
  * In a freshly forked child: closes every descriptor but 0, 1, 2, `also`
  * (-1 for none) and those in `keep` (NULL for none). Used so that a child

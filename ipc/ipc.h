@@ -36,8 +36,10 @@
 #ifndef TLW_IPC_IPC_H
 #define TLW_IPC_IPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <tlw/lambda_worker.h>
 
@@ -272,6 +274,25 @@ tlw_status tlw_ipc_exec_write(int fd, const tlw_ipc_exec_msg *msg, tlw_error *er
  */
 tlw_status tlw_ipc_exec_decode(const void *buf, size_t len, size_t *consumed, tlw_ipc_exec_msg *msg,
                                tlw_error *err);
+
+/*
+ * Descriptor passing, for the executor zygote's SOCK_SEQPACKET channels
+ * (worker/zygote.h): the supervisor hands the zygote one end of each
+ * activity slot's channel, and the zygote hands a slot its end of each
+ * executor's socket. The small messages themselves are that module's.
+ *
+ * tlw_ipc_send_fd sends one message of `len` bytes and, when `fd` >= 0, a
+ * duplicate of descriptor `fd` with it (SCM_RIGHTS); it retries on EINTR and
+ * never raises SIGPIPE. True if the whole message went.
+ *
+ * tlw_ipc_recv_fd receives one message of at most `cap` bytes, with `flags`
+ * for recvmsg (MSG_DONTWAIT, or 0), retrying on EINTR. It returns its length,
+ * 0 when the peer closed its end, or -1 with errno (EAGAIN: nothing yet).
+ * *fd is the descriptor that came with it (close-on-exec), else -1; any
+ * other descriptor that came is closed.
+ */
+bool tlw_ipc_send_fd(int chan, const void *buf, size_t len, int fd);
+ssize_t tlw_ipc_recv_fd(int chan, void *buf, size_t cap, int flags, int *fd);
 
 /* Names for logs, e.g. "TASK_BEGIN", "activity", "crashed". Never NULL. */
 const char *tlw_ipc_type_name(tlw_ipc_type type);

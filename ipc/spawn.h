@@ -31,6 +31,10 @@ typedef struct tlw_slot_spec {
      * the slot keeps; it closes every other one it inherited. */
     const tlw_fd_set *keep_fds;
     int64_t arrived_ms; /* when the invocation arrived, epoch ms (for the start-up log) */
+    /* An activity slot's end of its channel to the executor zygote
+     * (worker/zygote.h), which the slot keeps besides `fd`; -1: none (the
+     * slot forks its executors itself). */
+    int zygote_fd;
 } tlw_slot_spec;
 
 #endif

@@ -22,6 +22,7 @@
 #include "worker/recovery.h"
 #include "worker/replay.h"
 #include "worker/slot.h"
+#include "worker/zygote.h"
 
 extern char **environ;
 
@@ -95,6 +96,7 @@ static void wire_worker(tlw_supervisor_ops *ops)
 {
     ops->environ = environ;
     ops->slot_main = tlw_slot_main;
+    ops->zygote_main = tlw_zygote_main;
     ops->report_task = tlw_recovery_report;
     ops->slot_polls = tlw_slot_polls;
     ops->preload = tlw_slot_preload;

@@ -5,6 +5,7 @@
 #include <ev.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -76,7 +77,14 @@ static pid_t fork_slot(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
     setpgid(0, 0);
     for (size_t i = 0; i < n; i++)
         close(close_fds[i]);
-    tlw_close_fds_except(spec->keep_fds, spec->fd);
+    /* An activity slot keeps its channel to the executor zygote too. */
+    tlw_fd_set keep = {0};
+    if (spec->zygote_fd >= 0 && tlw_fd_set_with(spec->keep_fds, spec->zygote_fd, &keep, NULL) ==
+                                    TLW_OK)
+        tlw_close_fds_except(&keep, spec->fd);
+    else
+        tlw_close_fds_except(spec->keep_fds, spec->fd);
+    tlw_fd_set_free(&keep);
     tlw_reset_signals();
     int rc = ops->slot_main(spec);
     fflush(NULL);
@@ -110,6 +118,39 @@ static pid_t fork_reporter(const tlw_supervisor_ops *ops, const tlw_config *cfg,
     _exit(rc);
 }
 
+/* The executor zygote (worker/zygote.h): in the supervisor's process group
+ * (it ignores SIGINT and SIGTERM, and dies with the supervisor), with
+ * default signal handling; it closes what it must not hold itself. */
+static pid_t fork_zygote(const tlw_supervisor_ops *ops, const tlw_config *cfg,
+                         const tlw_fd_set *keep_fds, int *control, tlw_error *err)
+{
+    if (!ops->zygote_main) {
+        tlw_error_set(err, TLW_ERR_INTERNAL, "no zygote_main to run");
+        return -1;
+    }
+    int fds[2];
+    if (tlw_ipc_pair(fds, err) != TLW_OK)
+        return -1;
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        tlw_reset_signals();
+        int rc = ops->zygote_main(fds[1], cfg, keep_fds, parent);
+        fflush(NULL);
+        _exit(rc);
+    }
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        tlw_error_set(err, TLW_ERR_IO, "cannot fork the executor zygote: %s", strerror(errno));
+        return -1;
+    }
+    *control = fds[0];
+    return pid;
+}
+
 void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api)
 {
     *ops = (tlw_supervisor_ops){
@@ -120,8 +161,162 @@ void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api)
         .init_error = api_init_error,
         .now_ms = wall_now_ms,
         .spawn = fork_slot,
+        .spawn_zygote = fork_zygote,
         .recover_task = fork_reporter,
     };
+}
+
+/* ---- the executor zygote ------------------------------------------------- */
+
+/*
+ * The zygote the activity slots' executors come from (worker/zygote.h): one
+ * per function, forked at start-up before anything heavy is loaded and kept
+ * across invocations; or, when the configuration has invocation setups
+ * (whose resources executors must inherit), one per invocation, forked after
+ * the setups and ended with the invocation. Gone (crashed, killed), it is
+ * replaced at the next invocation's start; meanwhile the slots fork their
+ * executors themselves.
+ */
+struct zygote {
+    pid_t pid;   /* 0: none */
+    int control; /* our end of its control channel; -1: none, or broken */
+    bool started; /* one was started before: a new one replaces it */
+    ev_child watcher;
+};
+
+/* Whether `cfg` has executors forked from a zygote. */
+static bool wants_zygote(const tlw_supervisor_ops *ops, const tlw_config *cfg)
+{
+    const tlw_worker_settings *w = &cfg->settings.worker;
+    return ops->spawn_zygote && w->isolation.value == TLW_ISOLATION_FORK &&
+           w->executor_zygote.value && ops->slot_polls &&
+           ops->slot_polls(TLW_IPC_SLOT_ACTIVITY, cfg);
+}
+
+static bool has_setups(const tlw_config *cfg)
+{
+    for (size_t i = 0; i < cfg->invocation_hook_count; i++)
+        if (cfg->invocation_hooks[i].setup)
+            return true;
+    return false;
+}
+
+/* It died while the loop ran (the loop reaped it). */
+static void zygote_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+    struct zygote *z = w->data;
+    ev_child_stop(loop, w);
+    char how[96];
+    tlw_describe_wait_status(w->rstatus, how, sizeof how);
+    tlw_log_warn("the executor zygote (pid %d) %s; the slots fork their executors until the "
+                 "next invocation starts a new one",
+                 (int)z->pid, how);
+    if (z->control >= 0)
+        close(z->control);
+    z->control = -1;
+    z->pid = 0;
+}
+
+/* Ends the zygote (if the loop has not reaped it already) and reaps it;
+ * `how` gets how it ended, if it did on its own. */
+static void zygote_end(struct zygote *z, char *how, size_t how_size)
+{
+    if (how_size)
+        how[0] = '\0';
+    if (z->control >= 0)
+        close(z->control);
+    z->control = -1;
+    if (z->pid <= 0)
+        return;
+    ev_child_stop(ev_default_loop(0), &z->watcher);
+    /* Not reaped yet (the loop reaps only while it runs, and then calls
+     * zygote_exit_cb): the pid is still the zygote's. */
+    int status;
+    pid_t r = waitpid(z->pid, &status, WNOHANG);
+    if (r == z->pid && how_size)
+        tlw_describe_wait_status(status, how, how_size);
+    if (r == 0) {
+        kill(z->pid, SIGKILL);
+        while (waitpid(z->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    z->pid = 0;
+}
+
+/* Whether the zygote is there: it never writes on its control channel, so
+ * a readable one has hung up. */
+static bool zygote_alive(const struct zygote *z)
+{
+    if (z->pid <= 0 || z->control < 0)
+        return false;
+    struct pollfd p = {.fd = z->control, .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
+}
+
+/* Forks a zygote that keeps `keep_fds` and runs what `cfg` registered. On
+ * failure the slots fork their executors (logged). */
+static void zygote_start(const tlw_supervisor_ops *ops, struct zygote *z, const tlw_config *cfg,
+                         const tlw_fd_set *keep_fds)
+{
+    tlw_error err;
+    int control = -1;
+    pid_t pid = ops->spawn_zygote(ops, cfg, keep_fds, &control, &err);
+    if (pid < 0) {
+        tlw_log_warn("%s; the slots fork their executors", err.message);
+        return;
+    }
+    z->pid = pid;
+    z->control = control;
+    z->started = true;
+    ev_child_init(&z->watcher, zygote_exit_cb, pid, 0);
+    z->watcher.data = z;
+    ev_child_start(ev_default_loop(0), &z->watcher);
+    tlw_log_debug("started the executor zygote (pid %d)", (int)pid);
+}
+
+/* Makes sure the function's zygote runs at an invocation's start: a dead
+ * one is replaced (from here: the supervisor is single-threaded now). */
+static void zygote_ensure(const tlw_supervisor_ops *ops, struct zygote *z, const tlw_config *cfg,
+                          const tlw_fd_set *keep_fds)
+{
+    if (zygote_alive(z))
+        return;
+    if (z->started) {
+        pid_t old = z->pid;
+        char how[96];
+        zygote_end(z, how, sizeof how);
+        if (old > 0)
+            tlw_log_warn("the executor zygote (pid %d) is gone%s%s; starting a new one",
+                         (int)old, how[0] ? ": it " : "", how);
+        else
+            tlw_log_warn("starting a new executor zygote");
+    }
+    zygote_start(ops, z, cfg, keep_fds);
+}
+
+/* A channel for an activity slot to the zygote: the zygote gets one end,
+ * the slot the other (returned; -1: none, the slot forks its executors). */
+static int zygote_channel(struct zygote *z)
+{
+    if (!z || z->pid <= 0 || z->control < 0)
+        return -1;
+    int fds[2];
+    if (tlw_ipc_pair(fds, NULL) != TLW_OK)
+        return -1;
+    static const char one = 1;
+    bool sent = tlw_ipc_send_fd(z->control, &one, 1, fds[0]);
+    close(fds[0]);
+    if (sent)
+        return fds[1];
+    close(fds[1]);
+    tlw_log_warn("the executor zygote (pid %d) does not take a slot's channel: %s; killing it, "
+                 "the slots fork their executors",
+                 (int)z->pid, strerror(errno));
+    /* Not reaped yet (z->pid is cleared when it is); the loop reaps it. */
+    kill(z->pid, SIGKILL);
+    close(z->control);
+    z->control = -1;
+    return -1;
 }
 
 /* ---- one invocation ------------------------------------------------------ */
@@ -158,6 +353,7 @@ struct run {
     const tlw_invocation *inv;
     char identity[512];
     const tlw_fd_set *keep_fds;
+    struct zygote *zygote; /* where activity slots' executors come from; NULL: none */
     struct child *children;
     size_t child_count;
     size_t alive;
@@ -268,12 +464,15 @@ static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
     if (st)
         return st;
     /* The child closes every supervisor end, its own included. */
-    int close_fds[2 * TLW_MAX_SLOTS + 1];
+    int close_fds[2 * TLW_MAX_SLOTS + 2];
     size_t n = 0;
     for (size_t i = 0; i < run->child_count; i++)
         if (run->children[i].fd >= 0)
             close_fds[n++] = run->children[i].fd;
     close_fds[n++] = fds[0];
+    int zygote_fd = c->kind == TLW_IPC_SLOT_ACTIVITY ? zygote_channel(run->zygote) : -1;
+    if (run->zygote && run->zygote->control >= 0)
+        close_fds[n++] = run->zygote->control;
 
     tlw_slot_spec spec = {
         .kind = c->kind,
@@ -285,9 +484,12 @@ static tlw_status start_child(struct run *run, struct child *c, tlw_error *err)
         .trace_id = run->inv->trace_id,
         .keep_fds = run->keep_fds,
         .arrived_ms = run->started_ms,
+        .zygote_fd = zygote_fd,
     };
     pid_t pid = run->ops->spawn(run->ops, &spec, close_fds, n, err);
     close(fds[1]);
+    if (zygote_fd >= 0)
+        close(zygote_fd);
     if (pid < 0) {
         close(fds[0]);
         return err ? err->status : TLW_ERR_IO;
@@ -584,7 +786,8 @@ static void close_run(struct run *run)
     }
     /* A process an activity started and left behind (its executor died, so
      * it became our child: the supervisor is a subreaper). */
-    unsigned strays = tlw_kill_stray_children(NULL, 0);
+    pid_t zygote = run->zygote ? run->zygote->pid : 0;
+    unsigned strays = tlw_kill_stray_children(&zygote, zygote > 0 ? 1 : 0);
     if (strays)
         tlw_log_debug("killed %u process(es) left behind by this invocation", strays);
 }
@@ -726,11 +929,12 @@ static tlw_status prepare_config(const tlw_supervisor_ops *ops, tlw_config *cfg,
     return st;
 }
 
-tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
-                                         const tlw_version *version, tlw_configure_fn configure,
-                                         const tlw_invocation *inv,
-                                         tlw_invocation_summary *summary,
-                                         const char **error_type, tlw_error *err)
+/* One invocation (tlw_supervisor_run_invocation), with the function's
+ * executor zygote `function_zygote` (NULL: none). */
+static tlw_status run_invocation(const tlw_supervisor_ops *ops, const tlw_version *version,
+                                 tlw_configure_fn configure, const tlw_invocation *inv,
+                                 struct zygote *function_zygote, tlw_invocation_summary *summary,
+                                 const char **error_type, tlw_error *err)
 {
     memset(summary, 0, sizeof *summary);
     *error_type = NULL;
@@ -830,6 +1034,18 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
             run.polling_slots++;
     }
 
+    /* Executors come from the function's zygote; with invocation setups,
+     * whose resources they must inherit, from one forked now, after them. */
+    struct zygote invocation_zygote = {.control = -1};
+    if (function_zygote && wants_zygote(ops, &cfg)) {
+        if (has_setups(&cfg)) {
+            zygote_start(ops, &invocation_zygote, &cfg, &user_fds);
+            run.zygote = &invocation_zygote;
+        } else {
+            zygote_ensure(ops, function_zygote, &cfg, &user_fds);
+            run.zygote = function_zygote;
+        }
+    }
     ev_signal_init(&run.sigint_watcher, signal_cb, SIGINT);
     ev_signal_init(&run.sigterm_watcher, signal_cb, SIGTERM);
     run.sigint_watcher.data = run.sigterm_watcher.data = &run;
@@ -868,6 +1084,7 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     if (run.draining)
         summary->drain_ms = ops->now_ms(ops->ctx) - run.drain_started_ms;
     close_run(&run);
+    zygote_end(&invocation_zygote, NULL, 0);
     free(run.children);
     tlw_fd_set_free(&user_fds);
 
@@ -888,6 +1105,15 @@ tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
     finish_invocation(ops, &cfg, inv, summary, st == TLW_OK);
     tlw_config_free(&cfg);
     return st;
+}
+
+tlw_status tlw_supervisor_run_invocation(const tlw_supervisor_ops *ops,
+                                         const tlw_version *version, tlw_configure_fn configure,
+                                         const tlw_invocation *inv,
+                                         tlw_invocation_summary *summary,
+                                         const char **error_type, tlw_error *err)
+{
+    return run_invocation(ops, version, configure, inv, NULL, summary, error_type, err);
 }
 
 char *tlw_invocation_summary_json(const tlw_invocation *inv, const tlw_invocation_summary *s)
@@ -923,28 +1149,58 @@ static void setup_logging(const tlw_config *cfg)
                   (tlw_log_format)cfg->settings.worker.log_format.value);
 }
 
+/*
+ * The function's start, before its first invocation: check the settings,
+ * set up logging from them, and fork the executor zygote now, while the
+ * process is small (see worker/zygote.h), keeping what configure() opened.
+ * Not when the configuration has invocation setups: each invocation then
+ * forks its own after them.
+ */
+static tlw_status start_up(const tlw_supervisor_ops *ops, const tlw_version *version,
+                           tlw_configure_fn configure, struct zygote *z, const char **error_type,
+                           tlw_error *err)
+{
+    *error_type = "Tlw.ConfigError";
+    tlw_fd_set fds_before = {0}, fds_after = {0}, user_fds = {0};
+    tlw_fd_set_open(&fds_before, NULL);
+    tlw_config cfg;
+    tlw_status st = prepare_config(ops, &cfg, version, configure, err);
+    if (st == TLW_OK) {
+        setup_logging(&cfg);
+        if (tlw_fd_set_open(&fds_after, NULL) == TLW_OK)
+            tlw_fd_set_added(&fds_before, &fds_after, &user_fds, NULL);
+        if (wants_zygote(ops, &cfg) && !has_setups(&cfg))
+            zygote_start(ops, z, &cfg, &user_fds);
+    }
+    tlw_fd_set_free(&fds_before);
+    tlw_fd_set_free(&fds_after);
+    tlw_fd_set_free(&user_fds);
+    /* Heavy libraries may be loaded from here on: the zygote does not
+     * have them, the slots forked from now on inherit them loaded. */
+    if (st == TLW_OK && ops->preload) {
+        st = ops->preload(&cfg, err);
+        if (st != TLW_OK)
+            *error_type = "Tlw.InitError";
+    } else if (st != TLW_OK) {
+        tlw_error_prefix(err, "invalid settings: ");
+    }
+    tlw_config_free(&cfg);
+    return st;
+}
+
 int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *version,
                          tlw_configure_fn configure)
 {
-    tlw_config cfg;
     tlw_error err;
-    tlw_status st = prepare_config(ops, &cfg, version, configure, &err);
-    if (st) {
-        tlw_log_error("invalid settings: %s", err.message);
-        tlw_error post_err;
-        if (ops->init_error(ops->ctx, "Tlw.ConfigError", err.message, &post_err) != TLW_OK)
-            tlw_log_error("cannot report the init error: %s", post_err.message);
-        tlw_config_free(&cfg);
-        return 1;
-    }
-    setup_logging(&cfg);
-    st = ops->preload ? ops->preload(&cfg, &err) : TLW_OK;
-    tlw_config_free(&cfg);
+    struct zygote zygote = {.control = -1};
+    const char *init_error_type;
+    tlw_status st = start_up(ops, version, configure, &zygote, &init_error_type, &err);
     if (st) {
         tlw_log_error("%s", err.message);
         tlw_error post_err;
-        if (ops->init_error(ops->ctx, "Tlw.InitError", err.message, &post_err) != TLW_OK)
+        if (ops->init_error(ops->ctx, init_error_type, err.message, &post_err) != TLW_OK)
             tlw_log_error("cannot report the init error: %s", post_err.message);
+        zygote_end(&zygote, NULL, 0);
         return 1;
     }
 
@@ -955,6 +1211,7 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
         inv.arrived_ms = ops->now_ms(ops->ctx);
         if (st == TLW_ERR_UNAVAILABLE) {
             tlw_log_error("the Lambda Runtime API is gone, exiting: %s", err.message);
+            zygote_end(&zygote, NULL, 0);
             return 1;
         }
         if (st != TLW_OK) {
@@ -981,6 +1238,7 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
             }
             if (++malformed >= 10) {
                 tlw_log_error("10 bad answers in a row from the Runtime API; exiting");
+                zygote_end(&zygote, NULL, 0);
                 return 1;
             }
             continue;
@@ -990,8 +1248,7 @@ int tlw_supervisor_serve(const tlw_supervisor_ops *ops, const tlw_version *versi
 
         tlw_invocation_summary summary;
         const char *error_type = NULL;
-        st = tlw_supervisor_run_invocation(ops, version, configure, &inv, &summary, &error_type,
-                                           &err);
+        st = run_invocation(ops, version, configure, &inv, &zygote, &summary, &error_type, &err);
         tlw_error post_err;
         if (st != TLW_OK) {
             tlw_log_error("invocation failed: %s", err.message);
@@ -1023,26 +1280,22 @@ int tlw_supervisor_run_standalone(const tlw_supervisor_ops *ops, const tlw_versi
     tlw_invocation inv = {.request_id = request_id, .deadline_ms = TLW_NO_DEADLINE,
                           .function_arn = host};
 
-    tlw_config cfg;
     tlw_error err;
-    if (prepare_config(ops, &cfg, version, configure, &err) != TLW_OK) {
-        tlw_log_error("invalid settings: %s", err.message);
-        tlw_config_free(&cfg);
-        return 1;
-    }
-    setup_logging(&cfg);
-    tlw_status st = ops->preload ? ops->preload(&cfg, &err) : TLW_OK;
-    tlw_config_free(&cfg);
-    if (st) {
+    struct zygote zygote = {.control = -1};
+    const char *init_error_type;
+    if (start_up(ops, version, configure, &zygote, &init_error_type, &err) != TLW_OK) {
         tlw_log_error("%s", err.message);
+        zygote_end(&zygote, NULL, 0);
         return 1;
     }
 
     tlw_log_info("running outside Lambda until SIGINT or SIGTERM");
     tlw_invocation_summary summary;
     const char *error_type;
-    if (tlw_supervisor_run_invocation(ops, version, configure, &inv, &summary, &error_type,
-                                      &err) != TLW_OK) {
+    tlw_status st =
+        run_invocation(ops, version, configure, &inv, &zygote, &summary, &error_type, &err);
+    zygote_end(&zygote, NULL, 0);
+    if (st != TLW_OK) {
         tlw_log_error("%s", err.message);
         return 1;
     }

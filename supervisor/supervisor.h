@@ -68,6 +68,12 @@ struct tlw_supervisor_ops {
      * descriptor in close_fds[0..n) must be closed first. */
     pid_t (*spawn)(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
                    const int *close_fds, size_t n, tlw_error *err);
+    /* Forks the executor zygote (worker/zygote.h; the default forks and runs
+     * zygote_main) keeping stdio and `keep_fds`, and returns its pid and in
+     * *control the supervisor's end of its control channel, or -1 with
+     * `err` set. NULL: no zygote (the slots fork their executors). */
+    pid_t (*spawn_zygote)(const tlw_supervisor_ops *ops, const tlw_config *cfg,
+                          const tlw_fd_set *keep_fds, int *control, tlw_error *err);
     /* A task whose process died before it was reported, or whose slot could
      * not report it: fail it now so it is retried without waiting for a
      * server timeout, by `report_by_ms` (epoch ms). Returns the pid of a
@@ -81,6 +87,9 @@ struct tlw_supervisor_ops {
      * recover_task fork: */
     /* a slot's life; returns its exit status */
     int (*slot_main)(const tlw_slot_spec *spec);
+    /* the executor zygote's life; returns its exit status */
+    int (*zygote_main)(int control, const tlw_config *cfg, const tlw_fd_set *keep_fds,
+                       pid_t parent);
     /* a recovery reporter's one job; returns its exit status */
     int (*report_task)(const tlw_config *cfg, const char *identity,
                        const tlw_ipc_task_begin *task, const char *reason, int64_t report_by_ms);
@@ -103,7 +112,8 @@ struct tlw_supervisor_ops {
 };
 
 /* The ops of a real bootstrap: the Runtime API client, the real clock, fork.
- * The caller sets environ, slot_main, report_task and slot_polls. */
+ * The caller sets environ, slot_main, zygote_main, report_task, slot_polls
+ * and preload. */
 void tlw_supervisor_default_ops(tlw_supervisor_ops *ops, tlw_runtime_api *api);
 
 /* What one invocation did, posted as the response body (JSON). */

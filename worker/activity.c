@@ -439,19 +439,14 @@ static tlw_ipc_outcome run_activity(tlw_poller *p, void *arg, const void *task_p
     return outcome;
 }
 
-/* With fork isolation, executors come from a zygote forked now, before gRPC
- * starts (worker/zygote.h); without one the slot forks them itself. */
+/* With fork isolation, executors come from the function's zygote, over the
+ * channel the supervisor gave this slot (worker/zygote.h); without one the
+ * slot forks them itself. */
 static tlw_status start_zygote(tlw_poller *p, void *arg, tlw_error *err)
 {
     (void)err;
-    const tlw_worker_settings *w = &p->settings->worker;
-    if (w->isolation.value != TLW_ISOLATION_FORK || !w->executor_zygote.value)
-        return TLW_OK;
-    tlw_error why;
     struct activity_slot *slot = arg;
-    if (tlw_zygote_start(&slot->zygote, p->spec->config, &p->inherited_fds,
-                         w->executor_memory_limit_mb.value, &why) != TLW_OK)
-        tlw_log_warn("%s; forking executors from the slot", why.message);
+    tlw_zygote_attach(&slot->zygote, p->spec->zygote_fd);
     return TLW_OK;
 }
 

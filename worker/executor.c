@@ -191,14 +191,17 @@ char *tlw_executor_job_encode(const tlw_activity *act, const json_t *args)
 {
     const tlw_activity_info *i = &act->info;
 #define S(x) ((x) ? (x) : "")
+    /* The slot's environment has the invocation's trace id; an executor
+     * forked ahead, by the function's zygote, has not. */
     json_t *job = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:O, s:O?}", "activity_id",
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:O, s:O?, s:s?}", "activity_id",
         S(i->activity_id), "activity_type", S(i->activity_type), "workflow_id", S(i->workflow_id),
         "workflow_run_id", S(i->workflow_run_id), "workflow_type", S(i->workflow_type),
         "workflow_namespace", S(i->workflow_namespace), "task_queue", S(i->task_queue), "attempt",
         i->attempt, "heartbeat_timeout_ms", (json_int_t)i->heartbeat_timeout_ms,
         "start_to_close_timeout_ms", (json_int_t)i->start_to_close_timeout_ms, "deadline_ms",
-        (json_int_t)act->deadline_ms, "args", args, "previous_details", act->previous_details);
+        (json_int_t)act->deadline_ms, "args", args, "previous_details", act->previous_details,
+        "trace_id", getenv("_X_AMZN_TRACE_ID"));
 #undef S
     if (!job)
         return NULL;
@@ -220,14 +223,16 @@ tlw_status tlw_executor_job_decode(const char *json, size_t len, tlw_activity *a
     tlw_activity_info *i = &act->info;
     json_int_t hb = 0, stc = 0, deadline = 0;
     json_t *a = NULL, *details = NULL;
+    json_t *trace_id = NULL; /* read by tlw_executor_serve */
     if (json_unpack_ex(job, &jerr, JSON_STRICT,
-                       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:o, s?o}",
+                       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:o, s?o, s?o}",
                        "activity_id", &i->activity_id, "activity_type", &i->activity_type,
                        "workflow_id", &i->workflow_id, "workflow_run_id", &i->workflow_run_id,
                        "workflow_type", &i->workflow_type, "workflow_namespace",
                        &i->workflow_namespace, "task_queue", &i->task_queue, "attempt", &i->attempt,
                        "heartbeat_timeout_ms", &hb, "start_to_close_timeout_ms", &stc,
-                       "deadline_ms", &deadline, "args", &a, "previous_details", &details) != 0) {
+                       "deadline_ms", &deadline, "args", &a, "previous_details", &details,
+                       "trace_id", &trace_id) != 0) {
         json_decref(job);
         return tlw_error_set(err, TLW_ERR_PROTOCOL, "EXEC_JOB: %s", jerr.text);
     }
@@ -235,6 +240,10 @@ tlw_status tlw_executor_job_decode(const char *json, size_t len, tlw_activity *a
         json_decref(job);
         return tlw_error_set(err, TLW_ERR_PROTOCOL,
                              "EXEC_JOB: args is not an array or a timeout is negative");
+    }
+    if (trace_id && !json_is_string(trace_id) && !json_is_null(trace_id)) {
+        json_decref(job);
+        return tlw_error_set(err, TLW_ERR_PROTOCOL, "EXEC_JOB: trace_id is not a string");
     }
     i->heartbeat_timeout_ms = hb;
     i->start_to_close_timeout_ms = stc;
@@ -278,6 +287,11 @@ void tlw_executor_serve(int fd, const tlw_config *cfg, int64_t memory_limit_mb)
         tlw_executor_job_decode(m.json, m.json_len, &act, &args, &owner, &err) != TLW_OK)
         _exit(1); /* the slot sees a pipe that closed without a result */
     free(buf);
+    const char *trace_id = json_string_value(json_object_get(owner, "trace_id"));
+    if (trace_id)
+        setenv("_X_AMZN_TRACE_ID", trace_id, 1);
+    else
+        unsetenv("_X_AMZN_TRACE_ID");
     tlw_activity_fn fn = tlw_config_activity(cfg, act.info.activity_type);
     if (!fn)
         _exit(1); /* the slot checked: a registry that differs is a bug */

@@ -5,15 +5,16 @@
  *
  * A forked executor runs user code only and never touches gRPC: it sends
  * its heartbeats and its result to the slot as ipc/ executor messages on a
- * pipe, and learns of a cancellation by SIGUSR1. It dies with its slot, has
+ * pipe, and learns of a cancellation by SIGUSR1. It dies with its slot (or,
+ * forked ahead, with the zygote, which kills it when its slot ends), has
  * a process group of its own (killed whole when it ends), keeps only the
  * descriptors it may, and runs under the memory limit. The slot follows it
  * by its pipe and its pid, sends its heartbeats on, and kills it at the
  * start-to-close timeout or the hard stop.
  *
  * With a zygote (worker/zygote.h, the default) the executor was forked
- * before its task, from a small single-threaded process that never started
- * gRPC, and waits on a socket: the slot hands it the task as one EXEC_JOB
+ * before its task, from a small single-threaded process the supervisor
+ * forked before anything heavy was loaded, and waits on a socket: the slot hands it the task as one EXEC_JOB
  * message (the JSON of tlw_executor_job_encode) and follows it as above. The
  * slot forks one itself only when no such executor is at hand or the task
  * is too large for a message.
@@ -89,7 +90,9 @@ void tlw_executor_serve(int fd, const tlw_config *cfg, int64_t memory_limit_mb)
 
 /*
  * The task as EXEC_JOB carries it: a JSON object with the strings and
- * numbers of act->info, act->deadline_ms, `args` and act->previous_details.
+ * numbers of act->info, act->deadline_ms, `args`, act->previous_details and
+ * the invocation's trace id (the slot's _X_AMZN_TRACE_ID, which
+ * tlw_executor_serve sets in the executor; "trace_id" in *owner).
  * encode returns text to free(), or NULL out of memory. decode is strict
  * (every key once, no other key, the right types) and fills *act, whose
  * strings, *args and previous details live in *owner (json_decref it, and

@@ -297,11 +297,12 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
     tlw_status st = make_instance_key(p.worker_instance_key, sizeof p.worker_instance_key, &err);
     if (st == TLW_OK)
         st = tlw_fd_set_open(&p.inherited_fds, &err);
-    /* ... but not the supervisor's channel: that is the slot's alone. */
+    /* ... but not the supervisor's channel or the zygote's: those are the
+     * slot's alone. */
     if (st == TLW_OK) {
         size_t kept = 0;
         for (size_t i = 0; i < p.inherited_fds.count; i++)
-            if (p.inherited_fds.fds[i] != spec->fd)
+            if (p.inherited_fds.fds[i] != spec->fd && p.inherited_fds.fds[i] != spec->zygote_fd)
                 p.inherited_fds.fds[kept++] = p.inherited_fds.fds[i];
         p.inherited_fds.count = kept;
     }

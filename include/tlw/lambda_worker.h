@@ -101,7 +101,12 @@ typedef struct tlw_config tlw_config;
  *     that invocation (Tlw.ConfigError);
  *   - with --print-config, once, and nothing else runs.
  * So it should only set and register: open per-invocation resources in
- * tlw_config_add_invocation_hooks() setups, not here.
+ * tlw_config_add_invocation_hooks() setups, not here. Activity executors
+ * (isolation "fork" with executor_zygote, the defaults) are forked by a
+ * zygote the supervisor starts once, after the start-up run: they run the
+ * activities that run registered, and inherit what it left in globals and
+ * the descriptors it opened, not those of a later run (see
+ * tlw_config_set_executor_zygote).
  */
 typedef int (*tlw_configure_fn)(tlw_config *cfg);
 
@@ -111,7 +116,9 @@ typedef tlw_status (*tlw_activity_fn)(tlw_activity *act, const json_t *args, jso
 typedef tlw_status (*tlw_workflow_fn)(tlw_workflow *wf, const json_t *args, json_t **result);
 
 /* A hook run after the workers stopped (shutdown hooks, in order; an error is
- * logged, never fatal) or in each worker process after fork (start hooks). */
+ * logged, never fatal) or in each worker process after fork, and once in the
+ * executor zygote, so that activity executors inherit what they set up
+ * (start hooks). */
 typedef tlw_status (*tlw_hook_fn)(void *arg);
 
 /*
@@ -173,11 +180,15 @@ tlw_status tlw_config_set_shutdown_deadline_buffer_ms(tlw_config *cfg, long long
 tlw_status tlw_config_set_isolation(tlw_config *cfg, const char *isolation);
 /* Caps each activity executor's data segment; 0 (the default): no limit. */
 tlw_status tlw_config_set_executor_memory_limit_mb(tlw_config *cfg, long long mb);
-/* Non-zero (the default): with fork isolation, each activity slot forks a
- * small single-threaded zygote before it starts gRPC, and the zygote forks
- * each executor ahead of its task, so that the fork is off the task's path
- * and never happens in a process with gRPC's threads. Zero: the slot forks
- * each executor itself when its task arrives (a little less CPU per task).
+/* Non-zero (the default): with fork isolation, the supervisor forks one
+ * small single-threaded zygote per function, at start-up, before any
+ * worker starts gRPC, and the zygote forks each executor ahead of its task,
+ * so that the fork is off the task's path, cheap, and never happens in a
+ * process with gRPC's threads. The zygote lives across invocations; it runs
+ * the start hooks once and what the start-up configure() registered. When
+ * configure() adds invocation setups, whose resources executors must
+ * inherit, a zygote is forked per invocation instead, after the setups.
+ * Zero: each slot forks each executor itself when its task arrives.
  * Tuning file: executor_zygote. */
 tlw_status tlw_config_set_executor_zygote(tlw_config *cfg, int enabled);
 /* Each workflow coroutine's stack, in KiB (64 to 65536; default 256), mmap'd
@@ -269,6 +280,8 @@ typedef struct tlw_s3_options {
 tlw_status tlw_config_set_s3_storage(tlw_config *cfg, const tlw_s3_options *opts);
 
 tlw_status tlw_config_add_shutdown_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
+/* Runs `fn` in each worker slot after fork, and once in the executor zygote
+ * (activity executors inherit what it sets up); an error ends that slot. */
 tlw_status tlw_config_add_worker_start_hook(tlw_config *cfg, tlw_hook_fn fn, void *arg);
 
 /* Per-invocation set-up and tear-down, run by the supervisor: `setup` after

@@ -60,6 +60,32 @@ def alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] != "Z"
 
 
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def ppid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def function_procs(emu) -> dict:
+    """The live processes of the function below the emulator: pid -> (comm,
+    parent pid)."""
+    out = {}
+    for p in descendants(emu.proc.pid):
+        try:
+            cmdline = Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
+            if "activity_bootstrap" in cmdline:
+                out[p] = (comm(p), ppid(p))
+        except OSError:
+            pass
+    return out
+
+
 def wait_file(path: Path, timeout=10) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -166,11 +192,11 @@ def test_no_process_of_the_function_outlives_the_invocation(
     time.sleep(0.3)
     assert not alive(stubborn_pid), "the stubborn activity outlived the invocation"
     assert not alive(grandchild_pid), "the activity's grandchild outlived the invocation"
-    # Below the emulator: the supervisor and nothing else of the function.
-    mine = [p for p in descendants(emu.proc.pid)
-            if "activity_bootstrap" in Path(f"/proc/{p}/cmdline").read_bytes().decode(
-                errors="replace")]
-    assert len(mine) == 1, f"processes of the function left: {mine}"
+    # Below the emulator: the supervisor and its executor zygote (which
+    # lives as long as the function), nothing else of the function.
+    mine = function_procs(emu)
+    assert sorted(c for c, _ in mine.values()) == ["activity_bootst", "tlw-zygote"], \
+        f"processes of the function left: {mine}"
     py.run(stubborn.cancel())
 
 
@@ -333,13 +359,6 @@ def test_sigterm_to_every_process_drains_instead_of_killing(py, dev_server, tmp_
 
 # --- 8. executors forked ahead of their task (worker/zygote.h) --------------------------
 
-def comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
 def test_tasks_go_on_when_the_zygote_or_a_waiting_executor_is_killed(py, dev_server, tmp_path):
     worker = start_c_worker(dev_server.address, tmp_path, activity_slots=1, workflow_slots=0)
     try:
@@ -373,3 +392,114 @@ def test_tasks_go_on_when_the_zygote_or_a_waiting_executor_is_killed(py, dev_ser
     finally:
         worker.proc.send_signal(signal.SIGTERM)
         worker.proc.wait(20)
+
+
+def zygote_function(dev_server, lambda_emulator, tmp_path, **env_extra):
+    """The activity bootstrap as a Lambda function (timeout 6 s: 3.5 s to
+    work), its first invocation done and its version current. Returns
+    (emulator, task queue)."""
+    queue = f"c-z-{uuid.uuid4().hex[:8]}"
+    deployment = f"e2e-z-{uuid.uuid4().hex[:8]}"
+    env = c_env(dev_server.address, tmp_path, queue, deployment, workflow_slots=0,
+                activity_slots=1, graceful_shutdown_timeout_ms=1000,
+                shutdown_deadline_buffer_ms=2500)
+    env = {k: v for k, v in env.items() if k.startswith(("TEMPORAL_", "TLW_"))}
+    env.update(env_extra)
+    emu = lambda_emulator(program("tests/e2e/fixtures/activity_bootstrap"), env=env,
+                          timeout_s=6)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    from workers import set_current_version
+    set_current_version(dev_server.address, deployment, "b1")
+    return emu, queue
+
+
+def run_in_invocation(py, emu, request):
+    """Starts the activity `request` names, runs one invocation, and returns
+    the activity's result."""
+    handle = py.start(request)
+    status, body, _ = invoke(emu.url, {})
+    assert status == 200, body
+    return py.run(handle.result(), timeout=10)
+
+
+def test_the_zygote_lives_across_invocations_and_forks_the_executors(
+        py, dev_server, lambda_emulator, tmp_path):
+    emu, queue = zygote_function(dev_server, lambda_emulator, tmp_path,
+                                 TLW_TEST_START_HOOK="1")
+    procs = function_procs(emu)
+    boot = [p for p, (c, _) in procs.items() if c == "activity_bootst"]
+    zygote = [p for p, (c, _) in procs.items() if c == "tlw-zygote"]
+    assert len(boot) == 1 and len(zygote) == 1, procs
+    # The supervisor's child, and between invocations nothing else is left.
+    assert procs[zygote[0]][1] == boot[0]
+    assert len(procs) == 2, procs
+    # The executor is the zygote's child, and inherits its start hooks.
+    _, parent, hook_pid = run_in_invocation(py, emu, {"activity": "whoami", "queue": queue})
+    assert parent == zygote[0] and hook_pid == zygote[0]
+    # After an idle pause, the same zygote.
+    time.sleep(2)
+    _, parent, _ = run_in_invocation(py, emu, {"activity": "whoami", "queue": queue})
+    assert parent == zygote[0]
+    procs = function_procs(emu)
+    assert sorted(c for c, _ in procs.values()) == ["activity_bootst", "tlw-zygote"], procs
+    # Killed between invocations: the next invocation starts a new one,
+    # again the supervisor's child, which forks the executors.
+    os.kill(zygote[0], signal.SIGKILL)
+    time.sleep(0.3)
+    _, parent, hook_pid = run_in_invocation(py, emu, {"activity": "whoami", "queue": queue})
+    procs = function_procs(emu)
+    fresh = [p for p, (c, _) in procs.items() if c == "tlw-zygote"]
+    assert len(fresh) == 1 and fresh[0] != zygote[0], procs
+    assert procs[fresh[0]][1] == boot[0]
+    assert parent == fresh[0] and hook_pid == fresh[0]
+    assert f"the executor zygote (pid {zygote[0]}) is gone" in emu.log.read_text()
+
+
+def test_a_slot_killed_while_its_activity_runs_takes_the_activity_along(py, dev_server,
+                                                                        tmp_path):
+    worker = start_c_worker(dev_server.address, tmp_path, activity_slots=1, workflow_slots=0)
+    try:
+        pids = tmp_path / "pids"
+        pids.mkdir()
+        handle = py.start({"activity": "stubborn", "args": [str(pids)], "queue": worker.queue,
+                           "timeout": 120})
+        executor = int(wait_file(pids / "stubborn.pid"))
+        procs = {p: comm(p) for p in descendants(worker.proc.pid)}
+        zygote = [p for p, c in procs.items() if c == "tlw-zygote"]
+        assert len(zygote) == 1 and ppid(executor) == zygote[0], procs
+        slot = [p for p, c in procs.items() if c == "tlw-activity-0"][0]
+        os.kill(slot, signal.SIGKILL)
+        # The zygote kills the slot's executor (it ignores every other
+        # signal), and the supervisor reports the task at once.
+        deadline = time.monotonic() + 5
+        while alive(executor) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(executor), "the activity outlived its slot"
+        with pytest.raises(WorkflowFailureError) as e:
+            py.run(handle.result(), timeout=30)
+        err = app_error(e)
+        assert err.type == "tlw.WorkerCrashed", err.message
+        worker.wait_for("recovering activity task stubborn (attempt 1)")
+        # The zygote goes on serving the restarted slot.
+        assert alive(zygote[0])
+        assert py.run(py.start({"activity": "greet", "args": ["again"],
+                                "queue": worker.queue}).result(), timeout=30) == "Hello, again!"
+    finally:
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(20)
+
+
+def test_with_an_invocation_setup_the_activity_sees_what_it_opened(py, dev_server,
+                                                                   lambda_emulator, tmp_path):
+    emu, queue = zygote_function(dev_server, lambda_emulator, tmp_path,
+                                 TLW_TEST_SETUP_HOOK="1")
+    # Per invocation, a zygote forked after the setups: the activity sees
+    # this invocation's setup (the first invocation ran one already) and the
+    # descriptor it opened; none is left between invocations.
+    assert "tlw-zygote" not in [c for c, _ in function_procs(emu).values()]
+    seen = run_in_invocation(py, emu, {"activity": "setup_seen", "queue": queue})
+    assert seen == {"setups": 2, "fd": True}
+    seen = run_in_invocation(py, emu, {"activity": "setup_seen", "queue": queue})
+    assert seen == {"setups": 3, "fd": True}
+    assert sorted(c for c, _ in function_procs(emu).values()) == ["activity_bootst"]

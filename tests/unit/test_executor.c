@@ -34,6 +34,7 @@ static void a_job_round_trips(void **state)
                        .deadline_ms = 1790000000123LL,
                        .previous_details = details};
     json_t *args = json_pack("[s, i, f, n]", "World", 7, 0.1, NULL);
+    setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793", 1);
     char *text = tlw_executor_job_encode(&in, args);
     assert_non_null(text);
 
@@ -56,16 +57,21 @@ static void a_job_round_trips(void **state)
     assert_true(json_equal(out_args, args));
     assert_true(json_equal(out.previous_details, details));
     assert_int_equal(out.result_fd, -1);
+    /* The slot's trace id, for an executor forked before the invocation. */
+    assert_string_equal(json_string_value(json_object_get(owner, "trace_id")),
+                        "Root=1-5759e988-bd862e3fe1be46a994272793");
     json_decref(out.previous_details);
     json_decref(owner);
 
-    /* No previous details: none after the trip either. */
+    /* No previous details, no trace id: none after the trip either. */
     in.previous_details = NULL;
+    unsetenv("_X_AMZN_TRACE_ID");
     free(text);
     text = tlw_executor_job_encode(&in, args);
     assert_int_equal(tlw_executor_job_decode(text, strlen(text), &out, &out_args, &owner, &err),
                      TLW_OK);
     assert_null(out.previous_details);
+    assert_null(json_string_value(json_object_get(owner, "trace_id")));
     json_decref(owner);
     free(text);
     json_decref(args);
@@ -97,9 +103,10 @@ static void anything_else_is_refused(void **state)
     assert_refused("", "not JSON");
     assert_refused("[1]", "EXEC_JOB");
     assert_refused("{\"activity_id\":\"a\"}", "EXEC_JOB");
-    assert_refused(JOB(",\"other\":1", "[]"), "EXEC_JOB"); /* an unknown key */
-    assert_refused(JOB("", "{}"), "args is not an array"); /* args not an array */
-    assert_refused(JOB(",\"args\":[]", "[]"), "not JSON"); /* a key twice */
+    assert_refused(JOB(",\"other\":1", "[]"), "EXEC_JOB");    /* an unknown key */
+    assert_refused(JOB(",\"trace_id\":1", "[]"), "EXEC_JOB"); /* a number for a string */
+    assert_refused(JOB("", "{}"), "args is not an array");    /* args not an array */
+    assert_refused(JOB(",\"args\":[]", "[]"), "not JSON");    /* a key twice */
     assert_refused("{\"activity_id\":1,\"activity_type\":\"t\",\"workflow_id\":\"w\","
                    "\"workflow_run_id\":\"r\",\"workflow_type\":\"wt\",\"workflow_namespace\":"
                    "\"n\",\"task_queue\":\"q\",\"attempt\":1,\"heartbeat_timeout_ms\":0,"

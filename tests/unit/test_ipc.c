@@ -785,6 +785,41 @@ static void malformed_metrics_are_refused(void **state)
     assert_int_equal(tlw_ipc_encode(&m, buf, sizeof buf, &n, &err), TLW_ERR_INVALID);
 }
 
+/* A descriptor crosses with its message, and is the peer's to use; EOF
+ * and "nothing yet" are told apart. */
+static void a_descriptor_crosses_with_its_message(void **state)
+{
+    (void)state;
+    int chan[2], pipe_fds[2];
+    assert_int_equal(tlw_ipc_pair(chan, NULL), TLW_OK);
+    assert_int_equal(pipe(pipe_fds), 0);
+    char buf[8];
+    int fd = 7;
+    assert_int_equal(tlw_ipc_recv_fd(chan[1], buf, sizeof buf, MSG_DONTWAIT, &fd), -1);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    assert_int_equal(fd, -1);
+
+    assert_true(tlw_ipc_send_fd(chan[0], "hi", 2, pipe_fds[1]));
+    close(pipe_fds[1]); /* the peer's copy keeps the pipe open */
+    assert_true(tlw_ipc_send_fd(chan[0], "x", 1, -1));
+    assert_int_equal(tlw_ipc_recv_fd(chan[1], buf, sizeof buf, 0, &fd), 2);
+    assert_memory_equal(buf, "hi", 2);
+    assert_true(fd > 2);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    assert_int_equal(write(fd, "z", 1), 1);
+    close(fd);
+    assert_int_equal(read(pipe_fds[0], buf, sizeof buf), 1); /* then EOF: no copy left */
+    assert_int_equal(read(pipe_fds[0], buf, sizeof buf), 0);
+    assert_int_equal(tlw_ipc_recv_fd(chan[1], buf, sizeof buf, 0, &fd), 1);
+    assert_int_equal(fd, -1);
+
+    close(chan[0]);
+    assert_int_equal(tlw_ipc_recv_fd(chan[1], buf, sizeof buf, 0, &fd), 0);
+    assert_false(tlw_ipc_send_fd(chan[1], "y", 1, -1)); /* no SIGPIPE either */
+    close(chan[1]);
+    close(pipe_fds[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -807,6 +842,7 @@ int main(void)
         cmocka_unit_test(an_oversized_datagram_is_refused_and_the_next_one_read),
         cmocka_unit_test(a_forked_child_reports_to_its_parent),
         cmocka_unit_test(names_cover_every_value),
+        cmocka_unit_test(a_descriptor_crosses_with_its_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "common/error.h"
 #include "supervisor/supervisor.h"
 #include "worker/slot.h"
+#include "worker/zygote.h"
 
 typedef enum {
     PART_IDLE,
@@ -37,8 +39,8 @@ typedef enum {
 } part;
 
 struct fake {
-    part activity0_first;  /* what activity-0 does the first time */
-    part activity0_later;  /* ... and when restarted */
+    part activity0_first; /* what activity-0 does the first time */
+    part activity0_later; /* ... and when restarted */
     part workflow0;
     unsigned spawns;
     unsigned activity0_spawns;
@@ -46,7 +48,7 @@ struct fake {
     unsigned recovered;
     char recovered_token[64];
     char recovered_reason[128];
-    bool recover_hangs;    /* recover_task forks a process that never ends */
+    bool recover_hangs; /* recover_task forks a process that never ends */
     /* what the slots were given */
     char trace_id[64];
     /* Runtime API */
@@ -65,6 +67,11 @@ struct fake {
     int64_t answered_ms[4];       /* when each was answered */
     int64_t hook_sleep_ms;        /* a shutdown hook that takes this long */
     unsigned spawns_at_last_error;
+    /* the executor zygote */
+    unsigned zygotes; /* forked */
+    pid_t zygote_pids[4];
+    unsigned zygote_channels;    /* activity slots given a channel to it */
+    unsigned kill_zygote_before; /* SIGKILL it before answering this next() (1-based) */
 };
 
 static struct fake fake;
@@ -85,8 +92,7 @@ static void play(part p, const tlw_slot_spec *spec)
     msg.ready.slot_kind = spec->kind;
     msg.ready.slot_index = spec->index;
     switch (p) {
-    case PART_IDLE:
-        _exit(tlw_slot_main(spec));
+    case PART_IDLE: _exit(tlw_slot_main(spec));
     case PART_CRASH_WITH_TASK:
         tlw_ipc_send(spec->fd, &msg, NULL);
         msg = (tlw_ipc_msg){.type = TLW_IPC_TASK_BEGIN};
@@ -102,8 +108,7 @@ static void play(part p, const tlw_slot_spec *spec)
         tlw_ipc_send(spec->fd, &msg, NULL);
         for (;;)
             pause();
-    case PART_EXIT_AT_ONCE:
-        _exit(3);
+    case PART_EXIT_AT_ONCE: _exit(3);
     case PART_CHATTY: {
         tlw_ipc_send(spec->fd, &msg, NULL);
         /* More writers than the supervisor has cores to read with. */
@@ -142,8 +147,8 @@ static void play(part p, const tlw_slot_spec *spec)
     _exit(99);
 }
 
-static pid_t spawn(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
-                   const int *close_fds, size_t n, tlw_error *err)
+static pid_t spawn(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec, const int *close_fds,
+                   size_t n, tlw_error *err)
 {
     struct fake *f = ops->ctx;
     snprintf(f->trace_id, sizeof f->trace_id, "%s", spec->trace_id ? spec->trace_id : "");
@@ -153,6 +158,9 @@ static pid_t spawn(const tlw_supervisor_ops *ops, const tlw_slot_spec *spec,
     if (spec->kind == TLW_IPC_SLOT_WORKFLOW && spec->index == 0)
         p = f->workflow0;
     f->spawns++;
+    if (spec->kind == TLW_IPC_SLOT_ACTIVITY && spec->zygote_fd >= 0 &&
+        fcntl(spec->zygote_fd, F_GETFD) >= 0)
+        f->zygote_channels++;
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0); /* as the real spawn does: the hard stop kills the group */
@@ -189,6 +197,10 @@ static pid_t recover(const tlw_supervisor_ops *ops, const tlw_config *cfg, const
 static tlw_status next(void *ctx, tlw_invocation *inv, tlw_error *err)
 {
     struct fake *f = ctx;
+    if (f->kill_zygote_before == f->next_calls + 1 && f->zygotes > 0) {
+        kill(f->zygote_pids[f->zygotes - 1], SIGKILL);
+        usleep(100 * 1000);
+    }
     if (f->next_calls++ >= f->invocations_to_serve)
         return tlw_error_set(err, TLW_ERR_UNAVAILABLE, "gone");
     if (f->next_calls > 1 && f->pause_before_next_ms > 0) {
@@ -243,8 +255,7 @@ static tlw_status invocation_error(void *ctx, const char *request_id, const char
     return TLW_OK;
 }
 
-static tlw_status init_error(void *ctx, const char *error_type, const char *message,
-                             tlw_error *err)
+static tlw_status init_error(void *ctx, const char *error_type, const char *message, tlw_error *err)
 {
     return invocation_error(ctx, "init", error_type, message, err);
 }
@@ -372,8 +383,8 @@ static int setup(void **state)
 static tlw_status run(int64_t deadline_in_ms, tlw_configure_fn fn, tlw_invocation_summary *s,
                       const char **error_type, tlw_error *err, int64_t *elapsed)
 {
-    tlw_invocation inv = {.request_id = "r1", .function_arn = "arn:x",
-                          .deadline_ms = now_ms(NULL) + deadline_in_ms};
+    tlw_invocation inv = {
+        .request_id = "r1", .function_arn = "arn:x", .deadline_ms = now_ms(NULL) + deadline_in_ms};
     int64_t t0 = now_ms(NULL);
     tlw_status st = tlw_supervisor_run_invocation(&ops, &version, fn, &inv, s, error_type, err);
     *elapsed = now_ms(NULL) - t0;
@@ -482,8 +493,7 @@ static void invocation_hooks_wrap_the_workers(void **state)
     const char *type;
     tlw_error err;
     int64_t elapsed;
-    assert_int_equal(run(2500, configure_with_invocation_hooks, &s, &type, &err, &elapsed),
-                     TLW_OK);
+    assert_int_equal(run(2500, configure_with_invocation_hooks, &s, &type, &err, &elapsed), TLW_OK);
     assert_int_equal(s.ready, 2);
     assert_string_equal(hook_log, "s1 s2 hook t2 t1 ");
 }
@@ -583,8 +593,7 @@ static void an_unreachable_server_fails_the_invocation(void **state)
     const char *type;
     tlw_error err;
     int64_t elapsed;
-    assert_int_equal(run(2500, configure_polling, &s, &type, &err, &elapsed),
-                     TLW_ERR_UNAVAILABLE);
+    assert_int_equal(run(2500, configure_polling, &s, &type, &err, &elapsed), TLW_ERR_UNAVAILABLE);
     assert_string_equal(type, "Tlw.ConnectError");
     assert_non_null(strstr(err.message, "no worker could reach the Temporal server at "
                                         "localhost:7233 (namespace \"default\")"));
@@ -655,6 +664,90 @@ static void serve_gives_up_after_ten_bad_answers_without_a_request_id(void **sta
     assert_int_equal(fake.spawns, 0);
 }
 
+/* ---- the executor zygote ---- */
+
+/* The real fork_zygote, counted. */
+static pid_t count_zygote(const tlw_supervisor_ops *o, const tlw_config *cfg,
+                          const tlw_fd_set *keep_fds, int *control, tlw_error *err)
+{
+    tlw_supervisor_ops real;
+    tlw_supervisor_default_ops(&real, NULL);
+    pid_t pid = real.spawn_zygote(o, cfg, keep_fds, control, err);
+    struct fake *f = o->ctx;
+    if (pid > 0 && f->zygotes < 4)
+        f->zygote_pids[f->zygotes++] = pid;
+    return pid;
+}
+
+/* Activity slots that the supervisor takes for polling ones (so that it
+ * wants a zygote), which idle as slots do when nothing is registered. */
+static bool activity_polls(tlw_ipc_slot_kind kind, const tlw_config *cfg)
+{
+    return kind == TLW_IPC_SLOT_ACTIVITY;
+}
+
+static tlw_supervisor_ops zygote_ops(void)
+{
+    tlw_supervisor_ops o = ops;
+    o.spawn_zygote = count_zygote;
+    o.zygote_main = tlw_zygote_main;
+    o.slot_polls = activity_polls;
+    return o;
+}
+
+static void one_zygote_serves_every_invocation(void **state)
+{
+    tlw_supervisor_ops o = zygote_ops();
+    fake.invocations_to_serve = 3;
+    assert_int_equal(tlw_supervisor_serve(&o, &version, configure), 1);
+    assert_int_equal(fake.responses, 3);
+    assert_int_equal(fake.zygotes, 1);
+    assert_int_equal(fake.zygote_channels, 3);
+    /* Ended and reaped when serve returns. */
+    assert_int_equal(kill(fake.zygote_pids[0], 0), -1);
+}
+
+static void a_killed_zygote_is_replaced_at_the_next_invocation(void **state)
+{
+    tlw_supervisor_ops o = zygote_ops();
+    fake.invocations_to_serve = 3;
+    fake.kill_zygote_before = 2;
+    assert_int_equal(tlw_supervisor_serve(&o, &version, configure), 1);
+    assert_int_equal(fake.responses, 3);
+    assert_int_equal(fake.errors, 0);
+    assert_int_equal(fake.zygotes, 2);
+    assert_int_equal(fake.zygote_channels, 3);
+}
+
+static void with_invocation_setups_each_invocation_has_its_zygote(void **state)
+{
+    tlw_supervisor_ops o = zygote_ops();
+    fake.invocations_to_serve = 2;
+    assert_int_equal(tlw_supervisor_serve(&o, &version, configure_with_invocation_hooks), 1);
+    assert_int_equal(fake.responses, 2);
+    assert_int_equal(fake.zygotes, 2); /* none at start-up */
+    assert_int_equal(fake.zygote_channels, 2);
+    for (unsigned i = 0; i < 2; i++) /* each ended with its invocation */
+        assert_int_equal(kill(fake.zygote_pids[i], 0), -1);
+}
+
+static int configure_without_zygote(tlw_config *cfg)
+{
+    configure(cfg);
+    tlw_config_set_executor_zygote(cfg, 0);
+    return 0;
+}
+
+static void no_zygote_when_it_is_turned_off(void **state)
+{
+    tlw_supervisor_ops o = zygote_ops();
+    fake.invocations_to_serve = 1;
+    assert_int_equal(tlw_supervisor_serve(&o, &version, configure_without_zygote), 1);
+    assert_int_equal(fake.responses, 1);
+    assert_int_equal(fake.zygotes, 0);
+    assert_int_equal(fake.zygote_channels, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +770,10 @@ int main(void)
         cmocka_unit_test_setup(a_hanging_reporter_is_killed_before_the_deadline, setup),
         cmocka_unit_test_setup(serve_fails_a_bad_invocation_that_has_a_request_id, setup),
         cmocka_unit_test_setup(serve_gives_up_after_ten_bad_answers_without_a_request_id, setup),
+        cmocka_unit_test_setup(one_zygote_serves_every_invocation, setup),
+        cmocka_unit_test_setup(a_killed_zygote_is_replaced_at_the_next_invocation, setup),
+        cmocka_unit_test_setup(with_invocation_setups_each_invocation_has_its_zygote, setup),
+        cmocka_unit_test_setup(no_zygote_when_it_is_turned_off, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
