@@ -456,6 +456,31 @@ def test_the_zygote_lives_across_invocations_and_forks_the_executors(
     assert f"the executor zygote (pid {zygote[0]}) is gone" in emu.log.read_text()
 
 
+def heavy_mapped(pid: int) -> set:
+    """Which of gRPC, libcurl and libtlw's modules for them process `pid` maps."""
+    names = ("libgrpc.so", "libcurl.so", "libtlw-grpc.so", "libtlw-s3.so")
+    found = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        base = line.rsplit("/", 1)[-1]
+        found |= {n for n in names if base.startswith(n)}
+    return found
+
+
+def test_only_the_processes_that_talk_to_a_server_map_grpc(py, dev_server, lambda_emulator,
+                                                           tmp_path):
+    """issue 11: libtlw.so links neither gRPC nor libcurl; the supervisor
+    loads libtlw-grpc.so after forking the zygote, so that the slots have it
+    and the zygote and the executors never map it."""
+    emu, queue = zygote_function(dev_server, lambda_emulator, tmp_path)
+    procs = function_procs(emu)
+    boot = [p for p, (c, _) in procs.items() if c == "activity_bootst"][0]
+    zygote = [p for p, (c, _) in procs.items() if c == "tlw-zygote"][0]
+    assert heavy_mapped(boot) == {"libgrpc.so", "libtlw-grpc.so"}  # no S3 storage: no libcurl
+    assert heavy_mapped(zygote) == set()
+    mapped = run_in_invocation(py, emu, {"activity": "heavy_libraries", "queue": queue})
+    assert mapped == [], mapped
+
+
 def test_a_slot_killed_while_its_activity_runs_takes_the_activity_along(py, dev_server,
                                                                         tmp_path):
     worker = start_c_worker(dev_server.address, tmp_path, activity_slots=1, workflow_slots=0)
