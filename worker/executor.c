@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,9 +168,10 @@ __attribute__((noreturn)) static void run_and_exit(tlw_activity_fn fn, tlw_activ
     tlw_status st = fn(act, args, &result);
     tlw_executor_result r = {0};
     outcome_of_return(act, st, result, &r);
-    int rc = report(fd, &r) ? 0 : 1;
+    /* The activity's own output first: once the slot has the result, it
+     * may end this process without waiting for it to exit. */
     fflush(NULL);
-    _exit(rc);
+    _exit(report(fd, &r) ? 0 : 1);
 }
 
 /*
@@ -297,6 +299,39 @@ void tlw_executor_serve(int fd, const tlw_config *cfg, int64_t memory_limit_mb)
         _exit(1); /* the slot checked: a registry that differs is a bug */
     limit_memory(memory_limit_mb);
     run_and_exit(fn, &act, args, fd);
+}
+
+void tlw_executor_warm_up(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return;
+    tlw_activity act = {.info = {.activity_type = "warm-up", .attempt = 1}};
+    json_t *args = json_pack("[s, i, f, b, n, {s:[]}]", "text", 1, 0.5, 1, "key");
+    char *job = args ? tlw_executor_job_encode(&act, args) : NULL;
+    json_decref(args);
+    tlw_ipc_exec_msg m = {.type = TLW_IPC_EXEC_JOB, .json = job, .json_len = job ? strlen(job) : 0};
+    tlw_error err;
+    char buf[4096];
+    ssize_t n;
+    if (job && tlw_ipc_exec_write(sv[0], &m, &err) == TLW_OK &&
+        (n = read(sv[1], buf, sizeof buf)) > 0) {
+        size_t used = 0;
+        tlw_activity got;
+        json_t *got_args, *owner = NULL;
+        if (tlw_ipc_exec_decode(buf, (size_t)n, &used, &m, &err) == TLW_OK && used > 0 &&
+            tlw_executor_job_decode(m.json, m.json_len, &got, &got_args, &owner, &err) ==
+                TLW_OK) {
+            tlw_executor_result r = {.ran = TLW_RAN_RESULT, .result = got_args};
+            if (report(sv[0], &r))
+                (void)read(sv[1], buf, sizeof buf);
+            json_decref(got.previous_details);
+        }
+        json_decref(owner);
+    }
+    free(job);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 /* ---- the slot's side ------------------------------------------------------------ */
@@ -579,6 +614,11 @@ void tlw_executor_run_forked(const tlw_executor_job *job, tlw_executor_result *o
             }
             if (!bad && !take_messages(&f))
                 bad = true;
+            /* The whole answer is in: an executor from the zygote, which
+             * reaps it, is not waited for (it only exits now), nor is its
+             * wait status, which says nothing an answer does not. */
+            if (zygote && f.got_end && !bad)
+                break;
         }
         if (job->heartbeat)
             tlw_heartbeat_flush_due(job->heartbeat);

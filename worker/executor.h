@@ -81,6 +81,16 @@ void tlw_executor_result_free(tlw_executor_result *r);
  * signals, exit(); `fd` is its way to the slot. */
 void tlw_executor_isolate(const tlw_fd_set *keep_fds, int fd, pid_t parent);
 
+/*
+ * For the zygote, once: walks an executor's own path (an EXEC_JOB written,
+ * read and decoded, a result encoded and sent) on a made-up task over a
+ * socket pair. Lazy binding fixes up each first call to a shared library's
+ * function in the process that makes it; done here, the fix-ups are
+ * inherited by every executor forked afterwards instead of being redone in
+ * each. Runs no user code and leaves nothing behind.
+ */
+void tlw_executor_warm_up(void);
+
 /* In a pre-forked executor: waits on `fd` for its EXEC_JOB, runs the
  * activity `cfg` registered under its type under `memory_limit_mb` (0:
  * none), reports on `fd` and exits. It exits quietly if `fd` closes first

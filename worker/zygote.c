@@ -187,6 +187,7 @@ int tlw_zygote_main(int control, const tlw_config *cfg, const tlw_fd_set *keep_f
     signal(SIGPIPE, SIG_IGN);
     if (!run_start_hooks(cfg))
         return 1;
+    tlw_executor_warm_up();
     struct zygote zy = {.cfg = cfg,
                         .memory_limit_mb = cfg->settings.worker.executor_memory_limit_mb.value,
                         .control = control};
