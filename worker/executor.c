@@ -320,8 +320,7 @@ void tlw_executor_warm_up(void)
         tlw_activity got;
         json_t *got_args, *owner = NULL;
         if (tlw_ipc_exec_decode(buf, (size_t)n, &used, &m, &err) == TLW_OK && used > 0 &&
-            tlw_executor_job_decode(m.json, m.json_len, &got, &got_args, &owner, &err) ==
-                TLW_OK) {
+            tlw_executor_job_decode(m.json, m.json_len, &got, &got_args, &owner, &err) == TLW_OK) {
             tlw_executor_result r = {.ran = TLW_RAN_RESULT, .result = got_args};
             if (report(sv[0], &r))
                 (void)read(sv[1], buf, sizeof buf);
