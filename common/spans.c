@@ -300,22 +300,11 @@ void tlw_trace_format_traceparent(const uint8_t trace_id[16], const uint8_t span
     memcpy(p, "-01", 4);
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads 2n hex digits into n bytes; false on anything else. */
 static bool hex_bytes(const char *s, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]), lo = hi < 0 ? -1 : hex_value(s[2 * i + 1]);
+        int hi = tlw_hex_value(s[2 * i]), lo = hi < 0 ? -1 : tlw_hex_value(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);

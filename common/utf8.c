@@ -2,6 +2,8 @@
 
 #include "common/utf8.h"
 
+#include <string.h>
+
 static size_t refuse(tlw_utf8_problem why, tlw_utf8_problem *problem)
 {
     if (problem)
@@ -54,4 +56,28 @@ bool tlw_utf8_text(const char *s, size_t len)
         i += n;
     }
     return true;
+}
+
+const char *tlw_text_printable(char out[64], const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && i < 60; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (n > 60) {
+        memcpy(out + 57, "...", 3);
+        i = 60;
+    }
+    out[i] = '\0';
+    return out;
+}
+
+int tlw_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }

@@ -4,7 +4,7 @@
  * above U+10FFFF. The TOML parser refuses a file that is not, the payload
  * converter refuses a string that is not, and the Runtime API client
  * replaces what is not before jansson sees it; all three ask this decoder,
- * so they agree on every byte.
+ * so they agree on every byte. And two helpers for text from peers.
  */
 #ifndef TLW_COMMON_UTF8_H
 #define TLW_COMMON_UTF8_H
@@ -35,5 +35,13 @@ size_t tlw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp,
 /* Whether s[0..len) is valid UTF-8 without a NUL byte: the text the
  * decoders of messages between processes accept (ipc, metrics, spans). */
 bool tlw_utf8_text(const char *s, size_t len);
+
+/* At most 60 bytes of s[0..n) for an error message, into `out`, anything
+ * unprintable shown as '?' and a longer text cut with "...", so that a
+ * hostile peer cannot put control characters into the logs. Returns `out`. */
+const char *tlw_text_printable(char out[64], const char *s, size_t n);
+
+/* The value of hexadecimal digit `c` (either case), or -1. */
+int tlw_hex_value(int c);
 
 #endif

@@ -521,17 +521,6 @@ static bool buf_append_utf8(tlw_buffer *b, uint32_t cp)
     return tlw_buffer_append(b, out, n);
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool starts_with(const parser *p, size_t at, const char *s)
 {
     size_t n = strlen(s);
@@ -545,7 +534,7 @@ static tlw_status parse_unicode_escape(parser *p, tlw_buffer *out, size_t at)
     int digits = letter == 'u' ? 4 : 8;
     uint32_t cp = 0;
     for (int k = 0; k < digits; k++) {
-        int h = hex_value(byte_at(p, p->pos + 1 + (size_t)k));
+        int h = tlw_hex_value(byte_at(p, p->pos + 1 + (size_t)k));
         if (h < 0)
             return fail(p, at, "\\%c must be followed by exactly %d hexadecimal digits", letter,
                         digits);
@@ -809,7 +798,7 @@ static bool is_digit_of(int c, int base)
     switch (base) {
     case 2: return c == '0' || c == '1';
     case 8: return c >= '0' && c <= '7';
-    case 16: return hex_value(c) >= 0;
+    case 16: return tlw_hex_value(c) >= 0;
     default: return is_digit(c);
     }
 }
@@ -903,7 +892,7 @@ static tlw_status parse_number(parser *p, size_t at, const char *tok, size_t n,
         for (size_t k = first; k < n; k++) {
             if (tok[k] == '_')
                 continue;
-            uint64_t digit = (uint64_t)hex_value((unsigned char)tok[k]);
+            uint64_t digit = (uint64_t)tlw_hex_value((unsigned char)tok[k]);
             if (value > ((uint64_t)INT64_MAX - digit) / (uint64_t)base)
                 return fail(p, at, "integer is out of range (it must fit in 64 bits)");
             value = value * (uint64_t)base + digit;

@@ -28,6 +28,7 @@
 #include "common/buffer.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 /* Longest chunk-size line, extensions included. Ours are a few bytes; the
  * bound only stops a peer from making us read forever. */
@@ -52,22 +53,6 @@ enum {
     ST_TRAILERS,    /* trailer lines up to the empty line */
     ST_DONE,
 };
-
-/* Copies at most 60 bytes of `s` into `out` for an error message, with
- * anything unprintable shown as '?', so that a hostile peer cannot put
- * control characters into our logs. */
-static const char *printable(char out[64], const char *s, size_t n)
-{
-    size_t i = 0;
-    for (; i < n && i < 60; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (n > 60) {
-        memcpy(out + 57, "...", 3);
-        i = 60;
-    }
-    out[i] = '\0';
-    return out;
-}
 
 /* --- the response parser --------------------------------------------------------- */
 
@@ -140,17 +125,6 @@ static bool is_token_char(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* `line` without its line end: "HTTP/1.1 200 OK". */
 static tlw_status parse_status_line(tlw_http_response *r, const char *line, size_t n,
                                     tlw_error *err)
@@ -173,7 +147,7 @@ static tlw_status parse_status_line(tlw_http_response *r, const char *line, size
         return fail(r, err, TLW_ERR_PROTOCOL,
                     "the answer is not HTTP/1.x: bad status line \"%s\" (expected "
                     "\"HTTP/1.1 200 OK\")",
-                    printable(shown, line, n));
+                    tlw_text_printable(shown, line, n));
     if (status == 101)
         return fail(r, err, TLW_ERR_PROTOCOL,
                     "the answer is 101 Switching Protocols, which was not asked for");
@@ -220,24 +194,24 @@ static tlw_status parse_header_line(tlw_http_response *r, const char *line, size
         if ((c < 0x20 && c != '\t') || c == 0x7f)
             return fail(r, err, TLW_ERR_PROTOCOL,
                         "the answer has a control character 0x%02x in header line \"%s\"", c,
-                        printable(shown, line, n));
+                        tlw_text_printable(shown, line, n));
     }
     if (line[0] == ' ' || line[0] == '\t')
         return fail(r, err, TLW_ERR_PROTOCOL,
                     "the answer has a folded header line \"%s\" (obsolete, not accepted)",
-                    printable(shown, line, n));
+                    tlw_text_printable(shown, line, n));
     const char *colon = memchr(line, ':', n);
     if (!colon)
         return fail(r, err, TLW_ERR_PROTOCOL,
                     "the answer has a header line without a colon: \"%s\"",
-                    printable(shown, line, n));
+                    tlw_text_printable(shown, line, n));
     size_t name_len = (size_t)(colon - line);
     bool name_ok = name_len > 0;
     for (size_t i = 0; i < name_len && name_ok; i++)
         name_ok = is_token_char((unsigned char)line[i]);
     if (!name_ok)
         return fail(r, err, TLW_ERR_PROTOCOL, "the answer has a bad header name in \"%s\"",
-                    printable(shown, line, n));
+                    tlw_text_printable(shown, line, n));
     const char *v = colon + 1;
     size_t vlen = n - name_len - 1;
     while (vlen && (v[0] == ' ' || v[0] == '\t'))
@@ -258,7 +232,7 @@ static tlw_status parse_header_line(tlw_http_response *r, const char *line, size
             return fail(r, err, TLW_ERR_PROTOCOL,
                         "the answer has an invalid Content-Length \"%s\" (not a decimal number "
                         "of at most %d digits)",
-                        printable(shown, v, vlen), CONTENT_LENGTH_DIGITS_MAX);
+                        tlw_text_printable(shown, v, vlen), CONTENT_LENGTH_DIGITS_MAX);
         f->content_length = value;
     } else if (name_len == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
         if (++f->transfer_encodings > 1)
@@ -266,7 +240,7 @@ static tlw_status parse_header_line(tlw_http_response *r, const char *line, size
         if (vlen != 7 || strncasecmp(v, "chunked", 7) != 0)
             return fail(r, err, TLW_ERR_PROTOCOL,
                         "the answer has Transfer-Encoding \"%s\": only \"chunked\" is supported",
-                        printable(shown, v, vlen));
+                        tlw_text_printable(shown, v, vlen));
         f->chunked = true;
     } else if (name_len == 10 && strncasecmp(line, "Connection", 10) == 0) {
         if (list_has(v, vlen, "close"))
@@ -379,8 +353,8 @@ static tlw_status end_of_chunk_line(tlw_http_response *r, tlw_error *err)
     const char *s = r->line;
     size_t i = 0;
     uint64_t size = 0;
-    while (i < kept && hex_value(s[i]) >= 0 && i < CHUNK_SIZE_DIGITS_MAX + 1) {
-        size = size * 16 + (uint64_t)hex_value(s[i]);
+    while (i < kept && tlw_hex_value(s[i]) >= 0 && i < CHUNK_SIZE_DIGITS_MAX + 1) {
+        size = size * 16 + (uint64_t)tlw_hex_value(s[i]);
         i++;
     }
     size_t digits = i;
@@ -391,7 +365,7 @@ static tlw_status end_of_chunk_line(tlw_http_response *r, tlw_error *err)
     if (!ok) {
         size_t shown_len = kept && s[kept - 1] == '\r' ? kept - 1 : kept;
         return fail(r, err, TLW_ERR_PROTOCOL, "the answer has a bad chunk size line \"%s\"",
-                    printable(shown, s, shown_len));
+                    tlw_text_printable(shown, s, shown_len));
     }
     r->line_len = 0;
     if (size == 0) {
@@ -544,7 +518,7 @@ tlw_status tlw_http_client_open(const char *host_port, int64_t connect_timeout_m
     if (!port || host_end == host || !*port || strspn(port, "0123456789") != strlen(port))
         return tlw_error_set(err, TLW_ERR_INVALID,
                              "HTTP peer address \"%s\" is not host:port or [v6-address]:port",
-                             printable(shown, hp, strlen(hp)));
+                             tlw_text_printable(shown, hp, strlen(hp)));
     tlw_http_client *c = calloc(1, sizeof *c);
     if (c) {
         c->fd = -1;

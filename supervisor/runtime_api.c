@@ -34,22 +34,6 @@
 
 /* --- small helpers ------------------------------------------------------------ */
 
-/* Copies at most 60 bytes of `s` into `out` for an error message, with
- * anything unprintable shown as '?', so that a hostile peer cannot put
- * control characters into our logs. */
-static const char *printable(char out[64], const char *s, size_t n)
-{
-    size_t i = 0;
-    for (; i < n && i < 60; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (n > 60) {
-        memcpy(out + 57, "...", 3);
-        i = 60;
-    }
-    out[i] = '\0';
-    return out;
-}
-
 static char *dup_n(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
@@ -138,12 +122,12 @@ static tlw_status parse_deadline(const char *s, size_t n, int64_t *out, tlw_erro
         return tlw_error_set(err, TLW_ERR_PROTOCOL,
                              "Runtime API: %s \"%s\" is out of range: a deadline is epoch "
                              "milliseconds, at most %lld",
-                             header_names[H_DEADLINE], printable(shown, s, n),
+                             header_names[H_DEADLINE], tlw_text_printable(shown, s, n),
                              (long long)TLW_RUNTIME_API_DEADLINE_MAX);
     if (v <= 0)
         return tlw_error_set(err, TLW_ERR_PROTOCOL,
                              "Runtime API: %s \"%s\" is not a positive number of milliseconds",
-                             header_names[H_DEADLINE], printable(shown, s, n));
+                             header_names[H_DEADLINE], tlw_text_printable(shown, s, n));
     *out = (int64_t)v;
     return TLW_OK;
 }
@@ -167,23 +151,23 @@ static tlw_status parse_line(const char *line, size_t n, header_values *hv, tlw_
             hv->lines[hv->last]++;
         return tlw_error_set(err, TLW_ERR_PROTOCOL,
                              "Runtime API: folded header line \"%s\" (obsolete, not accepted)",
-                             printable(shown, line, n));
+                             tlw_text_printable(shown, line, n));
     }
     hv->last = H_COUNT;
     const char *colon = memchr(line, ':', n);
     if (!colon)
         return tlw_error_set(err, TLW_ERR_PROTOCOL,
                              "Runtime API: header line without a colon: \"%s\"",
-                             printable(shown, line, n));
+                             tlw_text_printable(shown, line, n));
     size_t name_len = (size_t)(colon - line);
     if (name_len == 0)
         return tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: header line with no name: \"%s\"",
-                             printable(shown, line, n));
+                             tlw_text_printable(shown, line, n));
     for (size_t i = 0; i < name_len; i++)
         if (!is_token_char((unsigned char)line[i]))
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
                                  "Runtime API: bad character in header name \"%s\"",
-                                 printable(shown, line, name_len));
+                                 tlw_text_printable(shown, line, name_len));
     int h = 0;
     while (h < H_COUNT && (strlen(header_names[h]) != name_len ||
                            strncasecmp(line, header_names[h], name_len) != 0))
@@ -199,7 +183,7 @@ static tlw_status parse_line(const char *line, size_t n, header_values *hv, tlw_
         if ((c < 0x20 && c != '\t') || c == 0x7f)
             return tlw_error_set(err, TLW_ERR_PROTOCOL,
                                  "Runtime API: control character 0x%02x in header %s", c,
-                                 printable(shown, line, name_len));
+                                 tlw_text_printable(shown, line, name_len));
     }
     while (value_len && (value[0] == ' ' || value[0] == '\t'))
         value++, value_len--;
@@ -252,9 +236,9 @@ tlw_status tlw_runtime_api_parse_headers(const char *block, size_t len, tlw_invo
     const char *problem =
         values[H_REQUEST_ID] ? request_id_problem(values[H_REQUEST_ID], lens[H_REQUEST_ID]) : NULL;
     if (st == TLW_OK && problem)
-        st = tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: %s \"%s\" %s",
-                           header_names[H_REQUEST_ID],
-                           printable(shown, values[H_REQUEST_ID], lens[H_REQUEST_ID]), problem);
+        st = tlw_error_set(
+            err, TLW_ERR_PROTOCOL, "Runtime API: %s \"%s\" %s", header_names[H_REQUEST_ID],
+            tlw_text_printable(shown, values[H_REQUEST_ID], lens[H_REQUEST_ID]), problem);
     if (st == TLW_OK && !values[H_DEADLINE])
         st = tlw_error_set(err, TLW_ERR_PROTOCOL, "Runtime API: the answer to /next has no %s",
                            header_names[H_DEADLINE]);
@@ -398,12 +382,12 @@ tlw_status tlw_runtime_api_open(const char *host_port, tlw_runtime_api **out, tl
     const char *problem = address_problem(host_port ? host_port : "");
     if (problem) {
         char shown[64];
-        return tlw_error_set(
-            err, TLW_ERR_INVALID,
-            "Runtime API address \"%s\" %s: expected host:port, e.g. "
-            "127.0.0.1:9001",
-            printable(shown, host_port ? host_port : "", host_port ? strlen(host_port) : 0),
-            problem);
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "Runtime API address \"%s\" %s: expected host:port, e.g. "
+                             "127.0.0.1:9001",
+                             tlw_text_printable(shown, host_port ? host_port : "",
+                                                host_port ? strlen(host_port) : 0),
+                             problem);
     }
     tlw_runtime_api *api = calloc(1, sizeof *api);
     if (!api || !(api->host_port = strdup(host_port))) {
@@ -510,9 +494,10 @@ tlw_status tlw_runtime_api_next(tlw_runtime_api *api, tlw_invocation *inv, tlw_e
     tlw_status st = perform(api, what, true, &req, TLW_HTTP_NO_DEADLINE, &resp, err);
     if (st == TLW_OK && resp.status != 200) {
         char shown[64];
-        st = tlw_error_set(err, TLW_ERR_SERVER, "Runtime API at %s answered %s with HTTP %d: %s",
-                           api->host_port, what, resp.status,
-                           printable(shown, resp.body.data ? resp.body.data : "", resp.body.len));
+        st = tlw_error_set(
+            err, TLW_ERR_SERVER, "Runtime API at %s answered %s with HTTP %d: %s", api->host_port,
+            what, resp.status,
+            tlw_text_printable(shown, resp.body.data ? resp.body.data : "", resp.body.len));
     }
     if (st == TLW_OK)
         st = tlw_runtime_api_parse_headers(resp.head.data ? resp.head.data : "", resp.head.len, inv,
@@ -556,7 +541,8 @@ static const char *refusal_reason(char out[256], const tlw_buffer *body)
                  message ? message : "");
     } else {
         char shown[64];
-        snprintf(out, 256, "%s", printable(shown, body->data ? body->data : "", body->len));
+        snprintf(out, 256, "%s",
+                 tlw_text_printable(shown, body->data ? body->data : "", body->len));
     }
     json_decref(j);
     return out;
@@ -601,10 +587,10 @@ static tlw_status check_request_id(const char *request_id, tlw_error *err)
         request_id_problem(request_id ? request_id : "", request_id ? strlen(request_id) : 0);
     if (problem) {
         char shown[64];
-        return tlw_error_set(
-            err, TLW_ERR_INVALID, "Runtime API: request id \"%s\" %s",
-            printable(shown, request_id ? request_id : "", request_id ? strlen(request_id) : 0),
-            problem);
+        return tlw_error_set(err, TLW_ERR_INVALID, "Runtime API: request id \"%s\" %s",
+                             tlw_text_printable(shown, request_id ? request_id : "",
+                                                request_id ? strlen(request_id) : 0),
+                             problem);
     }
     return TLW_OK;
 }
@@ -614,10 +600,11 @@ static tlw_status check_error_type(const char *error_type, tlw_error *err)
     const char *problem = error_type_problem(error_type);
     if (problem) {
         char shown[64];
-        return tlw_error_set(
-            err, TLW_ERR_INVALID, "Runtime API: error type \"%s\" %s (e.g. Runtime.ConfigError)",
-            printable(shown, error_type ? error_type : "", error_type ? strlen(error_type) : 0),
-            problem);
+        return tlw_error_set(err, TLW_ERR_INVALID,
+                             "Runtime API: error type \"%s\" %s (e.g. Runtime.ConfigError)",
+                             tlw_text_printable(shown, error_type ? error_type : "",
+                                                error_type ? strlen(error_type) : 0),
+                             problem);
     }
     return TLW_OK;
 }
