@@ -29,7 +29,7 @@ Figures (medians over --runs fresh functions where it says so):
 Concurrency: --slots (default 2) activity slots / concurrent activities; run
 again with --slots 8 for where the worker, not the server, is the bound (the
 Go reference's concurrency is fixed at 2 by its binary, so it is left out
-then). usage: bench/perf.py [--runs N] [--tasks N] [--slots N] [--only NAME,...]
+then). usage: bench/perf.py [--runs N] [--tasks N] [--slots N] [--busy-runs N] [--only NAME,...]
 """
 import argparse
 import asyncio
@@ -330,8 +330,9 @@ def implementations(slots, tmp):
     return impls
 
 
-async def measure_one(impl, args, tmp, address, client, wf_queue):
-    """Every figure for one implementation, each from fresh functions."""
+async def measure_start(impl, args, tmp, address, client, wf_queue):
+    """The figures of fresh functions for one implementation: cold, warm and
+    idle PSS. Returns them with the environment its busy runs use."""
     queue = f"perf-{impl['key']}-{uuid.uuid4().hex[:6]}"
     env = dict(os.environ, TEMPORAL_ADDRESS=address, TEMPORAL_TASK_QUEUE=queue,
                DEPLOYMENT_NAME=f"perf-{impl['key']}-{uuid.uuid4().hex[:6]}",
@@ -345,12 +346,14 @@ async def measure_one(impl, args, tmp, address, client, wf_queue):
         for k, v in (("cold", cp), ("warm", wp)):
             if v:
                 polls[k].append(v)
-    rate, cpu, peak, roles, roles_cpu = await busy(impl, env, tmp, client, queue, wf_queue,
-                                                    args.tasks)
     idle_peak = await idle(impl, env, tmp)
-    return dict(cold=statistics.median(colds), warm=statistics.median(warms), rate=rate,
-                cpu=cpu, busy=peak, idle=idle_peak, roles=roles, roles_cpu=roles_cpu,
-                tasks=args.tasks, polls=polls)
+    return dict(cold=statistics.median(colds), warm=statistics.median(warms), idle=idle_peak,
+                tasks=args.tasks, polls=polls, env=env, queue=queue, busy_runs=[])
+
+
+def median_run(runs):
+    """The busy run whose CPU per task is the median (the lower middle)."""
+    return sorted(runs, key=lambda r: r["cpu"])[(len(runs) - 1) // 2]
 
 
 async def main():
@@ -360,6 +363,10 @@ async def main():
     ap.add_argument("--slots", type=int, default=2)
     ap.add_argument("--pause", type=float, default=3.0)
     ap.add_argument("--only", default="")
+    ap.add_argument("--busy-runs", type=int, default=1,
+                    help="busy runs per implementation, taken in turns (tlw, Go, Python, "
+                         "tlw, ...) so that the machine's drift hits each alike; the "
+                         "median by CPU per task is reported")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tlw-perf-"))
     impls = implementations(args.slots, tmp)
@@ -370,13 +377,24 @@ async def main():
         wf_queue = f"perf-wf-{uuid.uuid4().hex[:6]}"
         async with Worker(client, task_queue=wf_queue, workflows=[FanOut]):
             for impl in impls:
-                results[impl["name"]] = await measure_one(impl, args, tmp, address, client,
-                                                          wf_queue)
-                print(f"  {impl['name']}: done", file=sys.stderr, flush=True)
+                results[impl["name"]] = await measure_start(impl, args, tmp, address, client,
+                                                            wf_queue)
+                print(f"  {impl['name']}: cold, warm, idle done", file=sys.stderr, flush=True)
+            for n in range(args.busy_runs):
+                for impl in impls:
+                    r = results[impl["name"]]
+                    rate, cpu, peak, roles, roles_cpu = await busy(
+                        impl, r["env"], tmp, client, r["queue"], wf_queue, args.tasks)
+                    r["busy_runs"].append(dict(rate=rate, cpu=cpu, busy=peak, roles=roles,
+                                               roles_cpu=roles_cpu))
+                    print(f"  {impl['name']}: busy run {n + 1}: {cpu:.2f} ms CPU/task",
+                          file=sys.stderr, flush=True)
+    for r in results.values():
+        r.update(median_run(r["busy_runs"]))
 
     print(f"{args.slots} activity slots / concurrent activities; {args.runs} fresh functions "
           f"for cold/warm (pause {args.pause:.0f} s); {args.tasks} no-op activities for rate, "
-          "CPU and busy PSS")
+          f"CPU and busy PSS, the median of {args.busy_runs} run(s) taken in turns")
     print(f"{'':16s} {'cold ms':>8s} {'warm ms':>8s} {'tasks/s':>8s} {'CPU ms/task':>12s} "
           f"{'PSS busy MiB':>13s} {'PSS idle MiB':>13s}")
     for name, r in results.items():
@@ -397,6 +415,13 @@ async def main():
                 print(f"{name} {k}: first poll {med[0]} ms after the invocation arrived (fork and "
                       f"start hooks {med[1]} ms, channel {med[2]} ms)")
     base = results.get("tlw fork")
+    if base and args.busy_runs > 1:
+        for other in ("Go", "Python"):
+            o = results.get(other)
+            if o:
+                each = ", ".join(f"{a['cpu'] / b['cpu']:.2f}x"
+                                 for a, b in zip(base["busy_runs"], o["busy_runs"]))
+                print(f"tlw fork / {other}, CPU/task in each turn: {each}")
     if base:
         for other in ("Go", "Python"):
             o = results.get(other)
