@@ -22,6 +22,10 @@ bool tlw_plugin_loaded(tlw_plugin which)
 #else /* libtlw.so */
 
 #include <dlfcn.h>
+#include <link.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -62,6 +66,44 @@ static void *open_module(const char *file, char *why, size_t size)
     return h;
 }
 
+/* Whether [start, end) overlaps a writable segment or the RELRO range of
+ * the object `info` describes: pages there may be relocated copies. */
+static bool overlaps_written(const struct dl_phdr_info *info, uintptr_t start, uintptr_t end)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_GNU_RELRO && !(ph->p_type == PT_LOAD && (ph->p_flags & PF_W)))
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (s < end && start < e)
+            return true;
+    }
+    return false;
+}
+
+/* Drops this process's pages of an object's first, read-only segment: the
+ * dynamic symbol and relocation tables the loader read to relocate it.
+ * With every object bound (RTLD_NOW, -z now) nothing reads them again but
+ * dlsym and dladdr, for which they come back from the page cache. */
+static int drop_loader_tables(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    if (info->dlpi_name && strstr(info->dlpi_name, "linux-vdso"))
+        return 0;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || ph->p_offset != 0 || (ph->p_flags & (PF_W | PF_X)))
+            continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        uintptr_t end = (start + ph->p_filesz) & ~(page - 1);
+        if (start % page == 0 && end > start && !overlaps_written(info, start, end))
+            madvise((void *)start, end - start, MADV_DONTNEED);
+    }
+    return 0;
+}
+
 tlw_status tlw_plugin_load(tlw_plugin which, tlw_error *err)
 {
     pthread_mutex_lock(&load_lock);
@@ -83,6 +125,9 @@ tlw_status tlw_plugin_load(tlw_plugin which, tlw_error *err)
                 dlclose(h);
         } else {
             tables[which] = table;
+            /* Loading gRPC read some MiB of tables this process (and the
+             * slots it forks) has no more use for. */
+            dl_iterate_phdr(drop_loader_tables, NULL);
             if (which == TLW_PLUGIN_GRPC && pending_observer)
                 ((const tlw_grpc_plugin *)table)->set_observer(pending_observer);
         }
