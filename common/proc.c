@@ -95,6 +95,15 @@ tlw_status tlw_fd_set_added(const tlw_fd_set *before, const tlw_fd_set *after, t
     return TLW_OK;
 }
 
+void tlw_fd_set_remove(tlw_fd_set *set, int fd)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < set->count; i++)
+        if (set->fds[i] != fd)
+            set->fds[kept++] = set->fds[i];
+    set->count = kept;
+}
+
 tlw_status tlw_fd_set_with(const tlw_fd_set *set, int fd, tlw_fd_set *out, tlw_error *err)
 {
     size_t count = set ? set->count : 0;

@@ -27,6 +27,9 @@ int tlw_fd_set_has(const tlw_fd_set *set, int fd);
 tlw_status tlw_fd_set_added(const tlw_fd_set *before, const tlw_fd_set *after, tlw_fd_set *out,
                             tlw_error *err);
 
+/* Takes `fd` out of `set`, if it is there. */
+void tlw_fd_set_remove(tlw_fd_set *set, int fd);
+
 /* `set` (NULL: empty) and `fd` (a new set). */
 tlw_status tlw_fd_set_with(const tlw_fd_set *set, int fd, tlw_fd_set *out, tlw_error *err);
 

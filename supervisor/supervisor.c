@@ -914,6 +914,18 @@ static tlw_status run_setups(const tlw_config *cfg, tlw_error *err)
     return TLW_OK;
 }
 
+/* The descriptors opened since `before` was taken (which it frees) into
+ * `out`: what configure() and the setups opened, the user's, which the
+ * slots and the executors keep. */
+static void opened_since(tlw_fd_set *before, tlw_fd_set *out)
+{
+    tlw_fd_set after = {0};
+    if (tlw_fd_set_open(&after, NULL) == TLW_OK)
+        tlw_fd_set_added(before, &after, out, NULL);
+    tlw_fd_set_free(before);
+    tlw_fd_set_free(&after);
+}
+
 /* Loads the settings and runs configure(); the caller frees `cfg`. */
 static tlw_status prepare_config(const tlw_supervisor_ops *ops, tlw_config *cfg,
                                  const tlw_version *version, tlw_configure_fn configure,
@@ -942,7 +954,7 @@ static tlw_status run_invocation(const tlw_supervisor_ops *ops, const tlw_versio
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     /* Descriptors that configure() and the setups open are the user's, for
      * the slots to keep; the rest are the supervisor's own. */
-    tlw_fd_set fds_before = {0}, fds_after = {0}, user_fds = {0};
+    tlw_fd_set fds_before = {0}, user_fds = {0};
     tlw_fd_set_open(&fds_before, NULL);
     tlw_config cfg;
     tlw_status st = prepare_config(ops, &cfg, version, configure, err);
@@ -991,10 +1003,7 @@ static tlw_status run_invocation(const tlw_supervisor_ops *ops, const tlw_versio
         tlw_fd_set_free(&fds_before);
         return st;
     }
-    if (tlw_fd_set_open(&fds_after, NULL) == TLW_OK)
-        tlw_fd_set_added(&fds_before, &fds_after, &user_fds, NULL);
-    tlw_fd_set_free(&fds_before);
-    tlw_fd_set_free(&fds_after);
+    opened_since(&fds_before, &user_fds);
     if (w->identity.value)
         snprintf(run.identity, sizeof run.identity, "%s", w->identity.value);
     else
@@ -1161,19 +1170,16 @@ static tlw_status start_up(const tlw_supervisor_ops *ops, const tlw_version *ver
                            tlw_error *err)
 {
     *error_type = "Tlw.ConfigError";
-    tlw_fd_set fds_before = {0}, fds_after = {0}, user_fds = {0};
+    tlw_fd_set fds_before = {0}, user_fds = {0};
     tlw_fd_set_open(&fds_before, NULL);
     tlw_config cfg;
     tlw_status st = prepare_config(ops, &cfg, version, configure, err);
+    opened_since(&fds_before, &user_fds);
     if (st == TLW_OK) {
         setup_logging(&cfg);
-        if (tlw_fd_set_open(&fds_after, NULL) == TLW_OK)
-            tlw_fd_set_added(&fds_before, &fds_after, &user_fds, NULL);
         if (wants_zygote(ops, &cfg) && !has_setups(&cfg))
             zygote_start(ops, z, &cfg, &user_fds);
     }
-    tlw_fd_set_free(&fds_before);
-    tlw_fd_set_free(&fds_after);
     tlw_fd_set_free(&user_fds);
     /* Heavy libraries may be loaded from here on: the zygote does not
      * have them, the slots forked from now on inherit them loaded. */

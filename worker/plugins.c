@@ -13,12 +13,6 @@ tlw_status tlw_plugin_load(tlw_plugin which, tlw_error *err)
     return TLW_OK;
 }
 
-bool tlw_plugin_loaded(tlw_plugin which)
-{
-    (void)which;
-    return true;
-}
-
 #else /* libtlw.so */
 
 #include <dlfcn.h>
@@ -136,22 +130,24 @@ tlw_status tlw_plugin_load(tlw_plugin which, tlw_error *err)
     return st;
 }
 
-bool tlw_plugin_loaded(tlw_plugin which)
+/* The table of a module that is loaded; NULL if it is not. */
+static const void *loaded(tlw_plugin which)
 {
     pthread_mutex_lock(&load_lock);
-    bool loaded = tables[which] != NULL;
+    const void *t = tables[which];
     pthread_mutex_unlock(&load_lock);
-    return loaded;
+    return t;
 }
 
-/* Loads `which` if need be and points *out at its table. */
-static tlw_status table(tlw_plugin which, const void **out, tlw_error *err)
+/* A client exists only once its module is loaded. */
+static const tlw_grpc_plugin *grpc(void)
 {
-    tlw_status st = tlw_plugin_load(which, err);
-    pthread_mutex_lock(&load_lock);
-    *out = tables[which];
-    pthread_mutex_unlock(&load_lock);
-    return st;
+    return loaded(TLW_PLUGIN_GRPC);
+}
+
+static const tlw_s3_plugin *s3(void)
+{
+    return loaded(TLW_PLUGIN_S3);
 }
 
 /* ---- worker/rpc.h ---------------------------------------------------------------- */
@@ -160,29 +156,19 @@ tlw_status tlw_rpc_client_open(const tlw_rpc_connect_options *opts, tlw_rpc_clie
                                tlw_error *err)
 {
     *out = NULL;
-    const void *g;
-    tlw_status st = table(TLW_PLUGIN_GRPC, &g, err);
-    return st ? st : ((const tlw_grpc_plugin *)g)->client_open(opts, out, err);
-}
-
-/* A client exists only once the module is loaded. */
-static const tlw_grpc_plugin *grpc_loaded(void)
-{
-    pthread_mutex_lock(&load_lock);
-    const tlw_grpc_plugin *g = tables[TLW_PLUGIN_GRPC];
-    pthread_mutex_unlock(&load_lock);
-    return g;
+    tlw_status st = tlw_plugin_load(TLW_PLUGIN_GRPC, err);
+    return st ? st : grpc()->client_open(opts, out, err);
 }
 
 void tlw_rpc_client_close(tlw_rpc_client *client)
 {
     if (client)
-        grpc_loaded()->client_close(client);
+        grpc()->client_close(client);
 }
 
 const char *tlw_rpc_client_address(const tlw_rpc_client *client)
 {
-    return grpc_loaded()->client_address(client);
+    return grpc()->client_address(client);
 }
 
 tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method, const ProtobufCMessage *request,
@@ -190,17 +176,16 @@ tlw_status tlw_rpc_call(tlw_rpc_client *client, const char *method, const Protob
                         ProtobufCMessage **response, const tlw_rpc_call_options *opts,
                         tlw_error *err)
 {
-    return grpc_loaded()->call(client, method, request, response_type, response, opts, err);
+    return grpc()->call(client, method, request, response_type, response, opts, err);
 }
 
 void tlw_rpc_set_observer(tlw_rpc_observer observer)
 {
     pthread_mutex_lock(&load_lock);
-    const tlw_grpc_plugin *g = tables[TLW_PLUGIN_GRPC];
     pending_observer = observer;
     pthread_mutex_unlock(&load_lock);
-    if (g)
-        g->set_observer(observer);
+    if (grpc())
+        grpc()->set_observer(observer);
 }
 
 /* ---- worker/s3.h ------------------------------------------------------------------ */
@@ -208,47 +193,38 @@ void tlw_rpc_set_observer(tlw_rpc_observer observer)
 tlw_status tlw_s3_open(const tlw_s3_config *config, tlw_s3_client **out, tlw_error *err)
 {
     *out = NULL;
-    const void *s;
-    tlw_status st = table(TLW_PLUGIN_S3, &s, err);
-    return st ? st : ((const tlw_s3_plugin *)s)->open(config, out, err);
-}
-
-static const tlw_s3_plugin *s3_loaded(void)
-{
-    pthread_mutex_lock(&load_lock);
-    const tlw_s3_plugin *s = tables[TLW_PLUGIN_S3];
-    pthread_mutex_unlock(&load_lock);
-    return s;
+    tlw_status st = tlw_plugin_load(TLW_PLUGIN_S3, err);
+    return st ? st : s3()->open(config, out, err);
 }
 
 void tlw_s3_close(tlw_s3_client *c)
 {
     if (c)
-        s3_loaded()->close(c);
+        s3()->close(c);
 }
 
 tlw_status tlw_s3_head(tlw_s3_client *c, const char *bucket, const char *key, int64_t deadline_ms,
                        bool *exists, tlw_error *err)
 {
-    return s3_loaded()->head(c, bucket, key, deadline_ms, exists, err);
+    return s3()->head(c, bucket, key, deadline_ms, exists, err);
 }
 
 tlw_status tlw_s3_put(tlw_s3_client *c, const char *bucket, const char *key, const void *data,
                       size_t len, const char *sha256_hex, int64_t deadline_ms, tlw_error *err)
 {
-    return s3_loaded()->put(c, bucket, key, data, len, sha256_hex, deadline_ms, err);
+    return s3()->put(c, bucket, key, data, len, sha256_hex, deadline_ms, err);
 }
 
 tlw_status tlw_s3_get(tlw_s3_client *c, const char *bucket, const char *key, size_t max,
                       int64_t deadline_ms, tlw_buffer *out, tlw_error *err)
 {
-    return s3_loaded()->get(c, bucket, key, max, deadline_ms, out, err);
+    return s3()->get(c, bucket, key, max, deadline_ms, out, err);
 }
 
 /* Called after a client was opened (worker/storage.c opens it first). */
 void tlw_s3_sha256_hex(const void *bytes, size_t len, char hex[TLW_S3_HEX_SIZE])
 {
-    s3_loaded()->sha256_hex(bytes, len, hex);
+    s3()->sha256_hex(bytes, len, hex);
 }
 
 #endif

@@ -42,9 +42,6 @@ typedef enum tlw_plugin {
  */
 tlw_status tlw_plugin_load(tlw_plugin which, tlw_error *err);
 
-/* Whether this process has `which` (always true in the static library). */
-bool tlw_plugin_loaded(tlw_plugin which);
-
 /* ---- the modules' side ---------------------------------------------------------
  * Each module exports one table, by this name, of this layout. */
 

@@ -300,11 +300,8 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
     /* ... but not the supervisor's channel or the zygote's: those are the
      * slot's alone. */
     if (st == TLW_OK) {
-        size_t kept = 0;
-        for (size_t i = 0; i < p.inherited_fds.count; i++)
-            if (p.inherited_fds.fds[i] != spec->fd && p.inherited_fds.fds[i] != spec->zygote_fd)
-                p.inherited_fds.fds[kept++] = p.inherited_fds.fds[i];
-        p.inherited_fds.count = kept;
+        tlw_fd_set_remove(&p.inherited_fds, spec->fd);
+        tlw_fd_set_remove(&p.inherited_fds, spec->zygote_fd);
     }
     bool started = false;
     if (st == TLW_OK && kind->start) {
@@ -316,50 +313,44 @@ int tlw_poller_run(const tlw_slot_spec *spec, const tlw_task_kind *kind)
         p.connected_ms = tlw_wall_ms();
     }
     pthread_t describe, control;
-    bool describing = false;
+    bool describing = false, controlling = false;
     if (st == TLW_OK) {
         describing = pthread_create(&describe, NULL, describe_thread, &p) == 0;
         if (!describing)
             st = tlw_error_set(&err, TLW_ERR_INTERNAL, "cannot start a thread");
     }
     struct control ctl = {.p = &p, .kind = kind};
-    if (st == TLW_OK && pthread_create(&control, NULL, control_thread, &ctl) != 0)
-        st = tlw_error_set(&err, TLW_ERR_INTERNAL, "cannot start the control thread");
-    if (st != TLW_OK) {
+    if (st == TLW_OK) {
+        controlling = pthread_create(&control, NULL, control_thread, &ctl) == 0;
+        if (!controlling)
+            st = tlw_error_set(&err, TLW_ERR_INTERNAL, "cannot start the control thread");
+    }
+    if (st == TLW_OK) {
+        poll_loop(&p, kind);
+    } else {
         tlw_log_error("%s", err.message);
         tlw_slot_send_fatal(spec->fd, err.message);
-        if (describing) {
-            tlw_rpc_cancel_request(&p.poll_cancel);
-            pthread_join(describe, NULL);
-        }
-        if (started && kind->stop)
-            kind->stop(&p, kind->arg);
-        tlw_rpc_client_close(p.caller.client);
-        tlw_fd_set_free(&p.inherited_fds);
-        return 1;
     }
 
-    poll_loop(&p, kind);
-
+    /* The end, whichever way it came: the slot gave up (FATAL is sent) or
+     * the drain ended the poll loop. */
     tlw_rpc_cancel_request(&p.poll_cancel);
-    pthread_join(describe, NULL);
-    if (atomic_load(&p.unreachable)) {
-        /* FATAL is sent: the control thread reads nothing more. */
-        shutdown(spec->fd, SHUT_RD);
+    if (describing)
+        pthread_join(describe, NULL);
+    bool gave_up = st != TLW_OK || atomic_load(&p.unreachable);
+    if (controlling) {
+        if (gave_up)
+            shutdown(spec->fd, SHUT_RD); /* the control thread waits for nothing more */
         pthread_join(control, NULL);
-        if (kind->stop)
-            kind->stop(&p, kind->arg);
-        tlw_rpc_client_close(p.caller.client);
-        tlw_fd_set_free(&p.inherited_fds);
-        return 1;
     }
-    pthread_join(control, NULL);
-    if (kind->stop)
+    if (started && kind->stop)
         kind->stop(&p, kind->arg);
-    tlw_otel_slot_flush(spec->fd);
-    tlw_ipc_msg msg = {.type = TLW_IPC_STATS, .stats = p.stats};
-    tlw_ipc_send(spec->fd, &msg, NULL);
+    if (!gave_up) {
+        tlw_otel_slot_flush(spec->fd);
+        tlw_ipc_msg msg = {.type = TLW_IPC_STATS, .stats = p.stats};
+        tlw_ipc_send(spec->fd, &msg, NULL);
+    }
     tlw_rpc_client_close(p.caller.client);
     tlw_fd_set_free(&p.inherited_fds);
-    return 0;
+    return gave_up ? 1 : 0;
 }

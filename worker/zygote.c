@@ -194,11 +194,7 @@ int tlw_zygote_main(int control, const tlw_config *cfg, const tlw_fd_set *keep_f
     /* What executors keep: what the user opened, the start hooks included. */
     if (tlw_fd_set_open(&zy.keep, NULL) != TLW_OK)
         return 1;
-    size_t kept = 0;
-    for (size_t i = 0; i < zy.keep.count; i++)
-        if (zy.keep.fds[i] != control)
-            zy.keep.fds[kept++] = zy.keep.fds[i];
-    zy.keep.count = kept;
+    tlw_fd_set_remove(&zy.keep, control);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
